@@ -1,0 +1,5 @@
+"""Allow ``python -m stackctl``."""
+
+from stackctl.cli.app import main
+
+main()

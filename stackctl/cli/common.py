@@ -1,0 +1,90 @@
+"""Shared CLI plumbing: error-to-exit-code mapping and output helpers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from stackctl.errors import ExitCode, Severity, StackctlError, StackFileError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from stackctl.errors import Finding
+
+
+def use_color(no_color_flag: bool = False) -> bool:
+    """Colour only on a TTY, and never when NO_COLOR is set or --no-color given."""
+    if no_color_flag or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def make_console(*, stderr: bool = False, no_color: bool = False) -> Console:
+    from rich.console import Console
+
+    color = use_color(no_color)
+    return Console(
+        stderr=stderr,
+        no_color=not color,
+        color_system="auto" if color else None,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def format_finding(finding: Finding) -> str:
+    """One finding as a single plain line: ``file:line:col: error SC001 path: message (hint)``."""
+    where = str(finding.location)
+    text = f"{where}: {finding.severity.value} {finding.code}"
+    if finding.path:
+        text += f" {finding.path}"
+    text += f": {finding.message}"
+    if finding.hint:
+        text += f" ({finding.hint})"
+    return text
+
+
+def report_error(error: StackctlError) -> None:
+    """Print a StackctlError for a person, on stderr."""
+    if isinstance(error, StackFileError):
+        for finding in error.findings:
+            typer.echo(format_finding(finding), err=True)
+        n_err = sum(1 for f in error.findings if f.severity is Severity.ERROR)
+        typer.echo(f"stackctl: {n_err} error(s); nothing was changed.", err=True)
+        return
+    prefix = f"{error.location}: " if error.location else ""
+    path = f"{error.path}: " if error.path else ""
+    typer.echo(f"stackctl: error: {prefix}{path}{error.message}", err=True)
+    if error.hint:
+        typer.echo(f"hint: {error.hint}", err=True)
+
+
+def run_app(app: Any) -> int:
+    """Run the typer app, turning every StackctlError into a message and exit code."""
+    try:
+        result = app(standalone_mode=False)
+    except StackctlError as error:
+        report_error(error)
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("stackctl: interrupted", err=True)
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        return int(ExitCode.ERROR)
+    except Exception as exc:  # click usage errors come through here
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return int(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            return int(exc.exit_code)
+        raise
+    return int(result) if isinstance(result, int) else 0
