@@ -58,7 +58,8 @@ class Finding:
     severity: Severity
     message: str
     code: str = "SC000"
-    """Stable id: SC0xx syntax/schema, SC1xx rollout-safety lints, SC2xx semantic checks, SC3xx ignored keys."""
+    """Stable id: SC0xx syntax/schema, SC1xx rollout-safety lints,
+    SC2xx semantic checks, SC3xx ignored keys."""
     location: Location = field(default_factory=Location)
     path: str = ""
     """Dotted path in the document, e.g. ``services.web.deploy.replicas``."""

@@ -185,7 +185,8 @@ class DependsOn:
     """``depends_on`` entry; ``condition`` follows the Compose Specification."""
 
     service: str
-    condition: str = "service_started"  # service_started | service_healthy | service_completed_successfully
+    # service_started | service_healthy | service_completed_successfully
+    condition: str = "service_started"
 
 
 @dataclass(frozen=True)
