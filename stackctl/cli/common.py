@@ -64,27 +64,20 @@ def report_error(error: StackctlError) -> None:
 
 
 def run_app(app: Any) -> int:
-    """Run the typer app, turning every StackctlError into a message and exit code."""
+    """Run the typer app, turning every StackctlError into a message and exit code.
+
+    Typer's standalone mode handles usage errors itself (exit 2 with a usage
+    message) and ends with SystemExit; anything of ours surfaces here.
+    """
     try:
-        result = app(standalone_mode=False)
+        app()
     except StackctlError as error:
         report_error(error)
         return int(error.exit_code)
     except KeyboardInterrupt:
         typer.echo("stackctl: interrupted", err=True)
         return 130
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except typer.Abort:
-        typer.echo("Aborted.", err=True)
-        return int(ExitCode.ERROR)
-    except Exception as exc:  # click usage errors come through here
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return int(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            return int(exc.exit_code)
-        raise
-    return int(result) if isinstance(result, int) else 0
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else int(ExitCode.ERROR))
+    return int(ExitCode.OK)
