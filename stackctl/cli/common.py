@@ -64,20 +64,29 @@ def report_error(error: StackctlError) -> None:
 
 
 def run_app(app: Any) -> int:
-    """Run the typer app, turning every StackctlError into a message and exit code.
+    """Run the typer app, turning every error into a message and an exit code.
 
-    Typer's standalone mode handles usage errors itself (exit 2 with a usage
-    message) and ends with SystemExit; anything of ours surfaces here.
+    Usage errors exit 1, not click's customary 2: for ``diff``, 2 means "changes
+    pending", and a pipeline must never mistake a typo for drift.
     """
+    from typer.exceptions import TyperException
+
     try:
-        app()
+        result = app(standalone_mode=False)
     except StackctlError as error:
         report_error(error)
         return int(error.exit_code)
+    except TyperException as error:  # usage errors: bad option, missing argument
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"Error: {error.format_message()}", err=True)
+        return int(ExitCode.ERROR)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        return int(ExitCode.ERROR)
     except KeyboardInterrupt:
         typer.echo("stackctl: interrupted", err=True)
         return 130
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else int(ExitCode.ERROR))
-    return int(ExitCode.OK)
+    return result if isinstance(result, int) else int(ExitCode.OK)
