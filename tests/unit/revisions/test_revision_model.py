@@ -1,0 +1,180 @@
+"""The revision model: round trip, safety checks, who/what summaries, rollback state."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import replace
+from types import MappingProxyType
+
+import pytest
+from revision_builders import sample_plan, sample_revision, sample_state
+
+from stackctl.core.model import FileObject
+from stackctl.core.plan_model import Effect, Plan, ResourceChange
+from stackctl.core.revision import (
+    REVISION_API_VERSION,
+    Actor,
+    Outcome,
+    PlanSummary,
+    Revision,
+    RevisionFormatError,
+    UnsafeRevisionError,
+    actor_from_env,
+    decode_revision,
+    encode_revision,
+    revision_to_json,
+    state_for_rollback,
+)
+from stackctl.core.state import ResourceKind, ResourceState
+
+
+def test_round_trip_preserves_everything(revision: Revision) -> None:
+    revision = replace(
+        revision,
+        number=7,
+        rollback_to=3,
+        note="manual",
+        image_digests=MappingProxyType({"shop_web": "web:1@sha256:" + "d" * 64}),
+        actor=Actor("ci", "runner", MappingProxyType({"GITHUB_RUN_ID": "42"})),
+    )
+    decoded = decode_revision(encode_revision(revision))
+    assert decoded == revision
+    assert decoded.state.services["shop_web"].spec == revision.state.services["shop_web"].spec
+    assert decoded.object_names == {"shop_app-aaaaaaaa", "shop_db_password-bbbbbbbb"}
+
+
+def test_encoded_payload_is_versioned_gzip_json(revision: Revision) -> None:
+    payload = encode_revision(revision)
+    document = json.loads(gzip.decompress(payload))
+    assert document["apiVersion"] == REVISION_API_VERSION
+    assert document["kind"] == "Revision"
+    assert document["objects"] == sorted(revision.object_names)
+    # Deterministic: the same revision always encodes to the same bytes.
+    assert encode_revision(revision) == payload
+
+
+def test_plain_json_is_accepted_too(revision: Revision) -> None:
+    text = json.dumps(revision_to_json(revision)).encode()
+    assert decode_revision(text) == revision
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b"\x1f\x8bbroken gzip", b"[1, 2]", json.dumps({"apiVersion": "x"}).encode()],
+)
+def test_unreadable_payloads_raise_format_error(payload: bytes) -> None:
+    with pytest.raises(RevisionFormatError):
+        decode_revision(payload)
+
+
+def test_refuses_config_data_in_spec(revision: Revision) -> None:
+    name, config = next(iter(revision.state.configs.items()))
+    leaking = replace(config, spec={**config.spec, "Data": "c2VjcmV0"})
+    state = replace(revision.state, configs=MappingProxyType({name: leaking}))
+    with pytest.raises(UnsafeRevisionError):
+        encode_revision(replace(revision, state=state))
+
+
+@pytest.mark.parametrize(
+    "bad_value",
+    [b"hunter2", FileObject(name="db", content=b"hunter2")],
+)
+def test_refuses_raw_content_anywhere_in_a_spec(revision: Revision, bad_value: object) -> None:
+    service = revision.state.services["shop_web"]
+    leaking = replace(service, spec={**service.spec, "Extra": {"deep": [bad_value]}})
+    state = replace(revision.state, services=MappingProxyType({service.name: leaking}))
+    with pytest.raises(UnsafeRevisionError) as info:
+        encode_revision(replace(revision, state=state))
+    assert "hunter2" not in str(info.value)
+
+
+def test_live_only_fields_are_not_stored(revision: Revision) -> None:
+    service = replace(revision.state.services["shop_web"], id="abc", version=12)
+    state = replace(revision.state, services=MappingProxyType({service.name: service}))
+    decoded = decode_revision(encode_revision(replace(revision, state=state)))
+    assert decoded.state.services["shop_web"].id is None
+    assert decoded.state.services["shop_web"].version is None
+
+
+def test_actor_takes_only_ci_identifiers_from_env() -> None:
+    env = {
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_SHA": "0123456789abcdef",
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_TOKEN": "ghs_secret",
+        "CI": "true",
+        "HOME": "/root",
+    }
+    actor = actor_from_env(env, user="runner", host="gh-1")
+    assert set(actor.ci) == {"GITHUB_RUN_ID", "GITHUB_SHA", "GITHUB_REF", "CI"}
+    assert actor.describe() == "runner@gh-1 (github run 42 @ 0123456)"
+
+
+def test_actor_descriptions() -> None:
+    gitlab = actor_from_env(
+        {"CI_PIPELINE_ID": "9", "CI_COMMIT_SHA": "fedcba98765"}, user="u", host="h"
+    )
+    assert gitlab.describe() == "u@h (gitlab pipeline 9 @ fedcba9)"
+    assert actor_from_env({"CI": "1"}, user="u", host="h").describe() == "u@h (ci)"
+    assert actor_from_env({}, user="u", host="h").describe() == "u@h"
+
+
+def test_plan_summary_counts_effects_and_skips_unchanged() -> None:
+    state = sample_state()
+    web = state.services["shop_web"]
+    plan = Plan(
+        stack="shop",
+        changes=(
+            *sample_plan(state).changes,
+            ResourceChange(ResourceKind.SERVICE, "shop_api", Effect.ROLLING, desired=web),
+            ResourceChange(ResourceKind.SERVICE, "shop_db", Effect.NONE, desired=web),
+        ),
+    )
+    summary = PlanSummary.from_plan(plan)
+    assert dict(summary.counts) == {"create": 4, "rolling": 1}
+    assert summary.describe() == "4 create, 1 rolling"
+    assert PlanSummary().describe() == "no changes"
+
+
+def test_describe_mentions_rollback_target() -> None:
+    revision = replace(sample_revision(), rollback_to=3)
+    assert revision.describe().startswith("rollback to 3; ")
+
+
+def test_state_for_rollback_pins_only_registry_digests() -> None:
+    pinned = "web:1@sha256:" + "e" * 64
+    revision = replace(
+        sample_revision(),
+        image_digests=MappingProxyType({"shop_web": pinned}),
+    )
+    state = state_for_rollback(revision)
+    container = state.services["shop_web"].spec["TaskTemplate"]["ContainerSpec"]
+    assert container["Image"] == pinned
+    assert state.services["shop_web"].spec["Labels"]["com.docker.stack.image"] == "web:1"
+    # The revision itself is untouched.
+    original = revision.state.services["shop_web"].spec["TaskTemplate"]["ContainerSpec"]
+    assert original["Image"] == "web:1"
+
+    tag_only = replace(revision, image_digests=MappingProxyType({"shop_web": "web:1"}))
+    assert state_for_rollback(tag_only) == tag_only.state
+    assert state_for_rollback(revision, pin_images=False) == revision.state
+
+
+def test_outcomes_round_trip_through_json() -> None:
+    for outcome in Outcome:
+        revision = sample_revision(outcome=outcome)
+        assert decode_revision(encode_revision(revision)).outcome is outcome
+
+
+def test_external_objects_keep_their_flag() -> None:
+    revision = sample_revision()
+    external = ResourceState(
+        kind=ResourceKind.SECRET, name="ext_secret", spec={"Name": "ext_secret"}, external=True
+    )
+    state = replace(
+        revision.state,
+        secrets=MappingProxyType({**revision.state.secrets, "ext_secret": external}),
+    )
+    decoded = decode_revision(encode_revision(replace(revision, state=state)))
+    assert decoded.state.secrets["ext_secret"].external is True
