@@ -1,0 +1,341 @@
+"""Revision history stored in the cluster itself, as Swarm configs.
+
+Why configs: they live in the Raft store, replicated to every manager, so the
+history survives the machine (or CI runner) that deployed, and any manager can
+answer ``history``/``rollback`` with no local files.
+
+Layout of revision N of stack S:
+
+- config ``stackctl-rev-S-N`` holds the gzip-compressed revision JSON; its labels
+  carry the summary (number, outcome, time, who, digest, changes) so ``list()``
+  never decodes a payload;
+- if the compressed payload exceeds one config (Swarm allows < 500 KB on older
+  engines), the rest goes into ``stackctl-rev-S-N.1``, ``.2``... and the first
+  config's ``io.stackctl.chunks`` label says how many there are.
+
+Revision configs carry only ``io.stackctl.*`` labels, deliberately NOT
+``com.docker.stack.namespace``: with it, ``docker stack rm`` would wipe the
+history and observe/prune would mistake revisions for the stack's own configs.
+
+Numbering is safe under races: the next number is claimed by creating the
+config named after it; Swarm refuses a duplicate name (409), and the loser
+retries with the next number.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import docker
+import docker.errors
+
+from stackctl.core.revision import (
+    Outcome,
+    Revision,
+    RevisionFormatError,
+    decode_revision,
+    encode_revision,
+    revisions_needing,
+    with_number,
+)
+from stackctl.errors import EngineError, StackctlError
+
+REVISION_NAME_PREFIX = "stackctl-rev-"
+LABEL_REV_KIND = "io.stackctl.kind"  # "revision": tells them from other stackctl objects
+LABEL_REV_STACK = "io.stackctl.stack"  # the stack a revision belongs to
+LABEL_REV_NUMBER = "io.stackctl.revision"
+LABEL_REV_CHUNK = "io.stackctl.chunk"  # 0 on the first config, 1.. on the rest
+LABEL_REV_CHUNKS = "io.stackctl.chunks"
+LABEL_REV_OUTCOME = "io.stackctl.outcome"
+LABEL_REV_CREATED = "io.stackctl.created-at"
+LABEL_REV_WHO = "io.stackctl.who"
+LABEL_REV_DIGEST = "io.stackctl.source-digest"
+LABEL_REV_CHANGES = "io.stackctl.changes"
+LABEL_REV_ROLLBACK_TO = "io.stackctl.rollback-to"
+
+# Room left under the smallest config limit across engine versions (500 KiB).
+CHUNK_BYTES = 480 * 1024
+MAX_NAME = 64  # Swarm's limit on object names
+DEFAULT_HISTORY_MAX = 10
+_RECORD_ATTEMPTS = 50
+
+
+class RevisionNotFound(StackctlError):
+    """The requested revision does not exist (or was pruned)."""
+
+
+@dataclass(frozen=True)
+class RevisionSummary:
+    """What ``history`` shows, read from labels alone."""
+
+    number: int
+    created_at: datetime | None
+    who: str
+    outcome: Outcome | None
+    source_digest: str | None
+    changes: str
+    rollback_to: int | None
+
+
+def low_level_api(client: Any) -> Any:
+    """The docker SDK's ``APIClient`` behind ``client``.
+
+    Accepts the project's ``EngineClient`` wrapper, a ``docker.DockerClient`` or
+    an ``APIClient``, so the store does not depend on the wrapper's details.
+    """
+    if isinstance(client, docker.APIClient):
+        return client
+    for attribute in ("api", "client", "docker", "sdk"):
+        inner = getattr(client, attribute, None)
+        if inner is not None and inner is not client:
+            return low_level_api(inner)
+    raise TypeError(f"cannot find a docker APIClient in {type(client).__name__}")
+
+
+def _revision_name(stack: str, number: int, chunk: int = 0) -> str:
+    name = f"{REVISION_NAME_PREFIX}{stack}-{number}" + (f".{chunk}" if chunk else "")
+    if len(name) > MAX_NAME:
+        raise StackctlError(
+            f"stack name {stack!r} is too long to keep revisions "
+            f"(object names are limited to {MAX_NAME} characters)",
+            hint="use a stack name of at most 40 characters",
+        )
+    return name
+
+
+def _parse_int(text: str | None) -> int | None:
+    try:
+        return int(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _summary_from_labels(labels: Mapping[str, str]) -> RevisionSummary | None:
+    number = _parse_int(labels.get(LABEL_REV_NUMBER))
+    if number is None:
+        return None
+    created: datetime | None
+    try:
+        created = datetime.fromisoformat(labels.get(LABEL_REV_CREATED, ""))
+    except ValueError:
+        created = None
+    try:
+        outcome: Outcome | None = Outcome(labels.get(LABEL_REV_OUTCOME, ""))
+    except ValueError:
+        outcome = None
+    return RevisionSummary(
+        number=number,
+        created_at=created,
+        who=labels.get(LABEL_REV_WHO, ""),
+        outcome=outcome,
+        source_digest=labels.get(LABEL_REV_DIGEST) or None,
+        changes=labels.get(LABEL_REV_CHANGES, ""),
+        rollback_to=_parse_int(labels.get(LABEL_REV_ROLLBACK_TO)),
+    )
+
+
+def _labels_for(revision: Revision, chunks: int) -> dict[str, str]:
+    labels = {
+        LABEL_REV_KIND: "revision",
+        LABEL_REV_STACK: revision.stack,
+        LABEL_REV_NUMBER: str(revision.number),
+        LABEL_REV_CHUNK: "0",
+        LABEL_REV_CHUNKS: str(chunks),
+        LABEL_REV_OUTCOME: revision.outcome.value,
+        LABEL_REV_CREATED: revision.created_at.isoformat(),
+        LABEL_REV_WHO: revision.actor.describe(),
+        LABEL_REV_CHANGES: revision.describe(),
+    }
+    if revision.source_digest:
+        labels[LABEL_REV_DIGEST] = revision.source_digest
+    if revision.rollback_to is not None:
+        labels[LABEL_REV_ROLLBACK_TO] = str(revision.rollback_to)
+    return labels
+
+
+class RevisionStore:
+    """The revision history of one stack, kept in the cluster."""
+
+    def __init__(
+        self, client: Any, stack_name: str, *, history_max: int = DEFAULT_HISTORY_MAX
+    ) -> None:
+        if history_max < 1:
+            raise StackctlError("--history-max must be at least 1")
+        self._api = low_level_api(client)
+        self.stack = stack_name
+        self.history_max = history_max
+
+    # -- reading -----------------------------------------------------------
+
+    def _configs(self) -> builtins.list[dict[str, Any]]:
+        """Every config of this stack's history (all chunks), in one list call."""
+        try:
+            result: builtins.list[dict[str, Any]] = self._api.configs(
+                filters={"label": [f"{LABEL_REV_KIND}=revision", f"{LABEL_REV_STACK}={self.stack}"]}
+            )
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot list revisions of {self.stack}: {exc.explanation}") from exc
+        return result
+
+    def list(self) -> builtins.list[RevisionSummary]:
+        """Every retained revision, oldest first (labels only; no payload decoded)."""
+        summaries = []
+        for config in self._configs():
+            labels = config["Spec"].get("Labels") or {}
+            if labels.get(LABEL_REV_CHUNK, "0") != "0":
+                continue
+            summary = _summary_from_labels(labels)
+            if summary is not None:
+                summaries.append(summary)
+        return sorted(summaries, key=lambda s: s.number)
+
+    def _decode(
+        self, first: Mapping[str, Any], all_configs: Iterable[Mapping[str, Any]]
+    ) -> Revision:
+        labels = first["Spec"].get("Labels") or {}
+        number = labels.get(LABEL_REV_NUMBER)
+        chunks = _parse_int(labels.get(LABEL_REV_CHUNKS)) or 1
+        parts: dict[int, bytes] = {}
+        for config in all_configs:
+            cl = config["Spec"].get("Labels") or {}
+            if cl.get(LABEL_REV_NUMBER) == number:
+                index = _parse_int(cl.get(LABEL_REV_CHUNK)) or 0
+                parts[index] = base64.b64decode(config["Spec"].get("Data") or "")
+        missing = [i for i in range(chunks) if i not in parts]
+        if missing:
+            raise RevisionFormatError(
+                f"revision {number} of {self.stack} is incomplete (missing part(s) {missing})",
+                hint="it may still be being written; try again",
+            )
+        return decode_revision(b"".join(parts[i] for i in range(chunks)))
+
+    def _decode_all(self) -> builtins.list[Revision]:
+        configs = self._configs()
+        firsts = [
+            c for c in configs if (c["Spec"].get("Labels") or {}).get(LABEL_REV_CHUNK, "0") == "0"
+        ]
+        revisions = [self._decode(first, configs) for first in firsts]
+        return sorted(revisions, key=lambda r: r.number)
+
+    def get(self, number: int) -> Revision:
+        """Revision ``number``; raises ``RevisionNotFound`` with the numbers that exist."""
+        configs = self._configs()
+        for config in configs:
+            labels = config["Spec"].get("Labels") or {}
+            if labels.get(LABEL_REV_NUMBER) == str(number) and labels.get(LABEL_REV_CHUNK) == "0":
+                return self._decode(config, configs)
+        known = [s.number for s in self.list()]
+        raise RevisionNotFound(
+            f"stack {self.stack} has no revision {number}",
+            hint=(
+                f"retained revisions: {', '.join(map(str, known))}"
+                if known
+                else "this stack has no recorded revisions"
+            ),
+        )
+
+    def all(self) -> builtins.list[Revision]:
+        """Every retained revision, decoded, oldest first."""
+        return self._decode_all()
+
+    def latest_applied(self) -> Revision | None:
+        """The newest revision whose apply converged, or None."""
+        for summary in reversed(self.list()):
+            if summary.outcome is Outcome.APPLIED:
+                return self.get(summary.number)
+        return None
+
+    def referenced_objects(self) -> set[str]:
+        """Config/secret names that retained revisions need; cleanup must keep them."""
+        return set(revisions_needing(self._decode_all()))
+
+    # -- writing -----------------------------------------------------------
+
+    def record(self, revision: Revision) -> int:
+        """Store ``revision`` under the next free number, prune old ones, return the number."""
+        if revision.stack != self.stack:
+            raise ValueError(f"revision of {revision.stack!r} recorded in {self.stack!r}")
+        number = max((s.number for s in self.list()), default=0) + 1
+        for _ in range(_RECORD_ATTEMPTS):
+            numbered = with_number(revision, number)
+            if self._try_create(numbered):
+                break
+            number += 1  # another recorder won this number; take the next
+        else:
+            raise EngineError(f"could not allocate a revision number for {self.stack}")
+        self.prune()
+        return number
+
+    def _try_create(self, revision: Revision) -> bool:
+        payload = encode_revision(revision)
+        parts = [payload[i : i + CHUNK_BYTES] for i in range(0, len(payload), CHUNK_BYTES)]
+        labels = _labels_for(revision, len(parts))
+        first_name = _revision_name(self.stack, revision.number)
+        try:
+            first = self._api.create_config(first_name, parts[0], labels=labels)
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                return False
+            raise EngineError(f"cannot store revision {first_name}: {exc.explanation}") from exc
+        created = [first["ID"]]
+        try:
+            for index, part in enumerate(parts[1:], start=1):
+                chunk_labels = {
+                    LABEL_REV_KIND: "revision",
+                    LABEL_REV_STACK: self.stack,
+                    LABEL_REV_NUMBER: str(revision.number),
+                    LABEL_REV_CHUNK: str(index),
+                }
+                name = _revision_name(self.stack, revision.number, index)
+                created.append(self._api.create_config(name, part, labels=chunk_labels)["ID"])
+        except docker.errors.APIError as exc:
+            for config_id in created:
+                self._remove(config_id)
+            raise EngineError(
+                f"cannot store revision {first_name} ({len(payload)} bytes): {exc.explanation}"
+            ) from exc
+        return True
+
+    def _remove(self, config_id: str) -> None:
+        try:
+            self._api.remove_config(config_id)
+        except docker.errors.NotFound:
+            pass  # already gone (a concurrent prune): fine
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot remove revision config: {exc.explanation}") from exc
+
+    def prune(self) -> builtins.list[int]:
+        """Delete the oldest revisions beyond ``history_max``; return their numbers.
+
+        The newest applied revision is always kept (status and rollback need a
+        basis) even when newer failed attempts fill the window.
+        """
+        summaries = self.list()
+        keep = {s.number for s in summaries[-self.history_max :]}
+        applied = [s.number for s in summaries if s.outcome is Outcome.APPLIED]
+        if applied:
+            keep.add(applied[-1])
+        doomed = {s.number for s in summaries if s.number not in keep}
+        if not doomed:
+            return []
+        self._delete_numbers(doomed)
+        return sorted(doomed)
+
+    def _delete_numbers(self, numbers: set[int]) -> None:
+        wanted = {str(n) for n in numbers}
+        for config in self._configs():
+            if (config["Spec"].get("Labels") or {}).get(LABEL_REV_NUMBER) in wanted:
+                self._remove(config["ID"])
+
+    def delete_all(self) -> int:
+        """Remove the whole history of the stack (``stackctl rm``); return how many."""
+        numbers = {s.number for s in self.list()}
+        configs = self._configs()
+        for config in configs:
+            self._remove(config["ID"])
+        return len(numbers)
