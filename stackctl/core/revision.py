@@ -50,6 +50,13 @@ class Outcome(StrEnum):
     FAILED = "failed"  # failed; left partially applied (on-failure continue)
     PAUSED = "paused"  # failed; left paused (on-failure pause)
     TIMED_OUT = "timed_out"  # submitted but did not converge in time
+    SUBMITTED = "submitted"  # --detach: submitted, convergence not awaited
+    INTERRUPTED = "interrupted"  # stopped by SIGINT/SIGTERM part way
+
+    @property
+    def took_effect(self) -> bool:
+        """Whether the cluster (at least partly) runs what this revision asked for."""
+        return self is not Outcome.ROLLED_BACK
 
 
 class UnsafeRevisionError(StackctlError):
@@ -323,6 +330,29 @@ def decode_revision(payload: bytes) -> Revision:
     if not isinstance(data, dict):
         raise RevisionFormatError("stored revision is not a JSON object")
     return revision_from_json(data)
+
+
+# --- which revision is current, and where rollback goes ----------------------
+
+
+def current_number(entries: Iterable[tuple[int, Outcome | None]]) -> int | None:
+    """The revision the cluster runs: the newest one whose changes were not undone.
+
+    ``entries`` are ``(number, outcome)`` pairs in any order. A failed apply that
+    rolled itself back left the previous revision running, so it is skipped.
+    """
+    numbers = [n for n, outcome in entries if outcome is not None and outcome.took_effect]
+    return max(numbers, default=None)
+
+
+def default_rollback_target(entries: Iterable[tuple[int, Outcome | None]]) -> int | None:
+    """Where ``rollback`` goes without ``--to``: the last applied revision before the current."""
+    pairs = list(entries)
+    current = current_number(pairs)
+    if current is None:
+        return None
+    earlier = [n for n, outcome in pairs if outcome is Outcome.APPLIED and n < current]
+    return max(earlier, default=None)
 
 
 # --- rollback support -------------------------------------------------------

@@ -21,7 +21,9 @@ from stackctl.core.revision import (
     RevisionFormatError,
     UnsafeRevisionError,
     actor_from_env,
+    current_number,
     decode_revision,
+    default_rollback_target,
     encode_revision,
     revision_to_json,
     state_for_rollback,
@@ -178,3 +180,28 @@ def test_external_objects_keep_their_flag() -> None:
     )
     decoded = decode_revision(encode_revision(replace(revision, state=state)))
     assert decoded.state.secrets["ext_secret"].external is True
+
+
+def test_current_skips_rolled_back_attempts() -> None:
+    history = [(1, Outcome.APPLIED), (2, Outcome.APPLIED), (3, Outcome.ROLLED_BACK)]
+    assert current_number(history) == 2
+    assert default_rollback_target(history) == 1
+
+
+def test_partial_apply_is_current_and_rollback_goes_to_last_applied() -> None:
+    history = [(1, Outcome.APPLIED), (2, Outcome.APPLIED), (3, Outcome.PAUSED)]
+    assert current_number(history) == 3
+    assert default_rollback_target(history) == 2
+
+
+def test_rollback_after_rollback_goes_further_back_in_applied_history() -> None:
+    # 4 rolled the stack back to 1; the next plain rollback goes to 2 (like "undo").
+    history = [(1, Outcome.APPLIED), (2, Outcome.APPLIED), (4, Outcome.APPLIED)]
+    assert default_rollback_target(history) == 2
+
+
+def test_no_target_without_an_earlier_applied_revision() -> None:
+    assert current_number([]) is None
+    assert default_rollback_target([(1, Outcome.APPLIED)]) is None
+    assert default_rollback_target([(1, Outcome.ROLLED_BACK)]) is None
+    assert current_number([(1, None)]) is None

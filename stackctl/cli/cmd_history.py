@@ -1,0 +1,62 @@
+"""``stackctl history STACK``: the revisions recorded in the cluster."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from stackctl.cli.stack_views import CONTEXT_HELP
+
+
+def register(app: typer.Typer) -> None:
+    app.command("history")(history)
+
+
+def history(
+    stack: str = typer.Argument(..., help="Stack name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
+) -> None:
+    """List the stack's revisions (oldest first); the one running now is marked with *."""
+    from stackctl.cli.stack_views import connect, table, when
+    from stackctl.core.revision import current_number
+    from stackctl.engine.revisions import RevisionStore
+
+    summaries = RevisionStore(connect(context), stack).list()
+    current = current_number((s.number, s.outcome) for s in summaries)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "number": s.number,
+                        "createdAt": s.created_at.isoformat() if s.created_at else None,
+                        "who": s.who,
+                        "sourceDigest": s.source_digest,
+                        "changes": s.changes,
+                        "outcome": s.outcome.value if s.outcome else None,
+                        "rollbackTo": s.rollback_to,
+                        "current": s.number == current,
+                    }
+                    for s in summaries
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not summaries:
+        typer.echo(f"stack {stack} has no recorded revisions", err=True)
+        return
+    rows = [
+        [
+            ("* " if s.number == current else "  ") + str(s.number),
+            when(s.created_at),
+            s.who or "-",
+            (s.source_digest or "-")[:12],
+            s.changes or "-",
+            s.outcome.value if s.outcome else "?",
+        ]
+        for s in summaries
+    ]
+    typer.echo(table(["REV", "WHEN (UTC)", "WHO", "SOURCE", "CHANGES", "OUTCOME"], rows))

@@ -1,0 +1,51 @@
+"""``stackctl rm STACK``: remove a stack's services, networks, configs, secrets and history."""
+
+from __future__ import annotations
+
+import typer
+
+from stackctl.cli.stack_views import CONTEXT_HELP
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rm")(remove)
+
+
+def remove(
+    stack: str = typer.Argument(..., help="Stack name."),
+    keep_history: bool = typer.Option(
+        False, "--keep-history", help="Keep the stack's recorded revisions."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
+) -> None:
+    """Remove the stack. Exit 0 when removed (or nothing was there), 4 if some objects remain."""
+    from stackctl.cli.stack_views import confirm_or_abort, connect
+    from stackctl.engine.stacks import remove_stack
+    from stackctl.errors import ExitCode
+
+    client = connect(context)
+    what = "its services, networks, configs and secrets"
+    if not keep_history:
+        what += ", and its revision history"
+    confirm_or_abort(f"Remove stack {stack} ({what})?", yes=yes)
+    report = remove_stack(client, stack, keep_history=keep_history)
+    removed = [
+        ("service", report.services),
+        ("network", report.networks),
+        ("config", report.configs),
+        ("secret", report.secrets),
+    ]
+    total = sum(len(names) for _, names in removed) + report.revisions
+    if total == 0:
+        typer.echo(f"nothing found for stack {stack}")
+        return
+    for kind, names in removed:
+        for name in names:
+            typer.echo(f"removed {kind} {name}")
+    if report.revisions:
+        typer.echo(f"removed {report.revisions} revision(s) of history")
+    for leftover in report.leftovers:
+        typer.echo(f"stackctl: could not remove {leftover}", err=True)
+    if report.leftovers:
+        raise typer.Exit(int(ExitCode.FAILED))
