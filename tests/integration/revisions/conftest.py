@@ -44,3 +44,29 @@ def revision_stack(api: docker.APIClient) -> Iterator[str]:
     name = f"t{secrets.token_hex(4)}"
     yield name
     remove_revision_configs(api, name)
+
+
+TEST_IMAGE = "stackctl-revtest/busybox:1"
+
+
+@pytest.fixture(scope="session")
+def test_image(api: docker.APIClient) -> str:
+    """A tiny local image (busybox FROM scratch); built once, never pulled."""
+    try:
+        api.inspect_image(TEST_IMAGE)
+        return TEST_IMAGE
+    except docker.errors.ImageNotFound:
+        pass
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as context:
+        shutil.copy("/bin/busybox", Path(context) / "busybox")
+        (Path(context) / "Dockerfile").write_text(
+            "FROM scratch\nCOPY busybox /bin/busybox\n"
+            'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+        )
+        for _ in api.build(path=context, tag=TEST_IMAGE, rm=True, decode=True):
+            pass
+    api.inspect_image(TEST_IMAGE)
+    return TEST_IMAGE
