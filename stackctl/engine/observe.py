@@ -1,0 +1,250 @@
+"""Read one stack's live state from the engine into the comparable ``ClusterState``.
+
+A constant number of list calls whatever the stack's size: services, networks,
+configs and secrets filtered by ``com.docker.stack.namespace=<stack>``, plus
+one unfiltered network list to map the IDs of networks outside the stack
+(external ones) back to names, plus one name-filtered list per kind of
+external config/secret the caller asks about. No per-service inspect.
+
+The specs are then put in the comparable form (``stackctl.core.state``):
+IDs become names, server-managed fields leave the spec (``Version.Index`` goes
+to ``version``, ``UpdateStatus`` to ``status``), config data is dropped (its
+hash is kept), and order-free lists are put in canonical order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from stackctl.core.comparable import canonical_service_spec
+from stackctl.core.state import (
+    LABEL_CONTENT_HASH,
+    LABEL_IMAGE,
+    LABEL_NAMESPACE,
+    ClusterState,
+    ResourceKind,
+    ResourceState,
+)
+from stackctl.engine.client import EngineClient, engine_errors
+
+# Engine-managed network option: the VXLAN IDs the engine picked.
+_ENGINE_NETWORK_OPTIONS = frozenset({"com.docker.network.driver.overlay.vxlanid_list"})
+
+
+def _strip_digest(spec: dict[str, Any]) -> str | None:
+    """Undo digest pinning when the declared image (label) is unchanged.
+
+    ``docker stack deploy`` (and the engine, when it resolves an image) store
+    ``image:tag@sha256:...``; the declared image lives in ``com.docker.stack.image``.
+    Returns the digest when one was removed.
+    """
+    container = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
+    image = container.get("Image")
+    declared = (spec.get("Labels") or {}).get(LABEL_IMAGE)
+    if not isinstance(image, str) or "@sha256:" not in image:
+        return None
+    name, _, digest = image.partition("@")
+    if not isinstance(declared, str) or declared not in _pinning_candidates(name):
+        return None
+    container["Image"] = declared
+    return digest
+
+
+def _pinning_candidates(pinned_name: str) -> set[str]:
+    """Declared images that the engine may have pinned to ``pinned_name@digest``."""
+    candidates = {pinned_name}
+    if pinned_name.endswith(":latest"):  # "busybox" is stored as "busybox:latest@sha256:..."
+        candidates.add(pinned_name.removesuffix(":latest"))
+    for prefix in ("docker.io/library/", "docker.io/"):
+        if pinned_name.startswith(prefix):
+            short = pinned_name.removeprefix(prefix)
+            candidates |= {short, short.removesuffix(":latest")}
+    return candidates
+
+
+def _service_state(raw: Mapping[str, Any], network_names: Mapping[str, str]) -> ResourceState:
+    spec: dict[str, Any] = copy.deepcopy(dict(raw.get("Spec") or {}))
+    task = spec.setdefault("TaskTemplate", {})
+    container = task.get("ContainerSpec") or {}
+    for net in task.get("Networks") or []:
+        net["Target"] = network_names.get(net.get("Target", ""), net.get("Target"))
+    config_names: dict[str, str] = {}
+    for ref in container.get("Configs") or []:
+        config_names[ref.get("ConfigID", "")] = ref.get("ConfigName", "")
+        ref.pop("ConfigID", None)
+    for ref in container.get("Secrets") or []:
+        ref.pop("SecretID", None)
+    credential = (container.get("Privileges") or {}).get("CredentialSpec")
+    if isinstance(credential, dict) and credential.get("Config"):
+        credential["Config"] = config_names.get(credential["Config"], credential["Config"])
+    # Platforms are resolved from the image by the engine/CLI; a file cannot declare them.
+    (task.get("Placement") or {}).pop("Platforms", None)
+    digest = _strip_digest(spec)
+    status: dict[str, Any] = {"PreviousSpec": "PreviousSpec" in raw}
+    if "UpdateStatus" in raw:
+        status["UpdateStatus"] = raw["UpdateStatus"]
+    if "JobStatus" in raw:
+        status["JobStatus"] = raw["JobStatus"]
+    if digest:
+        status["ImageDigest"] = digest
+    return ResourceState(
+        kind=ResourceKind.SERVICE,
+        name=str(spec.get("Name", "")),
+        spec=canonical_service_spec(spec),
+        id=raw.get("ID"),
+        version=(raw.get("Version") or {}).get("Index"),
+        status=MappingProxyType(status),
+    )
+
+
+def _network_state(raw: Mapping[str, Any], *, external: bool = False) -> ResourceState:
+    name = str(raw.get("Name", ""))
+    if external:
+        spec: dict[str, Any] = {"Name": name}
+    else:
+        ipam = raw.get("IPAM") or {}
+        # The engine fills in a gateway per pool; stack files cannot set one.
+        pools = [
+            {k: v for k, v in pool.items() if k != "Gateway"} for pool in ipam.get("Config") or []
+        ]
+        spec = {
+            "Name": name,
+            "Driver": raw.get("Driver"),
+            "Scope": raw.get("Scope"),
+            "Internal": bool(raw.get("Internal")),
+            "Attachable": bool(raw.get("Attachable")),
+            "Options": {
+                k: v
+                for k, v in (raw.get("Options") or {}).items()
+                if k not in _ENGINE_NETWORK_OPTIONS
+            },
+            "IPAM": {
+                "Driver": ipam.get("Driver") or "default",
+                "Options": dict(ipam.get("Options") or {}),
+                "Config": pools,
+            },
+            "Labels": dict(raw.get("Labels") or {}),
+        }
+    return ResourceState(
+        kind=ResourceKind.NETWORK, name=name, spec=spec, id=raw.get("Id"), external=external
+    )
+
+
+def _file_object_state(
+    kind: ResourceKind, raw: Mapping[str, Any], *, external: bool = False
+) -> ResourceState:
+    spec = {k: v for k, v in dict(raw.get("Spec") or {}).items() if k != "Data"}
+    name = str(spec.get("Name", ""))
+    labels = spec.get("Labels") or {}
+    digest = labels.get(LABEL_CONTENT_HASH)
+    data = (raw.get("Spec") or {}).get("Data")
+    if digest is None and kind is ResourceKind.CONFIG and isinstance(data, str):
+        # Configs (not secrets) come back with their data: hash it for comparison.
+        try:
+            digest = hashlib.sha256(base64.b64decode(data)).hexdigest()
+        except (binascii.Error, ValueError):
+            digest = None
+    if external:
+        spec = {"Name": name}
+    return ResourceState(
+        kind=kind,
+        name=name,
+        spec=spec,
+        id=raw.get("ID"),
+        version=(raw.get("Version") or {}).get("Index"),
+        content_sha256=digest,
+        external=external,
+    )
+
+
+def _file_objects(
+    kind: ResourceKind,
+    in_stack: Iterable[Mapping[str, Any]],
+    candidates: Iterable[Mapping[str, Any]],
+    wanted: Mapping[ResourceKind, set[str]],
+) -> list[ResourceState]:
+    states = [_file_object_state(kind, raw) for raw in in_stack]
+    seen = {state.name for state in states}
+    # The name filter matches substrings: keep exact matches only.
+    for raw in candidates:
+        name = (raw.get("Spec") or {}).get("Name")
+        if name in wanted[kind] and name not in seen:
+            states.append(_file_object_state(kind, raw, external=True))
+            seen.add(name)
+    return states
+
+
+def _by_name(states: Iterable[ResourceState]) -> Mapping[str, ResourceState]:
+    return MappingProxyType({s.name: s for s in sorted(states, key=lambda s: s.name)})
+
+
+def observe_stack(
+    client: EngineClient,
+    stack_name: str,
+    *,
+    external: Iterable[tuple[ResourceKind, str]] = (),
+) -> ClusterState:
+    """The live state of ``stack_name``.
+
+    ``external`` names resources outside the stack (``(kind, engine name)``, e.g.
+    the external networks, configs and secrets of the desired state) to look up
+    as well: those found appear with ``external=True`` and a spec of just their
+    name, so a missing one shows up as a difference. External networks that the
+    stack's services use are always included.
+    """
+    api = client.api
+    label = {"label": f"{LABEL_NAMESPACE}={stack_name}"}
+    wanted: dict[ResourceKind, set[str]] = {kind: set() for kind in ResourceKind}
+    for kind, name in external:
+        wanted[kind].add(name)
+    with engine_errors(client.endpoint, "list the stack's resources"):
+        raw_services = api.services(filters=label)
+        raw_networks = api.networks()  # unfiltered: maps external network IDs to names
+        raw_configs = api.configs(filters=label)
+        raw_secrets = api.secrets(filters=label)
+        extra_configs = (
+            api.configs(filters={"name": sorted(wanted[ResourceKind.CONFIG])})
+            if wanted[ResourceKind.CONFIG]
+            else []
+        )
+        extra_secrets = (
+            api.secrets(filters={"name": sorted(wanted[ResourceKind.SECRET])})
+            if wanted[ResourceKind.SECRET]
+            else []
+        )
+
+    network_names = {n["Id"]: n["Name"] for n in raw_networks}
+    services = [_service_state(raw, network_names) for raw in raw_services]
+    in_stack = [
+        n for n in raw_networks if (n.get("Labels") or {}).get(LABEL_NAMESPACE) == stack_name
+    ]
+    used_targets = {
+        str(net.get("Target"))
+        for service in services
+        for net in service.spec.get("TaskTemplate", {}).get("Networks") or []
+    }
+    stack_network_names = {n["Name"] for n in in_stack}
+    outside = [
+        n
+        for n in raw_networks
+        if n["Name"] not in stack_network_names
+        and (n["Name"] in used_targets or n["Name"] in wanted[ResourceKind.NETWORK])
+    ]
+    networks = [_network_state(n) for n in in_stack] + [
+        _network_state(n, external=True) for n in outside
+    ]
+    configs = _file_objects(ResourceKind.CONFIG, raw_configs, extra_configs, wanted)
+    secrets = _file_objects(ResourceKind.SECRET, raw_secrets, extra_secrets, wanted)
+    return ClusterState(
+        stack=stack_name,
+        networks=_by_name(networks),
+        configs=_by_name(configs),
+        secrets=_by_name(secrets),
+        services=_by_name(services),
+    )
