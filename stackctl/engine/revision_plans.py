@@ -1,0 +1,81 @@
+"""Plan a revision against the live stack (rollback, ``status`` drift, ``diff --revision``).
+
+A revision names its configs and secrets by content (``<stack>_<name>-<hash>``)
+and stores only hashes, never payloads. Re-applying it therefore needs those
+exact objects to still exist in the cluster: apply's cleanup keeps every object
+a retained revision refers to (``RevisionStore.referenced_objects``). When one
+is gone anyway, ``MissingObjectsError`` says which, instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stackctl.core.plan_model import Effect, Plan, ResourceChange
+from stackctl.core.revision import Revision, state_for_rollback
+from stackctl.core.state import ClusterState, ResourceKind
+from stackctl.errors import StackctlError
+
+_FILE_KINDS = (ResourceKind.CONFIG, ResourceKind.SECRET)
+
+
+class MissingObjectsError(StackctlError):
+    """Configs/secrets a revision needs are gone; stackctl cannot recreate them."""
+
+
+@dataclass(frozen=True)
+class RevisionPlan:
+    revision: Revision
+    desired: ClusterState
+    live: ClusterState
+    plan: Plan
+    missing: tuple[str, ...]  # config/secret objects the revision needs that no longer exist
+
+
+def _keeps_history(change: ResourceChange) -> bool:
+    """Older config/secret versions are kept on purpose (other revisions need them):
+    they are neither drift nor something a rollback should delete."""
+    return change.kind in _FILE_KINDS and change.effect in (Effect.ORPHAN, Effect.DELETE)
+
+
+def plan_against_revision(client: Any, revision: Revision, *, prune: bool) -> RevisionPlan:
+    """The plan that would make the live stack match ``revision`` (its image digests pinned)."""
+    from stackctl.core.diff import plan_changes
+    from stackctl.engine.observe import observe_stack
+
+    desired = state_for_rollback(revision)
+    externals = [
+        (kind, name)
+        for kind in (ResourceKind.NETWORK, *_FILE_KINDS)
+        for name, resource in desired.of_kind(kind).items()
+        if resource.external
+    ]
+    live = observe_stack(client, revision.stack, external=externals)
+    plan = plan_changes(desired, live, last_applied=revision.state, prune=prune)
+    plan = replace(plan, changes=tuple(c for c in plan.changes if not _keeps_history(c)))
+    missing = tuple(
+        sorted(
+            name
+            for kind in _FILE_KINDS
+            for name, resource in desired.of_kind(kind).items()
+            if name not in live.of_kind(kind)
+        )
+    )
+    return RevisionPlan(revision=revision, desired=desired, live=live, plan=plan, missing=missing)
+
+
+def require_objects(revision_plan: RevisionPlan) -> None:
+    """Raise ``MissingObjectsError`` when the revision's configs/secrets are gone."""
+    if not revision_plan.missing:
+        return
+    number = revision_plan.revision.number
+    raise MissingObjectsError(
+        f"revision {number} needs config/secret object(s) that no longer exist: "
+        f"{', '.join(revision_plan.missing)}",
+        hint=(
+            "stackctl stores only content hashes, never config/secret values, so it cannot "
+            "recreate them; re-apply the stack file of that release instead "
+            "(`stackctl apply -c FILE`), or recreate the objects with the same names"
+        ),
+    )
