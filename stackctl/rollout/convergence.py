@@ -1,0 +1,152 @@
+"""Decide, from one poll, whether a service has converged, is progressing or failed.
+
+Pure: the runner passes the service's live facts, the tasks running its current
+spec, and what it remembers between polls (tasks seen before the apply, when
+each pending task was first seen). Swarm reports a health-checked task as
+``running`` only after its first healthy probe and fails it when it turns
+unhealthy, so "running on the new spec" is the health gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from stackctl.rollout.adapter import FAILED_STATES, PENDING_STATES, ServiceInfo, TaskInfo
+
+# UpdateStatus states that mean Swarm gave up on the update.
+SWARM_PAUSED = frozenset({"paused", "rollback_paused"})
+SWARM_ROLLED_BACK = frozenset({"rollback_started", "rollback_completed"})
+# UpdateStatus states in which the update is still running.
+SWARM_BUSY = frozenset({"updating", "rollback_started"})
+
+JOB_MODES = frozenset({"replicated-job", "global-job"})
+
+
+class Phase(StrEnum):
+    PROGRESSING = "progressing"
+    CONVERGED = "converged"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    phase: Phase
+    updated: int  # tasks on the current spec that are running (or done, for one-shots)
+    desired: int
+    failed: int  # failed attempts of the current spec during this apply
+    reason: str = ""  # why it failed (or what it waits for)
+    task_error: str = ""
+
+
+@dataclass(frozen=True)
+class WatchLimits:
+    max_task_failures: int = 3
+    pending_timeout: float = 120.0
+
+
+def evaluate(
+    service: ServiceInfo,
+    tasks: Sequence[TaskInfo],
+    *,
+    now: float,
+    seen_before: Collection[str],
+    pending_since: Mapping[str, float],
+    limits: WatchLimits,
+    rolling_back: bool = False,
+) -> Verdict:
+    """Judge one service from its current-spec tasks.
+
+    ``seen_before``: task IDs that existed before this apply touched the
+    service; their failures are history, not this apply's. ``pending_since``:
+    when the runner first saw each still-pending task. ``rolling_back``: the
+    service is being returned to its previous spec, so a Swarm rollback state
+    is the expected end, not a failure.
+    """
+    if service.mode in JOB_MODES:
+        tasks = [t for t in tasks if t.job_iteration == service.job_iteration]
+    desired = _desired_count(service)
+    fresh_failures = [t for t in tasks if t.state in FAILED_STATES and t.id not in seen_before]
+    running = [t for t in tasks if t.state == "running" and t.desired_state == "running"]
+    done = [t for t in tasks if t.state == "complete"]
+    one_shot = service.mode in JOB_MODES or service.restart_condition in ("none", "on-failure")
+    updated = len(running) + (len(done) if one_shot else 0)
+    if service.mode in JOB_MODES:
+        updated = len(done)
+    last_error = _task_error(fresh_failures[-1]) if fresh_failures else ""
+
+    def verdict(phase: Phase, reason: str = "", task_error: str = "") -> Verdict:
+        return Verdict(
+            phase, min(updated, desired), desired, len(fresh_failures), reason, task_error
+        )
+
+    state = service.update_state
+    if state in SWARM_PAUSED:
+        return verdict(Phase.FAILED, _swarm_reason("paused the update", service), last_error)
+    if state in SWARM_ROLLED_BACK and not rolling_back:
+        return verdict(Phase.FAILED, _swarm_reason("rolled the update back", service), last_error)
+
+    if len(fresh_failures) >= limits.max_task_failures or (
+        fresh_failures and service.restart_condition == "none"
+    ):
+        return verdict(
+            Phase.FAILED,
+            f"{len(fresh_failures)} task(s) of the new spec failed",
+            last_error,
+        )
+
+    stuck = [
+        t
+        for t in tasks
+        if t.state in PENDING_STATES
+        and t.desired_state == "running"
+        and now - pending_since.get(t.id, now) >= limits.pending_timeout
+    ]
+    if stuck:
+        return verdict(
+            Phase.FAILED,
+            f"task pending for more than {limits.pending_timeout:g}s: {pending_reason(stuck[0])}",
+            _task_error(stuck[0]),
+        )
+
+    if updated >= desired and state not in SWARM_BUSY:
+        return verdict(Phase.CONVERGED)
+    waiting = "waiting for Swarm to finish the update" if updated >= desired else ""
+    return verdict(Phase.PROGRESSING, waiting, last_error)
+
+
+def pending_reason(task: TaskInfo) -> str:
+    """Why a task does not start, in a user's words."""
+    text = task.error or task.message or task.state
+    lowered = text.lower()
+    if "no suitable node" in lowered:
+        if "insufficient resources" in lowered:
+            return f"insufficient resources ({text})"
+        return f"no suitable node: placement constraints cannot be met ({text})"
+    if "insufficient resources" in lowered:
+        return f"insufficient resources ({text})"
+    if "no such image" in lowered or "pull access denied" in lowered or "manifest" in lowered:
+        return f"image not available ({text})"
+    return text
+
+
+def _desired_count(service: ServiceInfo) -> int:
+    if service.mode == "replicated":
+        return service.replicas if service.replicas is not None else 1
+    if service.mode == "replicated-job":
+        return service.total_completions or 1
+    # global and global-job: one task per eligible node, as counted by the engine.
+    return service.desired_tasks if service.desired_tasks is not None else 1
+
+
+def _task_error(task: TaskInfo) -> str:
+    text = task.error or task.message
+    if task.exit_code not in (None, 0) and "exit" not in text:
+        text = f"{text} (exit code {task.exit_code})".strip()
+    return text
+
+
+def _swarm_reason(what: str, service: ServiceInfo) -> str:
+    detail = f": {service.update_message}" if service.update_message else ""
+    return f"Swarm {what} ({service.update_state}){detail}"

@@ -1,0 +1,77 @@
+"""Inputs and results of ``run_apply``: options, per-service results, outcome."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from stackctl.errors import ExitCode
+from stackctl.rollout.events import Outcome
+from stackctl.rollout.waves import Dependencies
+
+
+class FailurePolicy(StrEnum):
+    ROLLBACK = "rollback"  # undo every change of this apply, exit 3
+    PAUSE = "pause"  # start no further waves, exit 4
+    CONTINUE = "continue"  # finish the other services, exit 4
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to drive a plan. Times are in seconds."""
+
+    on_failure: FailurePolicy = FailurePolicy.ROLLBACK
+    max_concurrent: int | None = None  # services rolling out at once; None: no limit
+    timeout: float = 600.0  # the whole apply (a rollback gets the same budget again)
+    pending_timeout: float = 120.0  # a task that does not start within this fails the service
+    max_task_failures: int = 3  # failed attempts of the new spec before the service fails
+    poll_interval: float = 0.5
+    detach: bool = False  # submit and return without waiting
+    dependencies: Dependencies = field(default_factory=lambda: MappingProxyType({}))
+    contents: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    """Config/secret payloads by full engine name; never part of a plan."""
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    should_stop: Callable[[], bool] = _never
+    """Polled between steps; True (SIGINT/SIGTERM) ends the apply cleanly."""
+
+
+class ServiceStatus(StrEnum):
+    CONVERGED = "converged"
+    SUBMITTED = "submitted"  # --detach
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"  # left rolling (timeout, interrupt, pause)
+    NOT_STARTED = "not_started"
+    ROLLED_BACK = "rolled_back"
+    ROLLBACK_FAILED = "rollback_failed"
+    REMOVED = "removed"  # pruned, or created by this apply and removed by its rollback
+
+
+@dataclass(frozen=True)
+class ServiceResult:
+    name: str
+    effect: str  # the planned effect: create | rolling | in-place | replace | delete
+    status: ServiceStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """What an apply did; the CLI renders it and records a revision from it."""
+
+    outcome: Outcome
+    services: tuple[ServiceResult, ...]
+    duration: float
+    message: str = ""
+    changed: int = 0  # resource changes submitted (0: nothing written)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.outcome.exit_code

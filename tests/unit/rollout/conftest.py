@@ -1,0 +1,92 @@
+"""Helpers to build comparable specs and plans by hand for the runner's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from stackctl.core.plan_model import Effect, Plan, ResourceChange
+from stackctl.core.state import ResourceKind, ResourceState
+from stackctl.rollout.events import Event
+from stackctl.rollout.options import ApplyOptions
+
+from .fake_engine import FakeEngine, FakeService
+
+STACK = "shop"
+
+
+def service_spec(
+    name: str,
+    image: str,
+    *,
+    replicas: int = 2,
+    failure_action: str | None = None,
+    mode: str = "replicated",
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "Name": f"{STACK}_{name}",
+        "Labels": {"com.docker.stack.namespace": STACK},
+        "TaskTemplate": {"ContainerSpec": {"Image": image}},
+    }
+    if mode == "replicated":
+        spec["Mode"] = {"Replicated": {"Replicas": replicas}}
+    elif mode == "replicated-job":
+        spec["Mode"] = {"ReplicatedJob": {"TotalCompletions": replicas, "MaxConcurrent": 1}}
+        spec["TaskTemplate"]["RestartPolicy"] = {"Condition": "on-failure"}
+    if failure_action:
+        spec["UpdateConfig"] = {"FailureAction": failure_action}
+    return spec
+
+
+def create_change(spec: dict[str, Any]) -> ResourceChange:
+    desired = ResourceState(ResourceKind.SERVICE, spec["Name"], spec)
+    return ResourceChange(ResourceKind.SERVICE, spec["Name"], Effect.CREATE, desired=desired)
+
+
+def update_change(
+    live: FakeService, new_spec: dict[str, Any], effect: Effect = Effect.ROLLING
+) -> ResourceChange:
+    live_state = ResourceState(
+        ResourceKind.SERVICE, live.name, dict(live.spec), id=live.id, version=live.version
+    )
+    desired = ResourceState(ResourceKind.SERVICE, live.name, new_spec)
+    return ResourceChange(ResourceKind.SERVICE, live.name, effect, desired=desired, live=live_state)
+
+
+def config_change(name: str) -> ResourceChange:
+    full = f"{STACK}_{name}"
+    desired = ResourceState(
+        ResourceKind.CONFIG, full, {"Name": full, "Labels": {}}, content_sha256="abc"
+    )
+    return ResourceChange(ResourceKind.CONFIG, full, Effect.CREATE, desired=desired)
+
+
+def make_plan(*changes: ResourceChange) -> Plan:
+    return Plan(STACK, tuple(changes))
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def events() -> list[Event]:
+    return []
+
+
+@pytest.fixture
+def options_for(engine: FakeEngine) -> Callable[..., ApplyOptions]:
+    def build(**overrides: Any) -> ApplyOptions:
+        values: dict[str, Any] = {
+            "clock": engine.clock,
+            "sleep": engine.sleep,
+            "timeout": 60.0,
+            "pending_timeout": 5.0,
+        }
+        values.update(overrides)
+        return ApplyOptions(**values)
+
+    return build

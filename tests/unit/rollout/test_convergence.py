@@ -1,0 +1,101 @@
+"""Judging one service from one poll."""
+
+from __future__ import annotations
+
+from stackctl.rollout.adapter import ServiceInfo, TaskInfo
+from stackctl.rollout.convergence import Phase, WatchLimits, evaluate, pending_reason
+
+LIMITS = WatchLimits(max_task_failures=3, pending_timeout=10.0)
+
+
+def svc(**kw: object) -> ServiceInfo:
+    values: dict[str, object] = {
+        "id": "s1",
+        "name": "x_web",
+        "version": 1,
+        "mode": "replicated",
+        "replicas": 2,
+    }
+    values.update(kw)
+    return ServiceInfo(**values)  # type: ignore[arg-type]
+
+
+def task(tid: str, state: str, **kw: object) -> TaskInfo:
+    values: dict[str, object] = {
+        "id": tid,
+        "service_id": "s1",
+        "state": state,
+        "desired_state": "running",
+    }
+    values.update(kw)
+    return TaskInfo(**values)  # type: ignore[arg-type]
+
+
+def judge(service: ServiceInfo, tasks: list[TaskInfo], **kw: object) -> Phase:
+    args: dict[str, object] = {
+        "now": 100.0,
+        "seen_before": set(),
+        "pending_since": {},
+        "limits": LIMITS,
+    }
+    args.update(kw)
+    return evaluate(service, tasks, **args).phase  # type: ignore[arg-type]
+
+
+def test_all_replicas_running_and_update_completed_is_converged() -> None:
+    tasks = [task("a", "running"), task("b", "running")]
+    assert judge(svc(update_state="completed"), tasks) is Phase.CONVERGED
+    assert judge(svc(update_state=None), tasks) is Phase.CONVERGED
+
+
+def test_swarm_still_updating_is_not_converged() -> None:
+    tasks = [task("a", "running"), task("b", "running")]
+    assert judge(svc(update_state="updating"), tasks) is Phase.PROGRESSING
+    assert judge(svc(), tasks[:1]) is Phase.PROGRESSING
+
+
+def test_swarm_pause_and_rollback_are_failures_unless_rolling_back() -> None:
+    tasks = [task("a", "running"), task("b", "running")]
+    assert judge(svc(update_state="paused"), tasks) is Phase.FAILED
+    assert judge(svc(update_state="rollback_completed"), tasks) is Phase.FAILED
+    assert (
+        judge(svc(update_state="rollback_completed"), tasks, rolling_back=True) is Phase.CONVERGED
+    )
+
+
+def test_old_failures_do_not_count() -> None:
+    tasks = [task("a", "running"), task("f1", "failed"), task("f2", "failed"), task("f3", "failed")]
+    assert judge(svc(replicas=1), tasks, seen_before={"f1", "f2", "f3"}) is Phase.CONVERGED
+    assert judge(svc(replicas=1), tasks) is Phase.FAILED
+
+
+def test_pending_past_the_timeout_fails() -> None:
+    tasks = [task("p", "pending", error="no suitable node (1 node not available)")]
+    assert judge(svc(replicas=1), tasks, pending_since={"p": 95.0}) is Phase.PROGRESSING
+    assert judge(svc(replicas=1), tasks, pending_since={"p": 80.0}) is Phase.FAILED
+
+
+def test_one_shot_tasks_and_jobs_do_not_hang() -> None:
+    done = [task("a", "complete", desired_state="shutdown")]
+    assert judge(svc(replicas=1, restart_condition="none"), done) is Phase.CONVERGED
+    job = svc(mode="replicated-job", total_completions=2, job_iteration=3, replicas=None)
+    current = [task("a", "complete", job_iteration=3), task("b", "complete", job_iteration=3)]
+    old = [task("c", "complete", job_iteration=2), task("d", "complete", job_iteration=2)]
+    assert judge(job, current) is Phase.CONVERGED
+    assert judge(job, old + current[:1]) is Phase.PROGRESSING
+
+
+def test_pending_reasons_in_plain_words() -> None:
+    assert "placement constraints" in pending_reason(
+        task(
+            "p",
+            "pending",
+            error="no suitable node (scheduling constraints not satisfied on 1 node)",
+        )
+    )
+    assert "insufficient resources" in pending_reason(
+        task("p", "pending", error="no suitable node (insufficient resources on 1 node)")
+    )
+    assert "image not available" in pending_reason(
+        task("p", "rejected", error="No such image: x:1")
+    )
