@@ -56,7 +56,7 @@ class Port:
 class Mount:
     """A service mount (long syntax of ``volumes:``)."""
 
-    type: str  # volume | bind | tmpfs | npipe
+    type: str  # volume | bind | tmpfs | npipe | cluster
     target: str
     source: str | None = None
     read_only: bool = False
@@ -72,7 +72,9 @@ class FileReference:
     """A config or secret attached to a service (long syntax)."""
 
     source: str  # the key under top-level configs:/secrets:
-    target: str  # file path in the container (secrets default: /run/secrets/<source>)
+    # File path in the container. Defaults to <source> like docker stack deploy sends it;
+    # the engine puts relative secret targets under /run/secrets/ and configs under /.
+    target: str
     uid: str = "0"
     gid: str = "0"
     mode: int = 0o444
@@ -226,6 +228,7 @@ class Service:
     logging: Logging | None = None
     isolation: str | None = None
     credential_spec: CredentialSpec | None = None
+    oom_score_adj: int | None = None
     extensions: Mapping[str, Any] = field(default_factory=frozen_map)  # x-* keys
 
 
