@@ -20,7 +20,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from stackctl.core.model import FileObject
+from stackctl.core.model import DependsOn, FileObject
 from stackctl.core.plan_model import Effect, Plan
 from stackctl.core.state import ClusterState, ResourceKind, ResourceState
 from stackctl.errors import StackctlError
@@ -135,6 +135,11 @@ class Revision:
     # Service name -> image reference the tasks actually ran ("repo:tag@sha256:..."),
     # where known; rollback can pin these.
     image_digests: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Full service name -> its depends_on, so a rollback rolls out in the same waves
+    # (engine specs have no place for depends_on).
+    dependencies: Mapping[str, tuple[DependsOn, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @property
     def object_names(self) -> frozenset[str]:
@@ -162,6 +167,7 @@ def new_revision(
     rollback_to: int | None = None,
     note: str | None = None,
     image_digests: Mapping[str, str] | None = None,
+    dependencies: Mapping[str, tuple[DependsOn, ...]] | None = None,
 ) -> Revision:
     """A revision for an apply of ``desired`` that executed ``plan`` and ended in ``outcome``."""
     return Revision(
@@ -175,6 +181,9 @@ def new_revision(
         rollback_to=rollback_to,
         note=note,
         image_digests=MappingProxyType(dict(sorted((image_digests or {}).items()))),
+        dependencies=MappingProxyType(
+            {name: tuple(deps) for name, deps in sorted((dependencies or {}).items()) if deps}
+        ),
     )
 
 
@@ -273,6 +282,10 @@ def revision_to_json(revision: Revision) -> dict[str, Any]:
         "rollbackTo": revision.rollback_to,
         "note": revision.note,
         "imageDigests": dict(revision.image_digests),
+        "dependsOn": {
+            name: [{"service": d.service, "condition": d.condition} for d in deps]
+            for name, deps in revision.dependencies.items()
+        },
         "objects": sorted(revision.object_names),
         "state": state_to_json(revision.state),
     }
@@ -307,6 +320,15 @@ def revision_from_json(data: Mapping[str, Any]) -> Revision:
             rollback_to=data.get("rollbackTo"),
             note=data.get("note"),
             image_digests=MappingProxyType(dict(data.get("imageDigests") or {})),
+            dependencies=MappingProxyType(
+                {
+                    str(name): tuple(
+                        DependsOn(service=str(d["service"]), condition=str(d["condition"]))
+                        for d in deps
+                    )
+                    for name, deps in (data.get("dependsOn") or {}).items()
+                }
+            ),
             state=state_from_json(data["state"]),
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from stackctl.core.model import DependsOn
 from stackctl.core.plan_model import Plan
 from stackctl.core.revision import Outcome, actor_from_env, new_revision
 from stackctl.core.state import ClusterState
@@ -36,6 +37,7 @@ def record_apply(
     rollback_to: int | None = None,
     note: str | None = None,
     image_digests: Mapping[str, str] | None = None,
+    dependencies: Mapping[str, tuple[DependsOn, ...]] | None = None,
     history_max: int = DEFAULT_HISTORY_MAX,
     env: Mapping[str, str] | None = None,
 ) -> int:
@@ -59,5 +61,6 @@ def record_apply(
         rollback_to=rollback_to,
         note=note,
         image_digests=image_digests,
+        dependencies=dependencies,
     )
     return RevisionStore(client, desired.stack, history_max=history_max).record(revision)

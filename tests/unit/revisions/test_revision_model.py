@@ -10,7 +10,7 @@ from types import MappingProxyType
 import pytest
 from revision_builders import sample_plan, sample_revision, sample_state
 
-from stackctl.core.model import FileObject
+from stackctl.core.model import DependsOn, FileObject
 from stackctl.core.plan_model import Effect, Plan, ResourceChange
 from stackctl.core.revision import (
     REVISION_API_VERSION,
@@ -39,6 +39,9 @@ def test_round_trip_preserves_everything(revision: Revision) -> None:
         note="manual",
         image_digests=MappingProxyType({"shop_web": "web:1@sha256:" + "d" * 64}),
         actor=Actor("ci", "runner", MappingProxyType({"GITHUB_RUN_ID": "42"})),
+        dependencies=MappingProxyType(
+            {"shop_web": (DependsOn("db", "service_healthy"), DependsOn("cache"))}
+        ),
     )
     decoded = decode_revision(encode_revision(revision))
     assert decoded == revision
