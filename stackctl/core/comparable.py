@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
+
+from stackctl.core.state import ClusterState
 
 SECRETS_DIR = "/run/secrets"
 CONFIGS_DIR = "/"
@@ -79,3 +83,39 @@ def canonical_service_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(endpoint.get("Ports"), list):
         endpoint["Ports"].sort(key=port_sort_key)
     return out
+
+
+def without_engine_assigned_pools(
+    desired_spec: Mapping[str, Any], live_spec: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``live_spec`` of a network minus the address pools the engine picked itself.
+
+    When the file declares no ``ipam.config``, the engine assigns a subnet from
+    the Swarm's default address pool; the file cannot know it, so it is not a
+    difference. When the file declares pools, the live ones are kept and
+    compared.
+    """
+    out = copy.deepcopy(dict(live_spec))
+    desired_ipam = desired_spec.get("IPAM") or {}
+    live_ipam = out.get("IPAM")
+    if isinstance(live_ipam, dict) and not desired_ipam.get("Config"):
+        live_ipam["Config"] = []
+    return out
+
+
+def align_live_to_desired(desired: ClusterState, live: ClusterState) -> ClusterState:
+    """``live`` with engine-assigned values the file cannot declare removed.
+
+    Call this before diffing. Today that is the auto-assigned IPAM pools of
+    networks whose desired spec declares none (see
+    ``without_engine_assigned_pools``); everything else the engine fills in is
+    already produced by ``convert`` or stripped by ``observe``.
+    """
+    networks = dict(live.networks)
+    for name, state in live.networks.items():
+        wanted = desired.networks.get(name)
+        if wanted is not None and not wanted.external and not state.external:
+            networks[name] = replace(
+                state, spec=without_engine_assigned_pools(wanted.spec, state.spec)
+            )
+    return replace(live, networks=MappingProxyType(networks))

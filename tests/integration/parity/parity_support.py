@@ -1,0 +1,152 @@
+"""Helpers for the parity tests: deploy both ways, normalize, compare.
+
+``deploy_with_docker`` runs the reference (``docker stack deploy``);
+``deploy_converted`` creates the converted specs through the Engine API the way
+stackctl does (networks, configs, secrets, then services, names resolved to
+IDs). ``comparable`` removes exactly the documented differences
+(docs/conversion.md) so everything else must match field by field.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import secrets
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stackctl.core.comparable import align_live_to_desired
+from stackctl.core.model import Stack
+from stackctl.core.state import LABEL_LOGICAL_NAME, LABEL_NAMESPACE, LABEL_PREFIX, ClusterState
+from stackctl.engine.client import EngineClient
+from stackctl.engine.references import engine_service_spec
+
+PLACEHOLDER = "STACK"
+
+
+def unique_stack_name(prefix: str = "tp") -> str:
+    return f"{prefix}{secrets.token_hex(4)}"
+
+
+class DockerDeployFailed(Exception):
+    """``docker stack deploy`` itself refused the file here."""
+
+
+def deploy_with_docker(file: Path, stack_name: str, env: Mapping[str, str]) -> None:
+    run_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+    }
+    run_env.update(env)
+    result = subprocess.run(
+        ["docker", "stack", "deploy", "--resolve-image", "never", "-c", str(file), stack_name],
+        cwd=file.parent,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise DockerDeployFailed((result.stderr or result.stdout).strip())
+
+
+def _post(client: EngineClient, path: str, body: Mapping[str, Any]) -> Any:
+    api = client.api
+    return api._result(api._post_json(api._url(path), data=body), True)
+
+
+def deploy_converted(client: EngineClient, desired: ClusterState, stack: Stack) -> None:
+    """Create ``desired`` on the engine, the way stackctl's apply does."""
+    for net in desired.networks.values():
+        if not net.external:
+            _post(client, "/networks/create", {**net.spec, "CheckDuplicate": True})
+    ids: dict[str, dict[str, str]] = {"config": {}, "secret": {}}
+    for kind, states, objects in (
+        ("config", desired.configs, stack.configs),
+        ("secret", desired.secrets, stack.secrets),
+    ):
+        for state in states.values():
+            if state.external:
+                continue
+            key = state.spec["Labels"][LABEL_LOGICAL_NAME]
+            content = objects[key].content or b""
+            body = {**state.spec, "Data": base64.b64encode(content).decode()}
+            ids[kind][state.name] = _post(client, f"/{kind}s/create", body)["ID"]
+    external_names = {
+        "config": [s.name for s in desired.configs.values() if s.external],
+        "secret": [s.name for s in desired.secrets.values() if s.external],
+    }
+    for kind, names in external_names.items():
+        if names:
+            listing = getattr(client.api, f"{kind}s")(filters={"name": names})
+            ids[kind].update({o["Spec"]["Name"]: o["ID"] for o in listing})
+    for service in desired.services.values():
+        spec = engine_service_spec(service.spec, config_ids=ids["config"], secret_ids=ids["secret"])
+        _post(client, "/services/create", spec)
+
+
+def remove_stack(client: EngineClient, stack_name: str) -> None:
+    """Remove everything labelled with the stack's namespace (services first)."""
+    api = client.api
+    label = {"label": f"{LABEL_NAMESPACE}={stack_name}"}
+    for service in api.services(filters=label):
+        api.remove_service(service["ID"])
+    for kind in ("secrets", "configs"):
+        for obj in getattr(api, kind)(filters=label):
+            getattr(api, f"remove_{kind[:-1]}")(obj["ID"])
+    deadline = time.monotonic() + 30
+    while True:
+        remaining = api.networks(filters=label)
+        for net in remaining:
+            # Still in use while tasks shut down: retried below.
+            with contextlib.suppress(Exception):
+                api.remove_network(net["Id"])
+        if not api.networks(filters=label) or time.monotonic() > deadline:
+            return
+        time.sleep(0.5)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=dict))
+
+
+def comparable(state: ClusterState, stack_name: str, desired: ClusterState) -> dict[str, Any]:
+    """Plain data for comparison, with the documented differences removed.
+
+    - the stack name becomes ``STACK`` everywhere;
+    - content-addressed config/secret names lose their ``-<hash>`` suffix;
+    - stackctl's own ``io.stackctl.*`` labels are dropped;
+    - engine-assigned IPAM pools are dropped where the file declares none.
+    """
+    state = align_live_to_desired(desired, state) if state is not desired else state
+    data: dict[str, Any] = {}
+    for kind in ("networks", "configs", "secrets", "services"):
+        data[kind] = {
+            name: {"spec": _json(dict(s.spec)), "external": s.external}
+            for name, s in getattr(state, kind).items()
+        }
+    for kind in ("configs", "secrets"):
+        for entry in data[kind].values():
+            labels = entry["spec"].get("Labels") or {}
+            for key in [k for k in labels if k.startswith(LABEL_PREFIX)]:
+                del labels[key]
+    text = json.dumps(data, sort_keys=True)
+    text = text.replace(stack_name, PLACEHOLDER)
+    text = re.sub(rf"({PLACEHOLDER}_[A-Za-z0-9_.-]+?)-[0-9a-f]{{10}}\b", r"\1", text)
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+@dataclass(frozen=True)
+class ParityResult:
+    docker_live: dict[str, Any]
+    stackctl_live: dict[str, Any]
+    converted: dict[str, Any]
