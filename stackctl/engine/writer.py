@@ -1,0 +1,259 @@
+"""The real ``EngineAdapter``: writes and watches through the Docker SDK's low-level API.
+
+Specs arrive in the comparable form (references by name, see
+``stackctl.core.state``); this module resolves network, config and secret
+names to IDs when it writes them. Images are used as declared: no registry is
+queried unless ``resolve_image`` asks for it, and no registry credentials are
+sent. Service updates carry the version index they were planned against, so a
+service someone changed in the meantime is refused, never silently
+overwritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import docker.errors
+
+from stackctl.core.state import LABEL_IMAGE, LABEL_NAMESPACE, ResourceKind, ResourceState
+from stackctl.engine.client import EngineClient, engine_errors
+from stackctl.errors import EngineError
+from stackctl.rollout.adapter import ServiceInfo, TaskInfo, VersionConflictError
+
+RESOLVE_CHOICES = ("always", "changed", "never")
+_PATHS = {
+    ResourceKind.NETWORK: "networks",
+    ResourceKind.CONFIG: "configs",
+    ResourceKind.SECRET: "secrets",
+}
+
+
+class SwarmWriter:
+    """Implements ``stackctl.rollout.adapter.EngineAdapter`` against a real engine.
+
+    ``resolve_image``: ``never`` (default) uses the declared tag as is;
+    ``always``/``changed`` pin each service written to the registry digest
+    (only services that change are written, so both mean the same here). When
+    the registry cannot be reached the tag is used and ``warn`` is called once.
+    """
+
+    def __init__(
+        self,
+        client: EngineClient,
+        *,
+        resolve_image: str = "never",
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        if resolve_image not in RESOLVE_CHOICES:
+            raise ValueError(f"resolve_image must be one of {RESOLVE_CHOICES}")
+        self.client = client
+        self.api = client.api
+        self.resolve_image = resolve_image
+        self.warn = warn
+        self._registry_failed = False
+        self._ids: dict[ResourceKind, dict[str, str]] = {}
+
+    # -- networks, configs, secrets -------------------------------------------
+
+    def create_object(self, resource: ResourceState, content: bytes | None) -> str:
+        body: dict[str, Any] = copy.deepcopy(dict(resource.spec))
+        if resource.kind is ResourceKind.NETWORK:
+            body["CheckDuplicate"] = True
+            path = "/networks/create"
+        else:
+            if content is None:
+                raise EngineError(f"no content for {resource.kind.value} {resource.name}")
+            body["Data"] = base64.b64encode(content).decode("ascii")
+            path = f"/{_PATHS[resource.kind]}/create"
+        with engine_errors(self.client.endpoint, f"create {resource.kind.value} {resource.name}"):
+            result = self._post(path, body)
+        object_id = str(result.get("Id") or result.get("ID"))
+        self._ids.setdefault(resource.kind, {})[resource.name] = object_id
+        return object_id
+
+    def update_object_labels(self, resource: ResourceState, object_id: str, version: int) -> None:
+        if resource.kind is ResourceKind.NETWORK:
+            raise EngineError(f"network {resource.name} cannot be updated; it must be re-created")
+        body = {"Name": resource.name, "Labels": dict(resource.spec.get("Labels") or {})}
+        path = f"/{_PATHS[resource.kind]}/{object_id}/update"
+        with engine_errors(self.client.endpoint, f"update {resource.kind.value} {resource.name}"):
+            self._checked_update(path, version, body, f"{resource.kind.value} {resource.name}")
+
+    def remove_object(self, kind: ResourceKind, name_or_id: str) -> None:
+        with (
+            engine_errors(self.client.endpoint, f"remove {kind.value} {name_or_id}"),
+            contextlib.suppress(docker.errors.NotFound),
+        ):
+            self.api._result(self.api._delete(self.api._url(f"/{_PATHS[kind]}/{{0}}", name_or_id)))
+        self._ids.get(kind, {}).pop(name_or_id, None)
+
+    # -- services ---------------------------------------------------------------
+
+    def create_service(self, spec: Mapping[str, Any]) -> str:
+        body = self._engine_spec(spec)
+        with engine_errors(self.client.endpoint, f"create service {spec.get('Name')}"):
+            result = self._post("/services/create", body)
+        return str(result["ID"])
+
+    def update_service(self, service_id: str, version: int, spec: Mapping[str, Any]) -> None:
+        body = self._engine_spec(spec)
+        name = f"service {spec.get('Name')}"
+        with engine_errors(self.client.endpoint, f"update {name}"):
+            self._checked_update(f"/services/{service_id}/update", version, body, name)
+
+    def remove_service(self, service_id: str) -> None:
+        with (
+            engine_errors(self.client.endpoint, f"remove service {service_id}"),
+            contextlib.suppress(docker.errors.NotFound),
+        ):
+            self.api.remove_service(service_id)
+
+    def list_services(self, stack: str) -> Sequence[ServiceInfo]:
+        with engine_errors(self.client.endpoint, "list the stack's services"):
+            raw = self.api.services(filters={"label": f"{LABEL_NAMESPACE}={stack}"}, status=True)
+        return [service_info(s) for s in raw]
+
+    def list_tasks(self, stack: str) -> Sequence[TaskInfo]:
+        # "_up-to-date" keeps only tasks on their service's current spec (what
+        # `docker service create/update` uses to show progress); one call per poll.
+        filters = {"label": f"{LABEL_NAMESPACE}={stack}", "_up-to-date": "true"}
+        with engine_errors(self.client.endpoint, "list the stack's tasks"):
+            raw = self.api.tasks(filters=filters)
+        return [task_info(t) for t in raw]
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _post(self, path: str, body: Mapping[str, Any], **params: Any) -> dict[str, Any]:
+        response = self.api._post_json(self.api._url(path), data=body, params=params or None)
+        result = self.api._result(response, json=True)
+        return result if isinstance(result, dict) else {}
+
+    def _checked_update(self, path: str, version: int, body: Mapping[str, Any], what: str) -> None:
+        try:
+            response = self.api._post_json(
+                self.api._url(path), data=body, params={"version": version}
+            )
+            self.api._raise_for_status(response)
+        except docker.errors.APIError as error:
+            text = str(error.explanation or error)
+            if "out of sequence" in text or "update out of sequence" in text:
+                raise VersionConflictError(
+                    f"{what} changed in the cluster since it was planned (version {version})",
+                    hint="someone else updated it; run `stackctl diff` and apply again",
+                ) from None
+            raise
+
+    def _engine_spec(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """The comparable spec with names resolved to IDs, ready to send."""
+        body: dict[str, Any] = copy.deepcopy(dict(spec))
+        task = body.get("TaskTemplate") or {}
+        container = task.get("ContainerSpec") or {}
+        for network in task.get("Networks") or []:
+            network["Target"] = self._id_of(ResourceKind.NETWORK, str(network["Target"]))
+        for ref in container.get("Configs") or []:
+            ref["ConfigID"] = self._id_of(ResourceKind.CONFIG, str(ref["ConfigName"]))
+        for ref in container.get("Secrets") or []:
+            ref["SecretID"] = self._id_of(ResourceKind.SECRET, str(ref["SecretName"]))
+        credential = (container.get("Privileges") or {}).get("CredentialSpec") or {}
+        if credential.get("Config"):
+            credential["Config"] = self._id_of(ResourceKind.CONFIG, str(credential["Config"]))
+        if self.resolve_image != "never" and isinstance(container.get("Image"), str):
+            container["Image"] = self._pinned(container["Image"])
+            body.setdefault("Labels", {}).setdefault(
+                LABEL_IMAGE, spec["TaskTemplate"]["ContainerSpec"]["Image"]
+            )
+        return body
+
+    def _id_of(self, kind: ResourceKind, name: str) -> str:
+        ids = self._ids.get(kind)
+        if ids is None or name not in ids:
+            ids = self._list_ids(kind)
+            self._ids[kind] = ids
+        if name not in ids:
+            raise EngineError(
+                f"{kind.value} {name} does not exist",
+                hint="declare it in the stack file, or create it (external objects must exist)",
+            )
+        return ids[name]
+
+    def _list_ids(self, kind: ResourceKind) -> dict[str, str]:
+        with engine_errors(self.client.endpoint, f"list {kind.value}s"):
+            if kind is ResourceKind.NETWORK:
+                return {n["Name"]: n["Id"] for n in self.api.networks()}
+            raw = self.api.configs() if kind is ResourceKind.CONFIG else self.api.secrets()
+        return {o["Spec"]["Name"]: o["ID"] for o in raw}
+
+    def _pinned(self, image: str) -> str:
+        if "@sha256:" in image or self._registry_failed:
+            return image
+        try:
+            descriptor = self.api.inspect_distribution(image)
+            digest = descriptor["Descriptor"]["digest"]
+        except (docker.errors.APIError, KeyError, OSError) as error:
+            self._registry_failed = True  # one warning, not one per service
+            self.warn(
+                f"cannot resolve image digests from the registry ({_short(error)}); "
+                "using the image tags as declared"
+            )
+            return image
+        return f"{image}@{digest}"
+
+
+def service_info(raw: Mapping[str, Any]) -> ServiceInfo:
+    """The rollout's view of one ``GET /services?status=true`` entry."""
+    spec = raw.get("Spec") or {}
+    mode_spec = spec.get("Mode") or {}
+    mode, replicas, completions = "replicated", None, None
+    if "Global" in mode_spec:
+        mode = "global"
+    elif "ReplicatedJob" in mode_spec:
+        mode = "replicated-job"
+        completions = (mode_spec["ReplicatedJob"] or {}).get("TotalCompletions")
+        if completions is None:
+            completions = (mode_spec["ReplicatedJob"] or {}).get("MaxConcurrent", 1)
+    elif "GlobalJob" in mode_spec:
+        mode = "global-job"
+    else:
+        replicas = int((mode_spec.get("Replicated") or {}).get("Replicas", 1))
+    update = raw.get("UpdateStatus") or {}
+    job = (raw.get("JobStatus") or {}).get("JobIteration") or {}
+    restart = ((spec.get("TaskTemplate") or {}).get("RestartPolicy") or {}).get("Condition")
+    return ServiceInfo(
+        id=str(raw["ID"]),
+        name=str(spec.get("Name", "")),
+        version=int((raw.get("Version") or {}).get("Index", 0)),
+        mode=mode,
+        replicas=replicas,
+        desired_tasks=(raw.get("ServiceStatus") or {}).get("DesiredTasks"),
+        total_completions=completions,
+        job_iteration=job.get("Index"),
+        update_state=update.get("State"),
+        update_message=str(update.get("Message") or ""),
+        restart_condition=str(restart or "any"),
+    )
+
+
+def task_info(raw: Mapping[str, Any]) -> TaskInfo:
+    status = raw.get("Status") or {}
+    container = status.get("ContainerStatus") or {}
+    return TaskInfo(
+        id=str(raw["ID"]),
+        service_id=str(raw.get("ServiceID", "")),
+        state=str(status.get("State", "")),
+        desired_state=str(raw.get("DesiredState", "")),
+        slot=raw.get("Slot"),
+        node_id=raw.get("NodeID"),
+        message=str(status.get("Message") or ""),
+        error=str(status.get("Err") or ""),
+        exit_code=container.get("ExitCode"),
+        job_iteration=(raw.get("JobIteration") or {}).get("Index"),
+    )
+
+
+def _short(error: BaseException) -> str:
+    text = str(getattr(error, "explanation", None) or error)
+    return text if len(text) < 160 else text[:157] + "..."
