@@ -15,7 +15,8 @@ Specification (docker's CLI knows all but ``+``/``:+`` and nesting):
 ====================  ===========================================================
 
 Defaults, messages and alternatives may themselves contain substitutions
-(``${A:-${B:-x}}``); they are only evaluated when used. Only values are
+(``${A:-${B:-x}}``); they are only evaluated when used, and any other ``$`` in
+them is literal, as docker reads them. Only values are
 interpolated, never keys, and only under the sections docker interpolates
 (services, networks, volumes, configs, secrets).
 """
@@ -96,7 +97,10 @@ def _braced_end(text: str, start: int, whole: str) -> int:
     raise _invalid(whole)
 
 
-def _substitute(text: str, scan: _Scan, depth: int = 0) -> str:
+def _substitute(text: str, scan: _Scan, depth: int = 0, *, nested: bool = False) -> str:
+    """Evaluate ``text``. In a default/message/alternative (``nested``) only ``${...}``
+    is substituted and any other ``$`` is literal, so defaults docker takes verbatim
+    (``${PASS:-$2y$05$hash}``) keep their meaning."""
     if depth > 20:
         raise InterpolationError(CODE_INVALID, "substitutions nest more than 20 levels deep")
     if "$" not in text:
@@ -113,7 +117,10 @@ def _substitute(text: str, scan: _Scan, depth: int = 0) -> str:
             i = j
             continue
         nxt = text[i + 1] if i + 1 < n else ""
-        if nxt == "$":
+        if nested and nxt != "{":
+            out.append("$")
+            i += 1
+        elif nxt == "$":
             out.append("$")
             i += 2
         elif nxt == "{":
@@ -156,11 +163,11 @@ def _braced(body: str, scan: _Scan, depth: int) -> str:
     value = scan.env.get(name)
     missing = value is None or (colon and value == "")
     if op == "-":
-        return _substitute(arg, scan, depth + 1) if missing else str(value)
+        return _substitute(arg, scan, depth + 1, nested=True) if missing else str(value)
     if op == "+":
-        return "" if missing else _substitute(arg, scan, depth + 1)
+        return "" if missing else _substitute(arg, scan, depth + 1, nested=True)
     if missing:
-        message = _substitute(arg, scan, depth + 1) if arg else ""
+        message = _substitute(arg, scan, depth + 1, nested=True) if arg else ""
         what = "is not set" if value is None else "is empty"
         raise InterpolationError(
             CODE_REQUIRED,
