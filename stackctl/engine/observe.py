@@ -68,7 +68,11 @@ def _pinning_candidates(pinned_name: str) -> set[str]:
     return candidates
 
 
-def _service_state(raw: Mapping[str, Any], network_names: Mapping[str, str]) -> ResourceState:
+def live_service_state(raw: Mapping[str, Any], network_names: Mapping[str, str]) -> ResourceState:
+    """One service as listed by the engine -> its comparable ``ResourceState``.
+
+    ``network_names`` maps network IDs to names.
+    """
     spec: dict[str, Any] = copy.deepcopy(dict(raw.get("Spec") or {}))
     task = spec.setdefault("TaskTemplate", {})
     container = task.get("ContainerSpec") or {}
@@ -220,7 +224,7 @@ def observe_stack(
         )
 
     network_names = {n["Id"]: n["Name"] for n in raw_networks}
-    services = [_service_state(raw, network_names) for raw in raw_services]
+    services = [live_service_state(raw, network_names) for raw in raw_services]
     in_stack = [
         n for n in raw_networks if (n.get("Labels") or {}).get(LABEL_NAMESPACE) == stack_name
     ]
