@@ -1,0 +1,138 @@
+"""``stackctl apply STACK``: show the plan, confirm, lock, roll out with health gates.
+
+A no-op (the cluster already matches the file) is decided from one
+observation, before the lock is taken: it writes nothing at all (not even the
+lock) and exits 0. Everything else runs under the stack's in-cluster lock.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+
+from stackctl.cli.stack_views import CONTEXT_HELP
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 converged (or nothing to do); 1 nothing was changed (invalid stack, "
+    "engine unreachable, lock held, stale plan, declined prompt); 3 failed and rolled back "
+    "to the previous state; 4 failed and left paused or partially applied (or stopped by "
+    "SIGINT/SIGTERM); 5 timed out waiting (changes submitted, not converged)."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("apply", help=_HELP)(apply)
+
+
+_HELP = (
+    "Apply the stack files to the cluster: show the plan, confirm, then roll out only "
+    "what changed, wave by wave (depends_on), gating on health; on failure roll back "
+    "(default), pause or continue.\n\n" + EXIT_CODES_HELP
+)
+
+
+def apply(
+    stack: str = typer.Argument(..., help="Stack name."),
+    files: list[str] = typer.Option(
+        [], "-c", "--compose-file", help="Stack file(s), merged in order."
+    ),
+    env_files: list[str] = typer.Option([], "--env-file", help="Env file(s) for interpolation."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; required off a TTY."),
+    plan_file: str | None = typer.Option(
+        None, "--plan", help="Apply a plan saved by `diff --out`; refused if the cluster moved."
+    ),
+    prune: bool = typer.Option(
+        False, "--prune", help="Remove undeclared services/networks/configs/secrets afterwards."
+    ),
+    on_failure: str = typer.Option("rollback", "--on-failure", help="rollback | pause | continue"),
+    max_concurrent: int = typer.Option(
+        0, "--max-concurrent", help="Services rolling out at once (0: no limit)."
+    ),
+    timeout: str = typer.Option("10m", "--timeout", help="Give up waiting after this (exit 5)."),
+    pending_timeout: str = typer.Option(
+        "2m", "--pending-timeout", help="A task not started after this fails its service."
+    ),
+    lock_timeout: str = typer.Option(
+        "0s", "--lock-timeout", help="Wait this long for another apply's lock (then exit 1)."
+    ),
+    detach: bool = typer.Option(False, "--detach", help="Submit the changes and return."),
+    resolve_image: str = typer.Option(
+        "never",
+        "--resolve-image",
+        help="always | changed | never (default: never, use the tag as declared; without a "
+        "reachable registry, always/changed fall back to the tag with one warning).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Stream events as JSON lines."),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour."),
+    context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
+) -> None:
+    from stackctl.cli.apply_flow import ApplyRequest, run_apply_command
+
+    request = ApplyRequest(
+        stack=stack,
+        files=tuple(files),
+        env_files=tuple(env_files),
+        yes=yes,
+        plan_file=plan_file,
+        prune=prune,
+        on_failure=on_failure,
+        max_concurrent=max_concurrent or None,
+        timeout=_seconds(timeout, "--timeout"),
+        pending_timeout=_seconds(pending_timeout, "--pending-timeout"),
+        lock_timeout=_seconds(lock_timeout, "--lock-timeout"),
+        detach=detach,
+        resolve_image=resolve_image,
+        as_json=as_json,
+        no_color=no_color,
+        context=context,
+    )
+    code = run_apply_command(request)
+    raise typer.Exit(code)
+
+
+def _seconds(text: str, option: str) -> float:
+    from stackctl.core.units import UnitError, parse_duration
+    from stackctl.errors import StackctlError
+
+    try:
+        return float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text) / 1e9
+    except UnitError as error:
+        raise StackctlError(f"{option}: {error}", hint="use e.g. 90s, 10m, 1h30m") from None
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """SIGINT/SIGTERM set the returned event (the rollout stops cleanly at its next
+    step); a second signal interrupts at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print(
+            f"stackctl: {signal.Signals(signum).name}: stopping after the current step...",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def env_snapshot() -> dict[str, str]:
+    return dict(os.environ)

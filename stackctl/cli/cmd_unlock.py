@@ -1,0 +1,29 @@
+"""``stackctl unlock STACK``: break a stack's apply lock deliberately."""
+
+from __future__ import annotations
+
+import typer
+
+from stackctl.cli.stack_views import CONTEXT_HELP
+
+
+def register(app: typer.Typer) -> None:
+    app.command("unlock")(unlock)
+
+
+def unlock(
+    stack: str = typer.Argument(..., help="Stack name."),
+    context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
+) -> None:
+    """Remove the stack's apply lock, whoever holds it. A lock whose holder was killed
+    expires on its own after its lease; use this when you cannot wait for that and are
+    sure no apply is running. Exit 0 when a lock was removed or none was held."""
+    from stackctl.cli.stack_views import connect
+    from stackctl.engine.lock import break_lock
+
+    client = connect(context)
+    info = break_lock(client, stack)
+    if info is None:
+        typer.echo(f"stack {stack} was not locked")
+    else:
+        typer.echo(f"removed the lock on stack {stack} held by {info.describe()}")
