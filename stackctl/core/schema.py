@@ -58,6 +58,11 @@ class Shape:
     swarm: str | None = None  # SWARM_IGNORED / SWARM_UNSUPPORTED
     swarm_note: str | None = None
     closed: bool = False  # additionalProperties: false
+    required: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    unique: bool = False
+    pattern: re.Pattern[str] | None = None
 
     def child(self, key: str | int) -> Shape | None:
         """The shape of ``value[key]``, or None when the schema says nothing."""
@@ -110,6 +115,11 @@ class _ShapeBuilder:
             swarm=node.get("x-swarm"),
             swarm_note=node.get("x-swarm-note"),
             closed=node.get("additionalProperties") is False,
+            required=tuple(node.get("required", ())),
+            minimum=node.get("minimum"),
+            maximum=node.get("maximum"),
+            unique=bool(node.get("uniqueItems", False)),
+            pattern=re.compile(node["pattern"]) if "pattern" in node else None,
         )
         for key, sub in node.get("properties", {}).items():
             shape.properties[key] = self.build(sub)
@@ -127,6 +137,13 @@ def _merge_into(target: Shape, other: Shape) -> None:
     target.types |= other.types
     target.format = target.format or other.format
     target.closed = target.closed or other.closed
+    # Branches of every oneOf in the schema have disjoint types, so per-type
+    # constraints (required for objects, uniqueItems for arrays, ...) never clash.
+    target.required = (*target.required, *other.required)
+    target.minimum = target.minimum if target.minimum is not None else other.minimum
+    target.maximum = target.maximum if target.maximum is not None else other.maximum
+    target.unique = target.unique or other.unique
+    target.pattern = target.pattern or other.pattern
     if other.enum:
         target.enum = [*(target.enum or []), *other.enum]
     for key, sub in other.properties.items():
@@ -185,3 +202,71 @@ def key_homes() -> dict[str, tuple[str, ...]]:
 
     visit(root_shape(), "", 0)
     return {key: tuple(dict.fromkeys(paths)) for key, paths in homes.items()}
+
+
+def _type_ok(value: Any, types: set[str]) -> bool:
+    if isinstance(value, bool):
+        return "boolean" in types
+    if isinstance(value, int):
+        return "integer" in types or "number" in types
+    if isinstance(value, float):
+        return "number" in types or ("integer" in types and value.is_integer())
+    if isinstance(value, str):
+        return "string" in types
+    if value is None:
+        return "null" in types
+    if isinstance(value, dict):
+        return "object" in types
+    if isinstance(value, list):
+        return "array" in types
+    return False
+
+
+def _all_unique(items: list[Any]) -> bool:
+    try:
+        return len(set(items)) == len(items)
+    except TypeError:
+        return all(items[i] != items[j] for i in range(len(items)) for j in range(i))
+
+
+def conforms(value: Any, shape: Shape) -> bool:
+    """Fast check against the shape index: True only if the value is certainly valid.
+
+    Walking the merged shape tree is several times faster than jsonschema's
+    generic oneOf handling; when this says True there is nothing to report and
+    jsonschema is skipped. When it says False, jsonschema runs to explain why.
+    It must never be more permissive than the schema (a unit test checks both
+    agree on the corpus and on the malformed-file collection).
+    """
+    if shape.types and not _type_ok(value, shape.types):
+        return False
+    if isinstance(value, dict):
+        for key in shape.required:
+            if key not in value:
+                return False
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return False
+            child = shape.child(key)
+            if child is None:
+                if shape.closed:
+                    return False
+                continue
+            if not conforms(item, child):
+                return False
+    elif isinstance(value, list):
+        if shape.unique and not _all_unique(value):
+            return False
+        if shape.items is not None:
+            return all(conforms(item, shape.items) for item in value)
+    elif isinstance(value, str):
+        if shape.enum is not None and value not in shape.enum:
+            return False
+        if shape.pattern is not None and not shape.pattern.search(value):
+            return False
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if shape.minimum is not None and value < shape.minimum:
+            return False
+        if shape.maximum is not None and value > shape.maximum:
+            return False
+    return True

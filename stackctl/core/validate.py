@@ -14,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stackctl.core.schema import SWARM_IGNORED, SWARM_UNSUPPORTED, Shape, root_shape
+from stackctl.core.schema import (
+    SWARM_IGNORED,
+    SWARM_UNSUPPORTED,
+    Shape,
+    conforms,
+    root_shape,
+)
 from stackctl.core.schema_errors import DocPath, SchemaErrorTranslator, dotted
 from stackctl.core.semantic import semantic_findings
 from stackctl.core.units import UnitError, parse_bytes, parse_cpus, parse_duration
@@ -58,8 +64,9 @@ def validate_document(
 
     translator = SchemaErrorTranslator(locate, resolve)
     findings: list[Finding] = []
-    for error in stack_validator().iter_errors(data):
-        findings.extend(translator.translate(error))
+    if not conforms(data, root_shape()):
+        for error in stack_validator().iter_errors(data):
+            findings.extend(translator.translate(error))
     findings.extend(_walk(data, root_shape(), (), translator))
     findings.extend(semantic_findings(data, translator))
     return sort_findings(findings)

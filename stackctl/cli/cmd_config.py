@@ -1,0 +1,33 @@
+"""``stackctl config``: the merged, interpolated, normalized stack as YAML."""
+
+from __future__ import annotations
+
+import typer
+
+from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "config",
+        epilog="Example:\n\n  stackctl config -c stack.yml -c stack.prod.yml > resolved.yml",
+    )(config)
+
+
+def config(
+    files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
+    env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+) -> None:
+    """Print the stack as stackctl will deploy it (like `docker stack config`).
+
+    Short syntax is expanded, defaults applied, units normalized. Config and
+    secret contents are never printed, only their file paths.
+    """
+    from stackctl.cli.common import format_finding
+    from stackctl.cli.stackfile_options import load_from_cli
+    from stackctl.core.config_output import render_stack_yaml
+
+    result = load_from_cli(files, env_files)
+    for finding in result.findings:
+        typer.echo(format_finding(finding), err=True)
+    typer.echo(render_stack_yaml(result.stack), nl=False)

@@ -1,0 +1,79 @@
+"""``stackctl validate``: check stack files and report every problem at once."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+
+API_VERSION = "stackctl/v1"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "validate",
+        epilog=(
+            "Example:\n\n"
+            "  stackctl validate -c stack.yml -c stack.prod.yml --env-file prod.env --strict"
+        ),
+    )(validate)
+
+
+def validate(
+    files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
+    env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+    strict: bool = typer.Option(
+        False, "--strict", help="Treat warnings (lints, unset variables) as errors."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable result."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print errors only."),
+    stack: str | None = typer.Option(
+        None, "--stack", help="Stack name, to also check the full service names' length."
+    ),
+) -> None:
+    """Validate stack files: schema, references, units, and rollout-safety lints.
+
+    Exit status 0 when valid (warnings allowed), 1 when not.
+    """
+    from stackctl.cli.common import format_finding
+    from stackctl.cli.stackfile_options import load_from_cli
+    from stackctl.core.semantic import stack_name_findings
+    from stackctl.errors import Finding, Severity, StackFileError
+
+    findings: list[Finding]
+    used: tuple[str, ...] = tuple(files)
+    services = 0
+    try:
+        result = load_from_cli(files, env_files, strict=strict)
+        findings = list(result.findings)
+        used = result.files
+        services = len(result.stack.services)
+        if stack:
+            findings += stack_name_findings(list(result.stack.services), stack)
+    except StackFileError as error:
+        findings = list(error.findings)
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    valid = not errors
+    if as_json:
+        document = {
+            "apiVersion": API_VERSION,
+            "kind": "ValidationResult",
+            "valid": valid,
+            "files": list(used),
+            "findings": [f.to_json() for f in findings],
+        }
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        for finding in errors if quiet else findings:
+            typer.echo(format_finding(finding), err=True)
+        if not quiet:
+            names = ", ".join(used) or "stack file"
+            warnings = len(findings) - len(errors)
+            if valid:
+                typer.echo(f"{names}: valid ({services} services, {warnings} warning(s))")
+            else:
+                typer.echo(f"{names}: {len(errors)} error(s), {warnings} warning(s)", err=True)
+    if not valid:
+        raise typer.Exit(1)
