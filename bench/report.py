@@ -1,0 +1,499 @@
+"""Render docs/benchmarks.md and docs/img/bench-deploy.png from a results file.
+
+    .venv/bin/python bench/report.py [bench/results/latest.json]
+
+Every number in the generated page comes from the results file; nothing is typed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.contenders import DOCKER, FLOOR, STACKCTL
+from bench.results import Results, Summary, group, summarize
+
+REPO = Path(__file__).resolve().parents[1]
+DOC_PATH = Path("docs/benchmarks.md")
+PLOT_PATH = Path("docs/img/bench-deploy.png")
+
+OP_TITLES = {
+    "deploy": "first deploy (wait for convergence)",
+    "redeploy": "redeploy, unchanged file",
+    "update_all": "image update, every service",
+    "update_one": "image update, one service",
+    "broken": "broken release on one service, until back on the old version",
+    "validate": "validate",
+    "diff": "diff against the live cluster",
+    "help": "`--help` start-up",
+}
+DEPLOY_OPS = ("deploy", "redeploy", "update_all", "update_one", "broken")
+CLI_OPS = ("help", "validate", "diff")
+
+
+def fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 10:
+        return f"{value:.2f} s"
+    return f"{value:.1f} s"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}x"
+
+
+def fmt_count(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:g}"
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+@dataclass(frozen=True)
+class Table:
+    """Summaries by (op, size, contender) plus what could not run."""
+
+    summaries: dict[tuple[str, int, str], Summary]
+    unavailable: dict[str, str]
+
+    @classmethod
+    def of(cls, results: Results) -> Table:
+        return cls(
+            {key: summarize(items) for key, items in group(results.samples).items()},
+            results.unavailable,
+        )
+
+    def get(self, op: str, size: int, contender: str) -> Summary | None:
+        return self.summaries.get((op, size, contender))
+
+    def median(self, op: str, size: int, contender: str) -> float | None:
+        summary = self.get(op, size, contender)
+        return None if summary is None else summary.median
+
+    def sizes(self, op: str) -> list[int]:
+        return sorted({size for (o, size, _c) in self.summaries if o == op})
+
+    def cell(self, op: str, size: int, contender: str) -> str:
+        """Median seconds with the number of runs, or why there is none."""
+        summary = self.get(op, size, contender)
+        if summary is None:
+            if f"{contender} {op}" in self.unavailable:
+                return "not available"
+            return "–"
+        if summary.median is None:
+            return f"failed ({summary.failed})"
+        text = f"{fmt_seconds(summary.median)} ({summary.runs})"
+        if summary.failed:
+            text += f", {summary.failed} failed"
+        return text
+
+
+def _machine_section(results: Results) -> list[str]:
+    m = results.machine
+    load = results.load.get("before", {})
+    rows = [
+        ("Date (UTC)", m.get("date")),
+        ("CPU", f"{m.get('cpu_model')}, {m.get('cpu_cores')} cores"),
+        ("Memory", f"{m.get('memory_gib')} GiB"),
+        ("OS / kernel", f"{m.get('os')} / {m.get('kernel')}"),
+        ("Docker engine", f"{m.get('docker_engine')} (API {m.get('docker_api')})"),
+        ("Docker CLI", m.get("docker_cli")),
+        ("Swarm", f"{m.get('swarm_nodes')} node(s)"),
+        ("Python", m.get("python")),
+        (
+            "stackctl",
+            f"commit {m.get('stackctl_commit')}"
+            + (" (with uncommitted changes)" if m.get("stackctl_tree_dirty") else ""),
+        ),
+        (
+            "Other load at start",
+            f"{load.get('other_services', '?')} other services, "
+            f"{load.get('other_running_containers', '?')} other running containers",
+        ),
+    ]
+    lines = ["## Machine", "", "| | |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return [*lines, ""]
+
+
+def _method_section(results: Results) -> list[str]:
+    s = results.settings
+    commands = s.get("commands", {})
+    lines = [
+        "## Method",
+        "",
+        f"- Mode `{results.mode}`: generated stacks of {', '.join(map(str, s['sizes']))} "
+        f"services x 2 replicas of `{s['image_repo']}:1` (health-checked busybox httpd), one "
+        "overlay network, `endpoint_mode: dnsrr`, `init: true`, `stop_grace_period: 2s`, "
+        "health check every 1 s, `update_config` parallelism 1, delay 500ms, start-first, "
+        "monitor 2s, `failure_action: rollback` (see `bench/gen.py`).",
+        f"- {s['runs']} run(s) per size; the median is shown with the number of good runs in "
+        "brackets. Contenders alternate within each run (the first one rotates), each on its "
+        "own stack name; stacks are removed, and their containers and networks waited out, "
+        "between chains.",
+        "- Chain per contender and run: first deploy of v1, redeploy of the same file, every "
+        "service to `:2`"
+        + (
+            f", then (at {', '.join(map(str, s['single_service_sizes']))} services) one "
+            "service back to `:1` and that service to `:broken`."
+            if s.get("single_service_sizes")
+            else "."
+        ),
+        "- Times are whole processes, from spawn to exit. The broken release is timed until "
+        "the process has exited *and* the stack runs the old version again (the broken image "
+        "was seen in a task, the service's spec names the old image and every task runs it).",
+        "- **stackctl**: `" + commands.get(STACKCTL, "stackctl apply STACK -c FILE --yes") + "`.",
+        "- **docker**: `" + commands.get(DOCKER, "docker stack deploy") + "`.",
+        "- **floor** (`bench/floor.py`): the Engine API directly through the docker SDK: "
+        "create the network and all services in a tight loop (on updates: only services "
+        "whose image differs), then poll the stack's services and running tasks until "
+        "every task runs the wanted image (Swarm reports a health-checked task `running` "
+        "only once healthy) or Swarm rolled the service back. It does not wait for Swarm's "
+        "monitor window to close.",
+        "- *Services touched*: services whose `Version.Index` moved during the operation "
+        "(the stack is left to go quiet before the operation starts).",
+    ]
+    if s.get("count_calls", True):
+        lines.append(
+            "- *Engine API calls*: every contender talks to the engine through a counting "
+            "unix-socket proxy (`bench/proxy.py`, `DOCKER_HOST=unix://...`) that counts HTTP "
+            "requests; writes are POST/PUT/DELETE. Polling while waiting counts too."
+        )
+    else:
+        lines.append("- Engine API calls were not counted in this run (`--no-count-calls`).")
+    if results.unavailable:
+        lines.append("- Not measured in this run:")
+        for key, reason in sorted(results.unavailable.items()):
+            lines.append(f"  - {key}: {reason}")
+    return [*lines, ""]
+
+
+def _deploy_table(table: Table) -> list[str]:
+    lines = [
+        "## Deploy and update",
+        "",
+        "Median seconds (good runs). Ratios below 1 favour the first tool named.",
+        "",
+        "| Operation | Services | stackctl | docker | floor | stackctl / floor "
+        "| stackctl / docker | docker / floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for op in DEPLOY_OPS:
+        for size in table.sizes(op):
+            s = table.median(op, size, STACKCTL)
+            d = table.median(op, size, DOCKER)
+            f = table.median(op, size, FLOOR)
+            lines.append(
+                f"| {OP_TITLES[op]} | {size} | {table.cell(op, size, STACKCTL)} | "
+                f"{table.cell(op, size, DOCKER)} | {table.cell(op, size, FLOOR)} | "
+                f"{fmt_ratio(ratio(s, f))} | {fmt_ratio(ratio(s, d))} | "
+                f"{fmt_ratio(ratio(d, f))} |"
+            )
+    return [*lines, ""]
+
+
+def _calls_table(table: Table) -> list[str]:
+    lines = [
+        "## Services touched and Engine API calls",
+        "",
+        "Per operation, medians: services whose version moved / API calls (writes).",
+        "",
+        "| Operation | Services | stackctl | docker | floor |",
+        "|---|---:|---:|---:|---:|",
+    ]
+
+    def cell(op: str, size: int, contender: str) -> str:
+        summary = table.get(op, size, contender)
+        if summary is None or summary.runs == 0:
+            return table.cell(op, size, contender)
+        return (
+            f"{fmt_count(summary.services_changed)} / {fmt_count(summary.api_total)} "
+            f"({fmt_count(summary.api_writes)})"
+        )
+
+    for op in DEPLOY_OPS:
+        for size in table.sizes(op):
+            lines.append(
+                f"| {OP_TITLES[op]} | {size} | {cell(op, size, STACKCTL)} | "
+                f"{cell(op, size, DOCKER)} | {cell(op, size, FLOOR)} |"
+            )
+    return [*lines, ""]
+
+
+def _cli_table(table: Table) -> list[str]:
+    lines = [
+        "## Commands without a rollout",
+        "",
+        "Median seconds. The docker column is a reference point, not the same job: "
+        "`docker stack config -c FILE` for validate (parse, interpolate, print) and "
+        "`docker --help` for start-up. stackctl diff runs against a live stack of that "
+        "many services (0 replicas, created through the API).",
+        "",
+        "| Operation | Services | stackctl | docker (reference) | stackctl API calls (writes) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    ops_present = [
+        op for op in CLI_OPS if table.sizes(op) or f"{STACKCTL} {op}" in table.unavailable
+    ]
+    for op in ops_present:
+        for size in table.sizes(op) or [0]:
+            summary = table.get(op, size, STACKCTL)
+            calls = "–"
+            if summary is not None and summary.api_total is not None:
+                calls = f"{fmt_count(summary.api_total)} ({fmt_count(summary.api_writes)})"
+            docker = table.cell(op, size, DOCKER) if op != "diff" else "no equivalent"
+            lines.append(
+                f"| {OP_TITLES[op]} | {size or ''} | {table.cell(op, size, STACKCTL)} | "
+                f"{docker} | {calls} |"
+            )
+    return [*lines, ""] if ops_present else []
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    evaluate: Callable[[Table], list[tuple[str, bool | None]]]  # (measured, met) per row
+
+
+def _per_size(
+    op: str, check: Callable[[Table, int], tuple[str, bool] | None], sizes: Sequence[int] = ()
+) -> Callable[[Table], list[tuple[str, bool | None]]]:
+    def evaluate(table: Table) -> list[tuple[str, bool | None]]:
+        rows: list[tuple[str, bool | None]] = []
+        for size in sizes or table.sizes(op):
+            outcome = check(table, size)
+            where = f"{size} services: " if size else ""
+            if outcome is None:
+                reason = table.unavailable.get(f"{STACKCTL} {op}")
+                rows.append((f"{where}not measured" + (f" ({reason})" if reason else ""), None))
+            else:
+                rows.append((f"{where}{outcome[0]}", outcome[1]))
+        if not rows:
+            reason = table.unavailable.get(f"{STACKCTL} {op}")
+            rows.append(("not measured" + (f" ({reason})" if reason else ""), None))
+        return rows
+
+    return evaluate
+
+
+def _ratio_check(
+    op: str, other: str, limit: float, *, inverse: bool = False
+) -> Callable[[Table, int], tuple[str, bool] | None]:
+    """stackctl/other <= limit, or (inverse) other/stackctl >= limit."""
+
+    def check(table: Table, size: int) -> tuple[str, bool] | None:
+        s = table.median(op, size, STACKCTL)
+        o = table.median(op, size, other)
+        if inverse:
+            value = ratio(o, s)
+            return None if value is None else (f"{other} / stackctl = {value:.2f}x", value >= limit)
+        value = ratio(s, o)
+        return None if value is None else (f"stackctl / {other} = {value:.2f}x", value <= limit)
+
+    return check
+
+
+def _time_check(op: str, limit: float) -> Callable[[Table, int], tuple[str, bool] | None]:
+    def check(table: Table, size: int) -> tuple[str, bool] | None:
+        value = table.median(op, size, STACKCTL)
+        return None if value is None else (fmt_seconds(value), value < limit)
+
+    return check
+
+
+def _noop_check(table: Table, size: int) -> tuple[str, bool] | None:
+    summary = table.get("redeploy", size, STACKCTL)
+    if summary is None or summary.median is None:
+        return None
+    touched = summary.services_changed
+    docker = table.get("redeploy", size, DOCKER)
+    docker_touched = "?" if docker is None else fmt_count(docker.services_changed)
+    text = (
+        f"{fmt_seconds(summary.median)}, {fmt_count(touched)} services touched "
+        f"(docker touched {docker_touched})"
+    )
+    return text, summary.median < 1.0 and touched == 0
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        "First deploy with waiting within 1.2x of the floor",
+        _per_size("deploy", _ratio_check("deploy", FLOOR, 1.2)),
+    ),
+    Target(
+        "First deploy with waiting at least 3x faster than docker",
+        _per_size("deploy", _ratio_check("deploy", DOCKER, 3.0, inverse=True)),
+    ),
+    Target(
+        "Unchanged redeploy under 1 s and 0 services touched",
+        _per_size("redeploy", _noop_check),
+    ),
+    Target(
+        "Unchanged redeploy at least 20x faster than docker's (issue 5)",
+        _per_size("redeploy", _ratio_check("redeploy", DOCKER, 20.0, inverse=True)),
+    ),
+    Target(
+        "Full image update within 1.2x of the floor",
+        _per_size("update_all", _ratio_check("update_all", FLOOR, 1.2)),
+    ),
+    Target("diff of 500 services under 2 s", _per_size("diff", _time_check("diff", 2.0), [500])),
+    Target(
+        "validate of 1,000 services under 1 s",
+        _per_size("validate", _time_check("validate", 1.0), [1000]),
+    ),
+    Target("`stackctl --help` under 0.3 s", _per_size("help", _time_check("help", 0.3), [0])),
+)
+
+
+def _targets_section(table: Table) -> list[str]:
+    lines = [
+        "## Targets (issue 7)",
+        "",
+        "| Target | Measured | Met |",
+        "|---|---|---|",
+    ]
+    for target in TARGETS:
+        for measured, met in target.evaluate(table):
+            verdict = "not measured" if met is None else ("met" if met else "**not met**")
+            lines.append(f"| {target.text} | {measured} | {verdict} |")
+    return [*lines, ""]
+
+
+def _failures_section(results: Results) -> list[str]:
+    failed = [s for s in results.samples if not s.ok]
+    if not failed:
+        return []
+    lines = ["## Failed samples (left out of the medians)", ""]
+    for s in failed:
+        lines.append(
+            f"- {s.op}, {s.size} services, {s.contender}, run {s.run}: {s.note or 'failed'}"
+        )
+    return [*lines, ""]
+
+
+def render_markdown(results: Results, source: str, plot: str | None) -> str:
+    """The whole benchmarks page."""
+    table = Table.of(results)
+    lines = [
+        "# Benchmarks: stackctl vs `docker stack deploy` vs the API floor",
+        "",
+        f"<!-- Generated by bench/report.py from {source}; do not edit by hand. "
+        "Re-run `./dev bench` (or `./dev bench-quick`). -->",
+        "",
+        f"Measured side by side in one `{results.mode}` run on a single-node Swarm, "
+        f"started {results.machine.get('date')}, finished {results.finished or 'unfinished'}. "
+        "Timings on a shared, noisy machine: compare the ratios within this run, not "
+        "against other runs.",
+        "",
+    ]
+    lines += _targets_section(table)
+    lines += _deploy_table(table)
+    if plot:
+        lines += [f"![Deploy time against number of services]({plot})", ""]
+    lines += _calls_table(table)
+    lines += _cli_table(table)
+    lines += _machine_section(results)
+    lines += _method_section(results)
+    lines += _failures_section(results)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def plot_deploy(results: Results, path: Path) -> bool:
+    """Deploy time against number of services, one line per contender; False if no data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = Table.of(results)
+    sizes = table.sizes("deploy")
+    if not sizes:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    styles = {STACKCTL: ("tab:blue", "o"), DOCKER: ("tab:red", "s"), FLOOR: ("tab:gray", "^")}
+    missing = []
+    for contender, (color, marker) in styles.items():
+        points = [(n, table.get("deploy", n, contender)) for n in sizes]
+        xs = [n for n, s in points if s is not None and s.median is not None]
+        summaries = [s for _n, s in points if s is not None and s.median is not None]
+        if not xs:
+            missing.append(contender)
+            continue
+        medians = [s.median or 0.0 for s in summaries]
+        lows = [m - (s.low or m) for m, s in zip(medians, summaries, strict=True)]
+        highs = [(s.high or m) - m for m, s in zip(medians, summaries, strict=True)]
+        ax.errorbar(
+            xs, medians, yerr=[lows, highs], label=contender, color=color, marker=marker,
+            capsize=3,
+        )  # fmt: skip
+    ax.set_xlabel("services (2 replicas each)")
+    ax.set_ylabel("seconds until converged (median, min-max)")
+    ax.set_title("First deploy with waiting")
+    ax.set_xticks(sizes)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left")
+    if missing:
+        ax.text(
+            0.99, 0.02, "not measured: " + ", ".join(missing), transform=ax.transAxes,
+            ha="right", va="bottom", fontsize=8, color="dimgray",
+        )  # fmt: skip
+    machine = results.machine
+    fig.text(
+        0.01, 0.01,
+        f"{machine.get('cpu_model')}, {machine.get('cpu_cores')} cores; "
+        f"engine {machine.get('docker_engine')}; {machine.get('date')}",
+        fontsize=7, color="dimgray",
+    )  # fmt: skip
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def render_all(results: Results, repo: Path = REPO) -> list[Path]:
+    """Write the page and the plot into ``repo``/docs; returns the files written."""
+    written = []
+    plot_file = repo / PLOT_PATH
+    has_plot = plot_deploy(results, plot_file)
+    if has_plot:
+        written.append(plot_file)
+    source = results.path.name if results.path is not None else "a results file"
+    doc = repo / DOC_PATH
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    plot_ref = str(PLOT_PATH.relative_to("docs")) if has_plot else None
+    doc.write_text(render_markdown(results, f"bench/results/{source}", plot_ref), "utf-8")
+    written.append(doc)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Render docs/benchmarks.md from results.")
+    parser.add_argument(
+        "results", nargs="?", type=Path, default=REPO / "bench" / "results" / "latest.json"
+    )
+    parser.add_argument("--repo", type=Path, default=REPO, help="where docs/ is")
+    args = parser.parse_args(argv)
+    if not args.results.exists():
+        print(f"no results at {args.results}; run bench/run.py first", file=sys.stderr)
+        return 1
+    for path in render_all(Results.load_file(args.results), args.repo):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
