@@ -145,6 +145,7 @@ def _service_networks(s: Service) -> dict[str, Any]:
         _put(attachment, "aliases", list(n.aliases))
         _put(attachment, "ipv4_address", n.ipv4_address)
         _put(attachment, "ipv6_address", n.ipv6_address)
+        _put(attachment, "driver_opts", dict(n.driver_opts))
         networks[n.name] = attachment or None
     return networks
 

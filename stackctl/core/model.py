@@ -88,6 +88,7 @@ class ServiceNetwork:
     aliases: tuple[str, ...] = ()
     ipv4_address: str | None = None
     ipv6_address: str | None = None
+    driver_opts: Mapping[str, str] = field(default_factory=frozen_map)  # per-attachment options
 
 
 @dataclass(frozen=True)

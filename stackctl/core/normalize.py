@@ -364,6 +364,7 @@ def _service_networks(value: Any) -> tuple[ServiceNetwork, ...]:
                 aliases=tuple(spec.get("aliases") or ()),
                 ipv4_address=spec.get("ipv4_address"),
                 ipv6_address=spec.get("ipv6_address"),
+                driver_opts=frozen_map(_string_values(spec.get("driver_opts"))),
             )
         )
     return tuple(networks)
