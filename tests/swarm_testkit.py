@@ -1,0 +1,172 @@
+"""Helpers for tests that talk to a real Docker engine (import: ``from swarm_testkit import ...``).
+
+tests/ is on sys.path while pytest runs (tests/conftest.py lives there), so any test
+module can import this. ``docker`` is imported lazily so unit tests never need it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import pytest
+
+if TYPE_CHECKING:
+    import docker
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+NAMESPACE_LABEL = "com.docker.stack.namespace"
+# stackctl's own objects that carry the stack by this label instead of the namespace
+# label (revision records, the apply lock): removed with the stack too.
+STACKCTL_STACK_LABEL = "io.stackctl.stack"
+
+CLEANUP_TIMEOUT_S = 60.0
+
+
+def in_ci() -> bool:
+    """True in CI, where an unreachable engine is a failure, never a skip."""
+    return bool(os.environ.get("CI"))
+
+
+def engine_unavailable(reason: str) -> None:
+    """Fail (CI) or skip (a developer's machine) because the engine is missing."""
+    if in_ci():
+        pytest.fail(f"CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def connect_manager(base_url: str | None = None) -> docker.DockerClient:
+    """A docker SDK client to a reachable Swarm manager, or fail/skip with the reason."""
+    import docker
+
+    try:
+        client = (
+            docker.DockerClient(base_url=base_url, timeout=60)
+            if base_url
+            else docker.from_env(timeout=60)
+        )
+        client.ping()
+        swarm = client.info().get("Swarm", {})
+    except Exception as exc:
+        engine_unavailable(f"no Docker engine reachable ({exc}); run ./dev cluster")
+        raise  # unreachable: engine_unavailable always raises
+    if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
+        client.close()
+        engine_unavailable("the Docker engine is not a Swarm manager; run ./dev cluster")
+    return client
+
+
+def wait_until(
+    predicate: Callable[[], bool], *, timeout: float, interval: float = 0.5, what: str
+) -> None:
+    """Poll ``predicate`` until true; raise AssertionError naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def _label_filter(label: str, value: str) -> dict[str, Any]:
+    return {"label": [f"{label}={value}"]}
+
+
+def remove_stack_objects(client: docker.DockerClient, stack: str) -> list[str]:
+    """Remove every service, network, config and secret of ``stack``.
+
+    Services go first; then we wait (bounded) until their tasks' containers are gone,
+    because a network cannot be removed while containers are attached to it. Returns
+    what could not be removed (empty when all went).
+    """
+    import docker.errors
+
+    api = client.api
+    leftovers: list[str] = []
+    by_namespace = _label_filter(NAMESPACE_LABEL, stack)
+    service_ids = [s["ID"] for s in api.services(filters=by_namespace)]
+    for service_id in service_ids:
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_service(service_id)
+
+    def containers_gone() -> bool:
+        return not any(
+            api.containers(all=True, filters={"label": f"com.docker.swarm.service.id={sid}"})
+            for sid in service_ids
+        )
+
+    with contextlib.suppress(AssertionError):
+        wait_until(containers_gone, timeout=CLEANUP_TIMEOUT_S, what="task containers")
+
+    def remove_all(kind: str, listed: Sequence[Mapping[str, Any]], remove: Any) -> None:
+        for obj in listed:
+            obj_id = obj.get("ID") or obj.get("Id")
+            for _attempt in range(20):
+                try:
+                    remove(obj_id)
+                    break
+                except docker.errors.NotFound:
+                    break
+                except docker.errors.APIError:
+                    time.sleep(0.5)  # still in use by tasks that are going away
+            else:
+                leftovers.append(f"{kind} {obj_id}")
+
+    remove_all("network", api.networks(filters=by_namespace), api.remove_network)
+    for label in (NAMESPACE_LABEL, STACKCTL_STACK_LABEL):
+        flt = _label_filter(label, stack)
+        remove_all("config", api.configs(filters=flt), api.remove_config)
+        remove_all("secret", api.secrets(filters=flt), api.remove_secret)
+    return leftovers
+
+
+def new_stack_name() -> str:
+    """A stack name no other test (or engineer) uses: 't' + 8 hex digits."""
+    return f"t{secrets.token_hex(4)}"
+
+
+class CliResult(NamedTuple):
+    """What a ``stackctl`` run returned: unpacks as (exit_code, stdout, stderr)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+RunStackctl = Callable[..., CliResult]
+
+
+def run_stackctl_process(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    input: str | None = None,
+    timeout: float = 300.0,
+) -> CliResult:
+    """Run ``python -m stackctl ARGS`` (the same interpreter as the tests).
+
+    ``env`` is added to (not replacing) the current environment; colour is off so
+    outputs are plain text.
+    """
+    full_env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "stackctl", *args],
+        env=full_env,
+        cwd=cwd or REPO_ROOT,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
