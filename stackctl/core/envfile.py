@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from stackctl.errors import Finding, Location, Severity
 
-CODE_ENV_FILE = "SC020"
+CODE_ENV_FILE = "SC043"
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
@@ -129,7 +129,9 @@ def parse_service_env_file(
     entries: list[EnvEntry] = []
     findings: list[Finding] = []
     for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip("\r").lstrip()
+        stripped = raw.rstrip("\r")
+        line = stripped.lstrip()
+        indent = len(stripped) - len(line)
         if not line or line.startswith("#"):
             continue
         name, eq, value = line.partition("=")
@@ -137,8 +139,11 @@ def parse_service_env_file(
             findings.append(_error(file, number, f"no variable name on line {line[:40]!r}"))
             continue
         if any(ch.isspace() for ch in name):
+            space = next(i for i, ch in enumerate(name) if ch.isspace())
             findings.append(
-                _error(file, number, f"variable name {name!r} contains whitespace", len(name))
+                _error(
+                    file, number, f"variable name {name!r} contains whitespace", indent + space + 1
+                )
             )
             continue
         if eq:

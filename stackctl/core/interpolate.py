@@ -32,9 +32,9 @@ from stackctl.errors import Finding, Location, Severity
 
 INTERPOLATED_SECTIONS = ("services", "networks", "volumes", "configs", "secrets")
 
-CODE_INVALID = "SC010"
-CODE_REQUIRED = "SC011"
-CODE_UNSET = "SC012"
+CODE_INVALID = "SC040"
+CODE_REQUIRED = "SC041"
+CODE_UNSET = "SC042"
 
 
 class InterpolatedStr(str):
@@ -71,7 +71,7 @@ def _is_name_char(ch: str) -> bool:
     return _is_name_start(ch) or ("0" <= ch <= "9")
 
 
-_INVALID_HINT = "you may need to escape any $ with another $"
+_INVALID_HINT = "write $$ for a literal $ (docker: you may need to escape any $ with another $)"
 
 
 def _invalid(text: str) -> InterpolationError:

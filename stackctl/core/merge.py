@@ -94,7 +94,7 @@ class _Merger:
             return rule(self, base, over, path)
         if isinstance(base, dict) and isinstance(over, dict):
             return self.mapping(base, over, path)
-        if isinstance(base, list) and isinstance(over, list):
+        if isinstance(base, list) or isinstance(over, list):
             return self.unique_list(base, over, path)
         return self.replace(base, over, path)
 
