@@ -41,6 +41,7 @@ def _keeps_history(change: ResourceChange) -> bool:
 
 def plan_against_revision(client: Any, revision: Revision, *, prune: bool) -> RevisionPlan:
     """The plan that would make the live stack match ``revision`` (its image digests pinned)."""
+    from stackctl.core.comparable import align_live_to_desired
     from stackctl.core.diff import plan_changes
     from stackctl.engine.observe import observe_stack
 
@@ -51,7 +52,7 @@ def plan_against_revision(client: Any, revision: Revision, *, prune: bool) -> Re
         for name, resource in desired.of_kind(kind).items()
         if resource.external
     ]
-    live = observe_stack(client, revision.stack, external=externals)
+    live = align_live_to_desired(desired, observe_stack(client, revision.stack, external=externals))
     plan = plan_changes(desired, live, last_applied=revision.state, prune=prune)
     plan = replace(plan, changes=tuple(c for c in plan.changes if not _keeps_history(c)))
     missing = tuple(

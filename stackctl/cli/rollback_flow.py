@@ -1,0 +1,260 @@
+"""The steps of ``stackctl rollback``, kept out of the typer command.
+
+Everything comes from the cluster: the revision (desired specs, depends_on),
+and the content-addressed configs/secrets it names. The rollout machinery is
+apply's: same lock, plan re-check under the lock, runner, health gates, event
+views, exit codes, revision recording and superseded-object cleanup.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+from stackctl.core.plan_model import Effect, Plan
+from stackctl.core.revision import Outcome as RevisionOutcome
+from stackctl.core.revision import Revision
+from stackctl.errors import StackctlError, StalePlanError
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    stack: str
+    to: int | None = None
+    yes: bool = False
+    on_failure: str = "rollback"
+    max_concurrent: int | None = None
+    timeout: float = 600.0
+    pending_timeout: float = 120.0
+    lock_timeout: float = 0.0
+    history_max: int = 10
+    as_json: bool = False
+    no_color: bool = False
+    context: str | None = None
+
+
+def choose_revision(client: Any, request: RollbackRequest) -> Revision:
+    """Revision ``--to N``, or the last applied one before the current."""
+    from stackctl.core.revision import default_rollback_target
+    from stackctl.engine.revisions import RevisionStore
+
+    store = RevisionStore(client, request.stack)
+    summaries = store.list()
+    if not summaries:
+        raise StackctlError(
+            f"stack {request.stack} has no recorded revisions to roll back to",
+            hint="revisions are recorded by `stackctl apply`; `stackctl ls` lists the stacks",
+        )
+    number = request.to
+    if number is None:
+        number = default_rollback_target((s.number, s.outcome) for s in summaries)
+        if number is None:
+            raise StackctlError(
+                f"stack {request.stack} has no applied revision before the current one",
+                hint=f"see `stackctl history {request.stack}` and pick one with --to N",
+            )
+    return store.get(number)
+
+
+def _plan_text(plan: Plan, *, no_color: bool) -> str:
+    try:
+        from stackctl.core import render  # the diff renderers
+
+        text: str = render.render_text(plan, color=not no_color and sys.stdout.isatty())
+        return text
+    except (ImportError, AttributeError, TypeError):
+        lines = [f"Plan for stack {plan.stack}:"]
+        lines += [
+            f"  {c.effect.value:9} {c.kind.value} {c.name}"
+            for c in plan.changes
+            if c.effect is not Effect.NONE
+        ]
+        return "\n".join(lines)
+
+
+def _plan_json(plan: Plan) -> Any:
+    try:
+        from stackctl.core import render
+
+        return render.plan_to_json(plan)
+    except (ImportError, AttributeError):
+        return [
+            {"kind": c.kind.value, "name": c.name, "effect": c.effect.value}
+            for c in plan.changes
+            if c.effect is not Effect.NONE
+        ]
+
+
+def _confirm(question: str, *, yes: bool) -> None:
+    from stackctl.errors import UserAbort
+
+    if yes:
+        return
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserAbort(
+            "not rolling back without confirmation: no terminal to ask on",
+            hint="pass --yes to roll back without asking (e.g. in CI)",
+        )
+    if not typer.confirm(question, default=False):
+        raise UserAbort("rollback declined; nothing was changed")
+
+
+def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | None = None) -> int:
+    """Run ``stackctl rollback``; return the exit code (StackctlError propagates: exit 1)."""
+    from stackctl.cli.stack_views import connect, when
+    from stackctl.engine.revision_plans import plan_against_revision, require_objects
+    from stackctl.rollout.options import FailurePolicy
+
+    write = out or (lambda line: typer.echo(line))
+    try:
+        policy = FailurePolicy(request.on_failure)
+    except ValueError:
+        raise StackctlError(
+            f"--on-failure must be rollback, pause or continue, not {request.on_failure!r}"
+        ) from None
+    client = connect(request.context)
+    revision = choose_revision(client, request)
+    if revision.outcome is not RevisionOutcome.APPLIED:
+        typer.echo(
+            f"stackctl: warning: revision {revision.number} ended {revision.outcome.value}; "
+            "re-applying it may fail the same way",
+            err=True,
+        )
+    planned = plan_against_revision(client, revision, prune=True)
+    require_objects(planned)
+    plan = planned.plan
+    if request.as_json:
+        write(json.dumps({"event": "plan", "plan": _plan_json(plan)}, sort_keys=True))
+    else:
+        write(
+            f"Rolling back stack {request.stack} to revision {revision.number} "
+            f"({when(revision.created_at)} UTC by {revision.actor.describe()})"
+        )
+        write(_plan_text(plan, no_color=request.no_color))
+    if not plan.has_changes:
+        if not request.as_json:
+            write(
+                f"stack {request.stack}: nothing to do; it already matches revision "
+                f"{revision.number}."
+            )
+        return 0
+    _confirm(f"Roll back to revision {revision.number}?", yes=request.yes)
+    return _locked_rollback(client, request, revision, plan, policy)
+
+
+def _locked_rollback(
+    client: Any, request: RollbackRequest, revision: Revision, approved: Plan, policy: Any
+) -> int:
+    from stackctl.cli.apply_flow import plan_signature
+    from stackctl.engine.lock import StackLock
+    from stackctl.engine.revision_plans import plan_against_revision, require_objects
+
+    lock = StackLock(client, request.stack)
+    lock.acquire(request.lock_timeout)
+    try:
+        lock.start_heartbeat()
+        planned = plan_against_revision(client, revision, prune=True)
+        require_objects(planned)
+        if plan_signature(planned.plan) != plan_signature(approved):
+            raise StalePlanError(
+                f"stack {request.stack} changed in the cluster since the plan was shown; "
+                "nothing was changed",
+                hint="run `stackctl rollback` again to see (and approve) the current plan",
+            )
+        if not planned.plan.has_changes:
+            return 0
+        return _roll_out(client, request, revision, planned.plan, planned.desired, policy)
+    finally:
+        lock.release()
+
+
+def _roll_out(
+    client: Any,
+    request: RollbackRequest,
+    revision: Revision,
+    plan: Plan,
+    desired: Any,
+    policy: Any,
+) -> int:
+    from stackctl.cli.apply_view import make_view, summary_lines
+    from stackctl.cli.cmd_apply import stop_on_signals
+    from stackctl.engine.writer import SwarmWriter
+    from stackctl.rollout.events import ApplyWarning
+    from stackctl.rollout.events import Outcome as RolloutOutcome
+    from stackctl.rollout.options import ApplyOptions
+    from stackctl.rollout.runner import run_apply
+
+    started = time.monotonic()
+    view = make_view(as_json=request.as_json, no_color=request.no_color)
+
+    def warn(message: str) -> None:
+        view(ApplyWarning(time.monotonic() - started, message))
+
+    try:
+        writer = SwarmWriter(client, resolve_image="never", warn=warn)
+        with stop_on_signals() as stop:
+            options = ApplyOptions(
+                on_failure=policy,
+                max_concurrent=request.max_concurrent,
+                timeout=request.timeout,
+                pending_timeout=request.pending_timeout,
+                dependencies=revision.dependencies,
+                should_stop=stop.is_set,
+            )
+            outcome = run_apply(writer, plan, options, view)
+        if outcome.changed:
+            _record(client, request, revision, plan, outcome.outcome.value, warn)
+        if outcome.outcome is RolloutOutcome.APPLIED:
+            _remove_superseded(client, request, desired, warn)
+    finally:
+        view.close()
+    if not request.as_json:
+        for line in summary_lines(outcome):
+            typer.echo(line)
+    return int(outcome.exit_code)
+
+
+def _record(
+    client: Any,
+    request: RollbackRequest,
+    revision: Revision,
+    plan: Plan,
+    outcome: str,
+    warn: Callable[[str], None],
+) -> None:
+    """Record the rollback as a new revision with the target's content ("rollback to N")."""
+    from stackctl.engine.recording import record_apply
+
+    try:
+        record_apply(
+            client,
+            desired=revision.state,
+            plan=plan,
+            outcome=outcome,
+            source_digest=revision.source_digest,
+            rollback_to=revision.number,
+            image_digests=revision.image_digests,
+            dependencies=revision.dependencies,
+            history_max=request.history_max,
+        )
+    except StackctlError as error:
+        warn(f"could not record the revision: {error.message}")
+
+
+def _remove_superseded(
+    client: Any, request: RollbackRequest, desired: Any, warn: Callable[[str], None]
+) -> None:
+    from stackctl.engine.cleanup import remove_superseded
+    from stackctl.engine.revisions import RevisionStore
+
+    try:
+        keep = RevisionStore(client, request.stack).referenced_objects()
+        remove_superseded(client, desired, keep=keep)
+    except StackctlError as error:
+        warn(f"could not clean up superseded configs/secrets: {error.message}")
