@@ -88,6 +88,24 @@ def effective_capabilities(add: Sequence[str], drop: Sequence[str]) -> tuple[lis
     )
 
 
+def engine_image(image: str) -> str:
+    """The image reference as the docker client sends it: tagged, in familiar form.
+
+    The Go client adds ``:latest`` to an untagged, undigested image and shortens
+    ``docker.io/library/x`` to ``x`` before ``POST /services/create``; the
+    ``com.docker.stack.image`` label keeps the image as declared.
+    """
+    name = image
+    for registry in ("docker.io/", "index.docker.io/"):
+        if name.startswith(registry):
+            name = name.removeprefix(registry).removeprefix("library/")
+            break
+    if "@" in name:
+        return name
+    last = name.rsplit("/", 1)[-1]
+    return name if ":" in last else f"{name}:latest"
+
+
 def _environment(env: Mapping[str, str | None]) -> list[str]:
     return sorted(key if value is None else f"{key}={value}" for key, value in env.items())
 
@@ -266,7 +284,7 @@ def _container_spec(
     secret_names: Mapping[str, str],
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "Image": service.image,
+        "Image": engine_image(service.image),
         "Labels": with_namespace(stack_name, service.labels),
     }
     if service.entrypoint:

@@ -3,7 +3,8 @@
 A constant number of list calls whatever the stack's size: services, networks,
 configs and secrets filtered by ``com.docker.stack.namespace=<stack>``, plus
 one unfiltered network list to map the IDs of networks outside the stack
-(external ones) back to names, plus one name-filtered list per kind of
+(external ones) back to names, one inspect per Swarm-predefined network in use
+(`host`, `bridge`: never listed), plus one name-filtered list per kind of
 external config/secret the caller asks about. No per-service inspect.
 
 The specs are then put in the comparable form (``stackctl.core.state``):
@@ -22,7 +23,10 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+import docker.errors
+
 from stackctl.core.comparable import canonical_service_spec
+from stackctl.core.convert_service import engine_image
 from stackctl.core.state import (
     LABEL_CONTENT_HASH,
     LABEL_IMAGE,
@@ -42,30 +46,19 @@ def _strip_digest(spec: dict[str, Any]) -> str | None:
 
     ``docker stack deploy`` (and the engine, when it resolves an image) store
     ``image:tag@sha256:...``; the declared image lives in ``com.docker.stack.image``.
-    Returns the digest when one was removed.
+    The comparable image is the tagged name ``convert`` produces for the declared
+    image. Returns the digest when one was removed.
     """
     container = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
     image = container.get("Image")
     declared = (spec.get("Labels") or {}).get(LABEL_IMAGE)
-    if not isinstance(image, str) or "@sha256:" not in image:
+    if not isinstance(image, str) or "@sha256:" not in image or not isinstance(declared, str):
         return None
     name, _, digest = image.partition("@")
-    if not isinstance(declared, str) or declared not in _pinning_candidates(name):
-        return None
-    container["Image"] = declared
+    if "@" in declared or engine_image(declared) != engine_image(name):
+        return None  # the image changed behind stackctl's back: keep it visible
+    container["Image"] = engine_image(declared)
     return digest
-
-
-def _pinning_candidates(pinned_name: str) -> set[str]:
-    """Declared images that the engine may have pinned to ``pinned_name@digest``."""
-    candidates = {pinned_name}
-    if pinned_name.endswith(":latest"):  # "busybox" is stored as "busybox:latest@sha256:..."
-        candidates.add(pinned_name.removesuffix(":latest"))
-    for prefix in ("docker.io/library/", "docker.io/"):
-        if pinned_name.startswith(prefix):
-            short = pinned_name.removeprefix(prefix)
-            candidates |= {short, short.removesuffix(":latest")}
-    return candidates
 
 
 def live_service_state(raw: Mapping[str, Any], network_names: Mapping[str, str]) -> ResourceState:
@@ -184,8 +177,43 @@ def _file_objects(
     return states
 
 
+def _predefined_networks(
+    client: EngineClient, raw_services: Iterable[Mapping[str, Any]], known: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Networks the services use that the network list does not show.
+
+    Swarm gives its predefined node-local networks (``host``, ``bridge``) IDs of
+    their own that ``GET /networks`` never lists; they are inspected one by one.
+    That is one call per distinct such network, not per service.
+    """
+    unknown = {
+        str(net.get("Target"))
+        for raw in raw_services
+        for net in ((raw.get("Spec") or {}).get("TaskTemplate") or {}).get("Networks") or []
+        if net.get("Target") not in known
+    }
+    found = []
+    for network_id in sorted(unknown):
+        with engine_errors(client.endpoint, f"inspect network {network_id}"):
+            try:
+                found.append(client.api.inspect_network(network_id, scope="swarm"))
+            except docker.errors.NotFound:
+                continue  # removed since: the spec keeps the ID
+    return found
+
+
 def _by_name(states: Iterable[ResourceState]) -> Mapping[str, ResourceState]:
     return MappingProxyType({s.name: s for s in sorted(states, key=lambda s: s.name)})
+
+
+def external_references(desired: ClusterState) -> list[tuple[ResourceKind, str]]:
+    """The external resources of ``desired``, in the form ``observe_stack(external=...)`` takes."""
+    return [
+        (kind, state.name)
+        for kind in (ResourceKind.NETWORK, ResourceKind.CONFIG, ResourceKind.SECRET)
+        for state in desired.of_kind(kind).values()
+        if state.external
+    ]
 
 
 def observe_stack(
@@ -224,6 +252,8 @@ def observe_stack(
         )
 
     network_names = {n["Id"]: n["Name"] for n in raw_networks}
+    raw_networks += _predefined_networks(client, raw_services, network_names)
+    network_names.update({n["Id"]: n["Name"] for n in raw_networks})
     services = [live_service_state(raw, network_names) for raw in raw_services]
     in_stack = [
         n for n in raw_networks if (n.get("Labels") or {}).get(LABEL_NAMESPACE) == stack_name

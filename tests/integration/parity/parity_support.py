@@ -17,7 +17,7 @@ import re
 import secrets
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,3 +150,45 @@ class ParityResult:
     docker_live: dict[str, Any]
     stackctl_live: dict[str, Any]
     converted: dict[str, Any]
+
+
+def _exists(client: EngineClient, kind: str, name: str) -> bool:
+    api = client.api
+    if kind == "network":
+        return any(n["Name"] == name for n in api.networks(names=[name]))
+    listing = getattr(api, f"{kind}s")(filters={"name": [name]})
+    return any(o["Spec"]["Name"] == name for o in listing)
+
+
+@contextlib.contextmanager
+def external_resources(client: EngineClient, stack: Stack | None) -> Iterator[None]:
+    """Create the stack's missing external networks/configs/secrets for the test's duration.
+
+    Corpus files often join an external ``traefik-public`` or read an external
+    secret; these exist before the stack in real life. Only what this helper
+    created is removed afterwards.
+    """
+    api = client.api
+    created: list[tuple[str, str]] = []
+    wanted: list[tuple[str, str]] = []
+    if stack is not None:
+        wanted += [
+            ("network", n.external_name or key) for key, n in stack.networks.items() if n.external
+        ]
+        wanted += [("config", c.external_name or k) for k, c in stack.configs.items() if c.external]
+        wanted += [("secret", s.external_name or k) for k, s in stack.secrets.items() if s.external]
+    try:
+        for kind, name in wanted:
+            if _exists(client, kind, name):
+                continue
+            if kind == "network":
+                net = api.create_network(name, driver="overlay", attachable=True)
+                created.append((kind, net["Id"]))
+            else:
+                obj = getattr(api, f"create_{kind}")(name, b"parity-test-external")
+                created.append((kind, obj["ID"]))
+        yield
+    finally:
+        for kind, obj_id in reversed(created):
+            with contextlib.suppress(Exception):
+                getattr(api, f"remove_{kind}")(obj_id)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from parity_support import (
     comparable,
     deploy_converted,
     deploy_with_docker,
+    external_resources,
     remove_stack,
     unique_stack_name,
 )
@@ -35,7 +36,8 @@ from parity_support import (
 from stackctl.core.convert import convert_stack
 from stackctl.core.model import Stack
 from stackctl.engine.client import EngineClient
-from stackctl.engine.observe import observe_stack
+from stackctl.engine.observe import external_references, observe_stack
+from stackctl.errors import StackFileError
 
 pytestmark = pytest.mark.swarm
 
@@ -78,22 +80,41 @@ def field_differences(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [f"{path}: docker {json.dumps(a)} != stackctl {json.dumps(b)}"]
 
 
-def check_parity(engine: EngineClient, file: Path, stack: Stack, env: Mapping[str, str]) -> None:
+def check_parity(
+    engine: EngineClient, file: Path, stack_of: Callable[[], Stack], env: Mapping[str, str]
+) -> None:
+    """Deploy ``file`` both ways and compare; ``stack_of`` loads it.
+
+    A file docker itself cannot deploy here is skipped with docker's reason;
+    one docker deploys but stackctl cannot load is a failure.
+    """
     docker_name, stackctl_name = unique_stack_name("tpd"), unique_stack_name("tps")
     try:
+        early: Stack | None = stack_of()
+    except StackFileError:
+        early = None  # reported below if docker accepts the file
+    with external_resources(engine, early):
         try:
-            deploy_with_docker(file, docker_name, env)
-        except DockerDeployFailed as exc:
-            pytest.skip(f"docker stack deploy cannot deploy {file.name} here: {exc}")
-        docker_live = observe_stack(engine, docker_name)
-    finally:
-        remove_stack(engine, docker_name)
-    desired = convert_stack(stack, stackctl_name)
-    try:
-        deploy_converted(engine, desired, stack)
-        stackctl_live = observe_stack(engine, stackctl_name)
-    finally:
-        remove_stack(engine, stackctl_name)
+            try:
+                deploy_with_docker(file, docker_name, env)
+            except DockerDeployFailed as exc:
+                pytest.skip(f"docker stack deploy cannot deploy {file.name} here: {exc}")
+            docker_live = observe_stack(
+                engine,
+                docker_name,
+                external=external_references(convert_stack(early or Stack(), docker_name)),
+            )
+        finally:
+            remove_stack(engine, docker_name)
+        stack = early if early is not None else stack_of()
+        desired = convert_stack(stack, stackctl_name)
+        try:
+            deploy_converted(engine, desired, stack)
+            stackctl_live = observe_stack(
+                engine, stackctl_name, external=external_references(desired)
+            )
+        finally:
+            remove_stack(engine, stackctl_name)
 
     docker_desired = convert_stack(stack, docker_name)
     theirs = comparable(docker_live, docker_name, docker_desired)
@@ -115,19 +136,19 @@ def test_every_key_fixture_hand_normalized(engine: EngineClient) -> None:
     """The every-key fixture, normalized by hand (independent of the loader)."""
     from convert_builders import every_key_stack
 
-    check_parity(engine, FIXTURES / "every-key.yml", every_key_stack(), {})
+    check_parity(engine, FIXTURES / "every-key.yml", every_key_stack, {})
 
 
 def test_every_key_fixture_loaded(engine: EngineClient) -> None:
     file = FIXTURES / "every-key.yml"
-    check_parity(engine, file, load(file, {}), {})
+    check_parity(engine, file, lambda: load(file, {}), {})
 
 
 def test_demo_stack(engine: EngineClient) -> None:
     file = REPO / "stacks" / "demo" / "stack.yml"
     if not file.exists():
         pytest.skip("stacks/demo/stack.yml not present")
-    check_parity(engine, file, load(file, {}), {})
+    check_parity(engine, file, lambda: load(file, {}), {})
 
 
 def corpus_entries() -> list[Any]:
@@ -146,5 +167,7 @@ def test_corpus_file(engine: EngineClient, entry: dict[str, Any] | None) -> None
     if entry is None or shared is None:
         pytest.skip("../shared/corpus is absent")
     file = shared / "corpus" / entry["local"]
-    env = {k: str(v) for k, v in (entry.get("env") or {}).items()}
-    check_parity(engine, file, load(file, env), env)
+    # The environment docker stack deploy sees: a clean PATH/HOME plus the listed values.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")}
+    env.update({k: str(v) for k, v in (entry.get("env") or {}).items()})
+    check_parity(engine, file, lambda: load(file, env), env)
