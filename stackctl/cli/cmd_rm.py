@@ -29,7 +29,15 @@ def remove(
     if not keep_history:
         what += ", and its revision history"
     confirm_or_abort(f"Remove stack {stack} ({what})?", yes=yes)
-    report = remove_stack(client, stack, keep_history=keep_history)
+    from stackctl.engine.lock import StackLock
+
+    # Under the stack's lock, so a removal never interleaves with an apply/rollback.
+    lock = StackLock(client, stack)
+    lock.acquire(0.0)
+    try:
+        report = remove_stack(client, stack, keep_history=keep_history)
+    finally:
+        lock.release()
     removed = [
         ("service", report.services),
         ("network", report.networks),

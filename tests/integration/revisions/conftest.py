@@ -1,8 +1,8 @@
 """Fixtures for revision tests on the real Swarm.
 
-Revision configs carry no ``com.docker.stack.namespace`` label, so the shared
-``stack_name`` cleanup would not remove them: ``revision_stack`` removes every
-revision config of its stack itself.
+Store-level tests use ``revision_stack`` (a unique name whose revision configs
+are removed afterwards) and need no stack file tooling; ``sdk_stack`` builds a
+small stack directly with the SDK for the status/ls/rm reads.
 """
 
 from __future__ import annotations
@@ -14,11 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import docker
+import docker.types
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "revisions"))
 
 from stackctl.engine.revisions import LABEL_REV_STACK
+from stackctl.engine.stacks import remove_stack
+
+NS = "com.docker.stack.namespace"
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +74,30 @@ def test_image(api: docker.APIClient) -> str:
             pass
     api.inspect_image(TEST_IMAGE)
     return TEST_IMAGE
+
+
+@pytest.fixture
+def sdk_stack(api: docker.APIClient, revision_stack: str, test_image: str) -> Iterator[str]:
+    """Stack ``revision_stack`` with a network, a config, a secret and two services."""
+    stack = revision_stack
+    labels = {NS: stack}
+    network = api.create_network(f"{stack}_default", driver="overlay", labels=labels)
+    config = api.create_config(f"{stack}_app-1", b"conf", labels=labels)
+    secret = api.create_secret(f"{stack}_pw-1", b"hunter2", labels=labels)
+    sleeper = docker.types.ContainerSpec(
+        image=test_image,
+        command=["sleep", "3600"],
+        healthcheck=docker.types.Healthcheck(test=["CMD", "true"], interval=1_000_000_000),
+        configs=[docker.types.ConfigReference(config["ID"], f"{stack}_app-1", "/app.conf")],
+        secrets=[docker.types.SecretReference(secret["ID"], f"{stack}_pw-1")],
+    )
+    for name, replicas in (("web", 2), ("worker", 1)):
+        api.create_service(
+            docker.types.TaskTemplate(container_spec=sleeper),
+            name=f"{stack}_{name}",
+            labels={**labels, "com.docker.stack.image": test_image},
+            mode=docker.types.ServiceMode("replicated", replicas=replicas),
+            networks=[network["Id"]],
+        )
+    yield stack
+    remove_stack(api, stack)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import docker
-import docker.types
 import pytest
 from revision_builders import sample_revision
 
@@ -16,33 +14,6 @@ from stackctl.engine.stacks import list_stacks, remove_stack, service_statuses
 pytestmark = pytest.mark.swarm
 
 NS = "com.docker.stack.namespace"
-
-
-@pytest.fixture
-def sdk_stack(api: docker.APIClient, revision_stack: str, test_image: str) -> Iterator[str]:
-    """Stack ``revision_stack`` with a network, a config, a secret and two services."""
-    stack = revision_stack
-    labels = {NS: stack}
-    network = api.create_network(f"{stack}_default", driver="overlay", labels=labels)
-    config = api.create_config(f"{stack}_app-1", b"conf", labels=labels)
-    secret = api.create_secret(f"{stack}_pw-1", b"hunter2", labels=labels)
-    sleeper = docker.types.ContainerSpec(
-        image=test_image,
-        command=["sleep", "3600"],
-        healthcheck=docker.types.Healthcheck(test=["CMD", "true"], interval=1_000_000_000),
-        configs=[docker.types.ConfigReference(config["ID"], f"{stack}_app-1", "/app.conf")],
-        secrets=[docker.types.SecretReference(secret["ID"], f"{stack}_pw-1")],
-    )
-    for name, replicas in (("web", 2), ("worker", 1)):
-        api.create_service(
-            docker.types.TaskTemplate(container_spec=sleeper),
-            name=f"{stack}_{name}",
-            labels={**labels, "com.docker.stack.image": test_image},
-            mode=docker.types.ServiceMode("replicated", replicas=replicas),
-            networks=[network["Id"]],
-        )
-    yield stack
-    remove_stack(api, stack)
 
 
 def _wait_running(api: docker.APIClient, stack: str, expected: int) -> None:
