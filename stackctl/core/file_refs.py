@@ -96,12 +96,14 @@ def resolve_environments(
     locations: dict[Path, Location],
     variables: Mapping[str, str],
     read_text: ReadText,
+    display: Callable[[str], str] = str,
 ) -> list[Finding]:
     """Fold ``env_file`` into ``environment`` (a mapping) for each service, in place.
 
     Locations of environment entries move to their variable name; values from an
     env file are located in that file. Services whose ``environment`` or
     ``env_file`` has the wrong shape are left for validation to report.
+    ``display`` turns an absolute path into the name used in messages.
     """
     findings: list[Finding] = []
     services = data.get("services")
@@ -132,7 +134,7 @@ def resolve_environments(
                 findings.append(
                     Finding(
                         Severity.ERROR,
-                        f"env file {file} cannot be read: {exc.strerror or exc}",
+                        f"env file {display(file)} cannot be read: {exc.strerror or exc}",
                         CODE_MISSING_FILE,
                         _nearest(locations, where),
                         dotted(where),
@@ -140,11 +142,13 @@ def resolve_environments(
                     )
                 )
                 continue
-            parsed, problems = parse_service_env_file(text, file, variables)
+            parsed, problems = parse_service_env_file(text, display(file), variables)
             findings.extend(problems)
             for entry in parsed:
                 _update(result, entry.name, entry.value, variables)
-                new_locations[(*base, "environment", entry.name)] = Location(file, entry.line, 1)
+                new_locations[(*base, "environment", entry.name)] = Location(
+                    display(file), entry.line, 1
+                )
         env_path: Path = (*base, "environment")
         for var, value, key in entries:
             _update(result, var, value, variables)

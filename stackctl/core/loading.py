@@ -186,7 +186,10 @@ def _object_reader() -> Callable[[str], bytes]:
 
 
 def _check_object_files(
-    data: Mapping[str, Any], locate: Callable[[Path], Location], findings: list[Finding]
+    data: Mapping[str, Any],
+    locate: Callable[[Path], Location],
+    findings: list[Finding],
+    display: Callable[[str], str],
 ) -> None:
     """Configs/secrets with ``file:`` must exist and fit Swarm's size limit."""
     for section in ("configs", "secrets"):
@@ -204,11 +207,11 @@ def _check_object_files(
             try:
                 size = os.stat(file).st_size
                 if not os.path.isfile(file):
-                    message = f"{file} is not a regular file"
+                    message = f"{display(file)} is not a regular file"
                 elif size > MAX_OBJECT_BYTES:
-                    message = f"{file} is {size // 1024} KB; Swarm allows at most 500 KB"
+                    message = f"{display(file)} is {size // 1024} KB; Swarm allows at most 500 KB"
             except OSError as exc:
-                message = f"{file} cannot be read: {exc.strerror or exc}"
+                message = f"{display(file)} cannot be read: {exc.strerror or exc}"
             if message:
                 findings.append(
                     Finding(
@@ -258,6 +261,10 @@ def load_stack(
     variables = _variables(env, env_files, sources[0].base_dir, cwd, findings)
     home = variables.get("HOME")
 
+    def display(path: str) -> str:
+        """Paths under the working directory are shown relative to it."""
+        return os.path.relpath(path, cwd) if path.startswith(cwd + os.sep) else path
+
     documents: list[LocatedDocument] = []
     for source in sources:
         try:
@@ -272,7 +279,9 @@ def load_stack(
         findings.extend(result.findings)
         data = result.data
         resolve_paths(data, source.base_dir, home)
-        findings.extend(resolve_environments(data, parsed.locations, variables, _read_text))
+        findings.extend(
+            resolve_environments(data, parsed.locations, variables, _read_text, display)
+        )
         documents.append(LocatedDocument(data, parsed.locations))
     if len(documents) < len(sources):
         raise StackFileError(findings)
@@ -283,7 +292,7 @@ def load_stack(
     # A value whose interpolation failed is reported once, not again by validation.
     failed = {f.path for f in findings if f.severity is Severity.ERROR and f.path}
     findings.extend(f for f in _validate(data, locate) if f.path not in failed)
-    _check_object_files(data, locate, findings)
+    _check_object_files(data, locate, findings, display)
     stack = Stack()
     if not _has_errors(findings):
         try:

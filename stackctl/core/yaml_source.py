@@ -34,7 +34,7 @@ MAX_DEPTH = 64
 """Deepest nesting accepted; real stack files stay under 10."""
 MAX_NODES = 2_000_000
 """Values in one document, aliases expanded."""
-MAX_ALIAS_NODES = 200_000
+MAX_ALIAS_NODES = 100_000
 """Values added by expanding aliases (stops "billion laughs" documents)."""
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -444,6 +444,17 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+# libyaml's words for common mistakes, and what usually fixes them.
+_SYNTAX_HINTS = (
+    ("mapping values are not allowed", "a value that contains ': ' must be quoted"),
+    ("did not find expected key", "check the indentation of this line and the ones above it"),
+    ("found unexpected end of stream", "a quoted string is never closed"),
+    ("did not find expected ',' or", "a [ or { is never closed, or an item lacks a comma"),
+    ("found undefined tag handle", "quote the value if the ! is meant literally"),
+    ("found character that cannot start any token", "quote the value"),
+)
+
+
 def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> Finding:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else None
@@ -452,7 +463,7 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> Finding:
     message = f"invalid YAML: {problem}"
     if exc.context and exc.problem and exc.context_mark is not None:
         message += f" ({exc.context} at line {exc.context_mark.line + 1})"
-    hint = None
+    hint = next((h for key, h in _SYNTAX_HINTS if key in problem), None)
     if mark is not None:
         lines = text.splitlines()
         current = lines[mark.line] if mark.line < len(lines) else ""

@@ -1,0 +1,78 @@
+"""``stackctl validate`` on every malformed file: exit 1, a located message, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).parent / "malformed"
+CASES = sorted(p.stem for p in CORPUS.glob("*.expect"))
+
+
+def _clean_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/root", "NO_COLOR": "1"}
+
+
+def _validate(name: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stackctl", "validate", "-c", f"{name}.yml"],
+        cwd=CORPUS,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, subprocess.CompletedProcess[str]]:
+    """Run every case once, a few at a time (each is a separate stackctl process)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(CASES, pool.map(_validate, CASES), strict=True))
+
+
+def test_the_corpus_is_big_enough() -> None:
+    assert len(CASES) >= 60
+    for name in CASES:
+        assert (CORPUS / f"{name}.yml").is_file(), name
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_malformed_file_is_rejected_with_a_located_message(
+    name: str, results: dict[str, subprocess.CompletedProcess[str]]
+) -> None:
+    where, fragment = (CORPUS / f"{name}.expect").read_text().split("\n")[:2]
+    run = results[name]
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output
+    assert "Traceback" not in output
+    matching = [
+        line
+        for line in run.stderr.splitlines()
+        if line.startswith(where + ":") and " error " in line and fragment in line
+    ]
+    assert matching, f"expected '{where}: error ...{fragment}...' in:\n{run.stderr}"
+
+
+def test_fifty_megabyte_file_is_refused_quickly(tmp_path: Path) -> None:
+    big = tmp_path / "big.yml"
+    line = b"# " + b"x" * 1021 + b"\n"
+    with open(big, "wb") as handle:
+        handle.write(b"services:\n  web:\n    image: nginx:1.25\n")
+        for _ in range(50 * 1024):
+            handle.write(line)
+    run = subprocess.run(
+        [sys.executable, "-m", "stackctl", "validate", "-c", str(big)],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "limit is 20 MB" in run.stderr
