@@ -136,3 +136,22 @@ def test_histories_of_different_stacks_do_not_mix(
         assert [s.number for s in RevisionStore(api, other).list()] == [1, 2]
     finally:
         RevisionStore(api, other).delete_all()
+
+
+def test_record_apply_stamps_who_and_ci_context(api: docker.APIClient, revision_stack: str) -> None:
+    from revision_builders import sample_plan, sample_state
+
+    from stackctl.engine.recording import record_apply
+
+    state = sample_state(revision_stack)
+    env = {"GITHUB_RUN_ID": "77", "GITHUB_SHA": "abcdef0123", "GITHUB_TOKEN": "ghs_nope"}
+    number = record_apply(
+        api, desired=state, plan=sample_plan(state), outcome="applied", rollback_to=None, env=env
+    )
+    revision = RevisionStore(api, revision_stack).get(number)
+    assert revision.outcome is Outcome.APPLIED
+    assert dict(revision.actor.ci) == {"GITHUB_RUN_ID": "77", "GITHUB_SHA": "abcdef0123"}
+    assert revision.actor.describe().endswith("(github run 77 @ abcdef0)")
+    assert revision.created_at.tzinfo is not None
+    summary = RevisionStore(api, revision_stack).list()[0]
+    assert "github run 77" in summary.who
