@@ -90,8 +90,8 @@ def test_parse_random_text(text: str) -> None:
 def test_decode_and_parse_random_bytes(raw: bytes) -> None:
     try:
         parse_document(decode_source(raw, "fuzz.yml"), "fuzz.yml")
-    except StackFileError:
-        pass
+    except StackFileError as exc:
+        assert exc.findings
 
 
 @FUZZ
@@ -129,15 +129,16 @@ def test_merge_random_documents(a: Any, b: Any, c: Any) -> None:
 @FUZZ
 @given(documents, documents)
 def test_load_random_documents(a: Any, b: Any) -> None:
-    text = yaml.safe_dump(_as_document(a)) + "\n"
-    try:
-        load_stack(["-"], env={"A": "1"}, stdin_text=text, cwd="/nonexistent-stackctl-fuzz")
-    except StackFileError:
-        pass
-    # A plausible stack with random parts inside a service.
+    # A random document, then a plausible stack with random parts inside a service.
     service = {"image": "nginx:1.25", **(b if isinstance(b, dict) else {"labels": b})}
-    text = yaml.safe_dump({"services": {"web": service}})
+    for text in (yaml.safe_dump(_as_document(a)), yaml.safe_dump({"services": {"web": service}})):
+        _load_or_fail_cleanly(text)
+
+
+def _load_or_fail_cleanly(text: str) -> None:
     try:
-        load_stack(["-"], env={}, stdin_text=text, cwd="/nonexistent-stackctl-fuzz")
-    except StackFileError:
-        pass
+        result = load_stack(["-"], env={"A": "1"}, stdin_text=text, cwd="/nonexistent-fuzz")
+    except StackFileError as exc:
+        assert any(f.severity.value == "error" for f in exc.findings)
+        return
+    assert result.files == ("-",)
