@@ -110,11 +110,11 @@ def every_key_stack() -> Stack:
             FileReference(
                 source="app_conf", target="/etc/app.conf", uid="100", gid="101", mode=0o440
             ),
-            FileReference(source="extra_conf", target="/extra_conf"),
+            FileReference(source="extra_conf", target="extra_conf"),
         ),
         secrets=(
             FileReference(source="api_key", target="/run/secrets/api_key_file", mode=0o400),
-            FileReference(source="token", target="/run/secrets/token"),
+            FileReference(source="token", target="token"),
         ),
         healthcheck=Healthcheck(
             test=("CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/ || exit 1"),
@@ -194,9 +194,55 @@ def every_key_stack() -> Stack:
         "job", image, command=("true",), deploy=Deploy(mode=ServiceMode.REPLICATED_JOB, replicas=0)
     )
     plain = service("plain", image)
+    edge = service(
+        "edge",
+        "stackctl-test/every-key",
+        cap_add=("ALL",),
+        cap_drop=("net_raw",),
+        init=False,
+        stop_grace_period=0,
+        credential_spec=CredentialSpec(config="cred_spec"),
+        configs=(FileReference(source="cred_spec", target="/cred.json"),),
+        healthcheck=Healthcheck(test=("CMD", "true"), retries=0),
+        ports=(Port(target=81), Port(target=82), Port(target=83, protocol="udp")),
+        volumes=(
+            Mount(type="tmpfs", target="/t", tmpfs_mode=0o1777),
+            Mount(type="volume", source="shared", target="/shared"),
+            Mount(type="bind", source="/tmp", target="/b", consistency="cached"),
+        ),
+        logging=Logging(options=frozen_map({"max-size": "2m"})),
+        ulimits=(Ulimit("nofile", 100, 100),),
+        networks=(ServiceNetwork(name="hostnet"),),
+        deploy=Deploy(
+            replicas=0,
+            # restart: on-failure:3 (legacy key, used because restart_policy is absent)
+            restart_policy=RestartPolicy(condition="on-failure", max_attempts=3),
+            update_config=UpdateConfig(parallelism=3, delay=0, monitor=0),
+            rollback_config=UpdateConfig(order="start-first"),
+            resources=Resources(limits=ResourceLimits(memory_bytes=10 << 20)),
+        ),
+    )
+    once = service("once", image, deploy=Deploy(mode=ServiceMode.REPLICATED_JOB))
+    everywhere_once = service(
+        "everywhere-once",
+        image,
+        deploy=Deploy(
+            mode=ServiceMode.GLOBAL_JOB,
+            restart_policy=RestartPolicy(condition="none", delay=0, window=0),
+        ),
+    )
     return stack(
-        {"web": web, "worker": worker, "job": job, "plain": plain},
+        {
+            "web": web,
+            "worker": worker,
+            "job": job,
+            "plain": plain,
+            "edge": edge,
+            "once": once,
+            "everywhere-once": everywhere_once,
+        },
         networks={
+            "hostnet": Network(name="hostnet", external=True, external_name="host"),
             "front": Network(
                 name="front",
                 driver="overlay",
@@ -213,12 +259,16 @@ def every_key_stack() -> Stack:
                 name="data", driver="local", labels=frozen_map({"com.example.vol": "data"})
             ),
             "named": Volume(name="named"),
+            "shared": Volume(
+                name="shared", external=True, external_name="stackctl-parity-shared-volume"
+            ),
         },
         configs={
             "app_conf": file_object(
                 "app_conf", _content("app.conf"), labels=frozen_map({"com.example.cfg": "app"})
             ),
             "extra_conf": file_object("extra_conf", _content("extra.conf")),
+            "cred_spec": file_object("cred_spec", _content("cred.json")),
         },
         secrets={
             "api_key": file_object(
@@ -227,6 +277,3 @@ def every_key_stack() -> Stack:
             "token": file_object("token", _content("token.txt")),
         },
     )
-
-
-__all__ = ["CredentialSpec", "every_key_stack", "file_object", "service", "stack"]

@@ -297,5 +297,9 @@ def test_every_key_stack_converts_deterministically() -> None:
     first = convert_stack(every_key_stack(), "st")
     second = convert_stack(every_key_stack(), "st")
     assert first == second
-    assert set(first.services) == {"st_web", "st_worker", "st_job", "st_plain"}
-    assert set(first.networks) == {"st_front", "st_back", "st_default"}
+    assert set(first.services) == {
+        f"st_{name}"
+        for name in ("web", "worker", "job", "plain", "edge", "once", "everywhere-once")
+    }
+    assert set(first.networks) == {"st_front", "st_back", "st_default", "host"}
+    assert first.networks["host"].external
