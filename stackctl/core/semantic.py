@@ -81,8 +81,11 @@ class _Checker:
 
     def run(self) -> list[Finding]:
         self.check_version()
-        if not self.services:
-            self.error((), "the stack defines no services", CODE_NO_SERVICES)
+        raw_services = self.data.get("services")
+        if raw_services is None or raw_services == {}:
+            # (A services: of the wrong type was already reported by the schema.)
+            where: DocPath = ("services",) if "services" in self.data else ()
+            self.error(where, "the stack defines no services", CODE_NO_SERVICES)
         for name, service in self.services.items():
             if isinstance(service, Mapping):
                 self.check_service(str(name), service)

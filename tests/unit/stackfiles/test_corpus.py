@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from stackctl.core.config_output import stack_to_document
-from stackctl.core.loading import load_stack
+from stackctl.core.loading import LoadResult, load_stack
 from stackctl.core.schema import SWARM_IGNORED, root_shape
 from stackctl.core.units import parse_cpus, parse_duration
 from stackctl.errors import Severity, StackFileError
@@ -70,7 +70,7 @@ def _copy_with_placeholders(entry: dict[str, Any], tmp_path: Path) -> Path:
     references to files that are missing upstream or were not copied (scripts);
     stackctl reads them (it must hash them), so empty placeholders stand in.
     """
-    source = CORPUS / entry["local"]
+    source: Path = CORPUS / str(entry["local"])
     folder = source.parent
     target = tmp_path / folder.name
     shutil.copytree(folder, target, symlinks=True)
@@ -84,7 +84,7 @@ def _copy_with_placeholders(entry: dict[str, Any], tmp_path: Path) -> Path:
     return target / source.name
 
 
-def _load(entry: dict[str, Any], tmp_path: Path) -> Any:
+def _load(entry: dict[str, Any], tmp_path: Path) -> tuple[LoadResult, Path]:
     path = _copy_with_placeholders(entry, tmp_path)
     env = {"HOME": HOME, **entry.get("env", {})}
     return load_stack([path.name], env=env, cwd=str(path.parent)), path
