@@ -159,16 +159,17 @@ def _keep_literal_strings(original: Any, coerced: Any) -> Any:
 
     Also turns ``InterpolatedStr`` markers back into plain ``str``.
     """
-    if isinstance(original, InterpolatedStr):
-        return str(coerced) if isinstance(coerced, str) else coerced
-    if isinstance(original, str):
+    kind = type(original)
+    if kind is str:
         return original
-    if isinstance(original, dict) and isinstance(coerced, dict):
+    if kind is InterpolatedStr:
+        return str(coerced) if isinstance(coerced, str) else coerced
+    if kind is dict and type(coerced) is dict:
         return {
             key: _keep_literal_strings(original[key], value) if key in original else value
             for key, value in coerced.items()
         }
-    if isinstance(original, list) and isinstance(coerced, list) and len(original) == len(coerced):
+    if kind is list and type(coerced) is list and len(original) == len(coerced):
         return [_keep_literal_strings(o, c) for o, c in zip(original, coerced, strict=True)]
     return coerced
 
@@ -284,7 +285,7 @@ def load_stack(
         )
         documents.append(LocatedDocument(data, parsed.locations))
     if len(documents) < len(sources):
-        raise StackFileError(findings)
+        raise StackFileError(_in_reading_order(findings, [s.given for s in sources]))
 
     merged = merge_documents(documents)
     locate = make_locator(merged.locations, Location(sources[0].given, 1, 1))
@@ -301,6 +302,7 @@ def load_stack(
             findings.extend(exc.findings)
     if not _has_errors(findings):
         findings.extend(_lint(stack, data, locate, strict))
+    findings = _in_reading_order(findings, [s.given for s in sources])
     if _has_errors(findings):
         raise StackFileError(findings)
 
@@ -309,6 +311,18 @@ def load_stack(
         digest.update(source.raw)
     stack = _with_sources(stack, tuple(s.path for s in sources), digest.hexdigest())
     return LoadResult(stack, tuple(findings), tuple(s.path for s in sources))
+
+
+def _in_reading_order(findings: list[Finding], files: list[str]) -> list[Finding]:
+    """Stack files in the order given, then other files; by line and column within each."""
+    rank = {name: index for index, name in enumerate(files)}
+
+    def key(finding: Finding) -> tuple[int, str, int, int]:
+        where = finding.location
+        file = where.file or ""
+        return (rank.get(file, len(rank)), file, where.line or 0, where.column or 0)
+
+    return sorted(dict.fromkeys(findings), key=key)
 
 
 def _has_errors(findings: Sequence[Finding]) -> bool:
