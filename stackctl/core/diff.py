@@ -1,0 +1,325 @@
+"""Desired vs live, per resource and per field: the plan.
+
+``plan_changes`` is pure and deterministic: changes are sorted by
+``APPLY_ORDER`` then name, fields by path. Specs are compared as diff trees
+(``stackctl.core.diff_tree``: list items matched by identity, engine defaults and
+noise removed) with deepdiff; ``stackctl.core.effects`` says what each change
+costs; env values with sensitive names are redacted before they enter the plan.
+
+Three-way drift: with ``last_applied`` (the desired state recorded by the last
+apply), a field whose live value differs from the recorded one was changed behind
+stackctl's back (``docker service scale``, ``docker service update --env-add``),
+and a recorded resource missing from the cluster was removed behind its back; both
+are marked ``drift``.
+
+External resources are never created, updated or deleted. One that the file
+declares but the cluster lacks makes the plan impossible: ``plan_changes`` raises
+``MissingExternalError`` naming all of them, so ``diff`` and ``apply`` stop with
+exit code 1 before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from stackctl.core.comparable import align_live_to_desired
+from stackctl.core.diff_tree import Tree, diff_tree, join_path
+from stackctl.core.effects import classify_object, classify_service, costlier
+from stackctl.core.plan_model import SENSITIVE, Effect, FieldChange, FieldOp, Plan, ResourceChange
+from stackctl.core.redact import is_sensitive_path
+from stackctl.core.state import (
+    APPLY_ORDER,
+    LABEL_IMAGE,
+    ClusterState,
+    ResourceKind,
+    ResourceState,
+)
+from stackctl.errors import StackctlError
+
+Keys = tuple[str, ...]
+_ABSENT = object()
+
+
+class MissingExternalError(StackctlError):
+    """Resources the file declares ``external`` do not exist in the cluster."""
+
+
+def plan_changes(
+    desired: ClusterState,
+    live: ClusterState,
+    *,
+    last_applied: ClusterState | None = None,
+    prune: bool = False,
+) -> Plan:
+    """The changes that make ``live`` match ``desired`` (see the module docstring)."""
+    live = align_live_to_desired(desired, live)
+    _require_externals(desired, live)
+    changes: dict[tuple[ResourceKind, str], ResourceChange] = {}
+    for kind in APPLY_ORDER:
+        wanted, present = desired.of_kind(kind), live.of_kind(kind)
+        recorded = last_applied.of_kind(kind) if last_applied is not None else None
+        for name in sorted(set(wanted) | set(present)):
+            change = _resource_change(
+                kind,
+                name,
+                wanted.get(name),
+                present.get(name),
+                recorded.get(name) if recorded is not None else None,
+                tracked=recorded is not None,
+                prune=prune,
+            )
+            if change is not None:
+                changes[(kind, name)] = change
+    _roll_dependents(desired, live, changes)
+    order = {kind: i for i, kind in enumerate(APPLY_ORDER)}
+    ordered = sorted(changes.values(), key=lambda c: (order[c.kind], c.name))
+    return Plan(stack=desired.stack, changes=tuple(ordered), prune=prune)
+
+
+def _require_externals(desired: ClusterState, live: ClusterState) -> None:
+    missing = [
+        f"{kind.value} {name}"
+        for kind in APPLY_ORDER
+        for name, state in sorted(desired.of_kind(kind).items())
+        if state.external and name not in live.of_kind(kind)
+    ]
+    if missing:
+        raise MissingExternalError(
+            f"external resource(s) declared in the file do not exist: {', '.join(missing)}",
+            hint="stackctl never creates external resources; create them first "
+            "(e.g. `docker network create --driver overlay --scope swarm NAME`)",
+        )
+
+
+def _resource_change(
+    kind: ResourceKind,
+    name: str,
+    want: ResourceState | None,
+    have: ResourceState | None,
+    recorded: ResourceState | None,
+    *,
+    tracked: bool,
+    prune: bool,
+) -> ResourceChange | None:
+    if want is not None and have is None:
+        drift = tracked and recorded is not None
+        return ResourceChange(
+            kind,
+            name,
+            Effect.CREATE,
+            desired=want,
+            drift=drift,
+            reason="removed outside stackctl" if drift else None,
+        )
+    if have is not None and want is None:
+        if have.external:
+            return None  # used by the stack, owned by someone else
+        effect = Effect.DELETE if prune else Effect.ORPHAN
+        return ResourceChange(kind, name, effect, live=have, reason="no longer in the file")
+    assert want is not None and have is not None
+    if want.external or have.external:
+        return None  # exists; never compared or written
+    return _update(kind, name, want, have, recorded)
+
+
+def _update(
+    kind: ResourceKind,
+    name: str,
+    want: ResourceState,
+    have: ResourceState,
+    recorded: ResourceState | None,
+) -> ResourceChange | None:
+    desired_tree = diff_tree(kind, want.spec)
+    live_tree = diff_tree(kind, _unpinned(kind, want.spec, have.spec))
+    diffs = tree_changes(live_tree, desired_tree)
+    content_changed = (
+        kind in (ResourceKind.CONFIG, ResourceKind.SECRET)
+        and want.content_sha256 is not None
+        and have.content_sha256 is not None
+        and want.content_sha256 != have.content_sha256
+    )
+    if content_changed:
+        diffs.append((("content_sha256",), have.content_sha256, want.content_sha256))
+    if not diffs:
+        return None
+    drifted: list[Keys] = []
+    if recorded is not None:
+        recorded_tree = diff_tree(kind, recorded.spec)
+        drifted = [keys for keys, _, _ in tree_changes(live_tree, recorded_tree)]
+        if recorded.content_sha256 not in (None, have.content_sha256) and have.content_sha256:
+            drifted.append(("content_sha256",))
+    changed = [keys for keys, _, _ in diffs]
+    if kind is ResourceKind.SERVICE:
+        effect, reason = classify_service(changed, desired_tree, live_tree)
+    else:
+        effect, reason = classify_object(kind, changed, content_changed=content_changed)
+    fields = tuple(
+        sorted(
+            (_field_change(keys, old, new, drifted) for keys, old, new in diffs),
+            key=lambda f: f.path,
+        )
+    )
+    return ResourceChange(
+        kind,
+        name,
+        effect,
+        fields=fields,
+        desired=want,
+        live=have,
+        drift=any(f.drift for f in fields),
+        reason=reason,
+    )
+
+
+def _unpinned(
+    kind: ResourceKind, want_spec: Mapping[str, Any], have_spec: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """``have_spec`` without a digest pinned onto the image the file still declares.
+
+    ``image:tag@sha256:...`` live vs ``image:tag`` desired is the same image when
+    the live ``com.docker.stack.image`` label (the declared image) equals the
+    desired one. ``observe`` already undoes most pinning; this keeps plans right
+    for live states read by other means (and for recorded revisions).
+    """
+    if kind is not ResourceKind.SERVICE:
+        return have_spec
+    container = (have_spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    image = container.get("Image")
+    wanted = ((want_spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+    declared = (have_spec.get("Labels") or {}).get(LABEL_IMAGE)
+    if not isinstance(image, str) or "@sha256:" not in image or not isinstance(wanted, str):
+        return have_spec
+    if "@" in wanted or declared != (want_spec.get("Labels") or {}).get(LABEL_IMAGE):
+        return have_spec
+    if image.partition("@")[0] != wanted and declared != wanted:
+        return have_spec
+    task = dict(have_spec.get("TaskTemplate") or {})
+    task["ContainerSpec"] = {**container, "Image": wanted}
+    return {**have_spec, "TaskTemplate": task}
+
+
+def tree_changes(old: Tree, new: Tree) -> list[tuple[Keys, Any, Any]]:
+    """``(path keys, old, new)`` for every difference; ``_ABSENT`` marks a missing side.
+
+    Ordered lists are compared whole (reported at the list), added or removed
+    maps are reported per leaf, keyed items (``Ports[80/tcp]``) whole.
+    """
+    if old == new:  # the common case, and much cheaper than deepdiff
+        return []
+    report = DeepDiff(old, new, view="tree", verbose_level=2)
+    out: dict[Keys, tuple[Any, Any]] = {}
+    for kind_of_change in sorted(report):
+        for level in report[kind_of_change]:
+            keys = level.path(output_format="list")
+            index = next((i for i, k in enumerate(keys) if isinstance(k, int)), None)
+            if index is not None:  # inside an ordered list: report the list
+                at: Keys = tuple(str(k) for k in keys[:index])
+                out[at] = (_get(old, at), _get(new, at))
+                continue
+            at = tuple(str(k) for k in keys)
+            before = _get(old, at)
+            after = _get(new, at)
+            whole = at[-1].startswith("[")  # a keyed item is added/removed as one
+            if isinstance(before, dict) and after is _ABSENT and not whole:
+                out.update({k: (v, _ABSENT) for k, v in _leaves(before, at)})
+            elif isinstance(after, dict) and before is _ABSENT and not whole:
+                out.update({k: (_ABSENT, v) for k, v in _leaves(after, at)})
+            else:
+                out[at] = (before, after)
+    return [(keys, o, n) for keys, (o, n) in sorted(out.items())]
+
+
+def _get(tree: Any, keys: Sequence[str]) -> Any:
+    for key in keys:
+        if not isinstance(tree, dict) or key not in tree:
+            return _ABSENT
+        tree = tree[key]
+    return tree
+
+
+def _leaves(tree: Mapping[str, Any], at: Keys) -> Iterator[tuple[Keys, Any]]:
+    for key, value in tree.items():
+        if isinstance(value, dict) and value and not key.startswith("["):
+            yield from _leaves(value, (*at, key))
+        else:
+            yield (*at, key), value
+
+
+def _field_change(keys: Keys, old: Any, new: Any, drifted: Sequence[Keys]) -> FieldChange:
+    path = join_path(keys)
+    op = FieldOp.ADDED if old is _ABSENT else FieldOp.REMOVED if new is _ABSENT else FieldOp.CHANGED
+    old_value = None if old is _ABSENT else old
+    new_value = None if new is _ABSENT else new
+    sensitive = is_sensitive_path(path)
+    if sensitive:
+        old_value = None if old_value is None else SENSITIVE
+        new_value = None if new_value is None else SENSITIVE
+    return FieldChange(
+        path=path,
+        op=op,
+        old=old_value,
+        new=new_value,
+        sensitive=sensitive,
+        drift=any(_overlaps(keys, d) for d in drifted),
+    )
+
+
+def _overlaps(a: Keys, b: Keys) -> bool:
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+def _references(service: ResourceState) -> set[tuple[ResourceKind, str]]:
+    task = service.spec.get("TaskTemplate") or {}
+    container = task.get("ContainerSpec") or {}
+    refs = {(ResourceKind.NETWORK, str(n.get("Target"))) for n in task.get("Networks") or []}
+    refs |= {
+        (ResourceKind.CONFIG, str(c.get("ConfigName"))) for c in container.get("Configs") or []
+    }
+    refs |= {
+        (ResourceKind.SECRET, str(s.get("SecretName"))) for s in container.get("Secrets") or []
+    }
+    return refs
+
+
+def _roll_dependents(
+    desired: ClusterState,
+    live: ClusterState,
+    changes: dict[tuple[ResourceKind, str], ResourceChange],
+) -> None:
+    """Services using a recreated network/config/secret are updated with it."""
+    recreated = {
+        key
+        for key, c in changes.items()
+        if c.effect is Effect.REPLACE and c.kind is not ResourceKind.SERVICE
+    }
+    if not recreated:
+        return
+    for name, service in desired.services.items():
+        have = live.services.get(name)
+        hit = sorted(_references(service) & recreated)
+        if have is None or not hit:
+            continue
+        because = ", ".join(f"{kind.value} {obj}" for kind, obj in hit)
+        reason = f"uses {because}, which is recreated: tasks are replaced"
+        current = changes.get((ResourceKind.SERVICE, name))
+        if current is None:
+            changes[(ResourceKind.SERVICE, name)] = ResourceChange(
+                ResourceKind.SERVICE,
+                name,
+                Effect.ROLLING,
+                desired=service,
+                live=have,
+                reason=reason,
+            )
+        elif (
+            costlier(current.effect, Effect.ROLLING) is Effect.ROLLING
+            and current.effect is not Effect.ROLLING
+        ):
+            changes[(ResourceKind.SERVICE, name)] = replace(
+                current, effect=Effect.ROLLING, reason=f"{current.reason}; {reason}"
+            )
