@@ -1,0 +1,187 @@
+"""Side by side with ``docker stack config`` (the Docker CLI, client side only).
+
+Merging, env files, paths and interpolation are compared on the values that reach
+Swarm. Skipped when the docker CLI is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stackctl.core.loading import load_stack
+from stackctl.core.model import Service
+
+pytestmark = pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI")
+
+Write = Callable[..., Path]
+
+
+def _docker_config(cwd: Path, files: list[str], env: dict[str, str]) -> dict[str, Any]:
+    args = ["docker", "stack", "config"]
+    for file in files:
+        args += ["-c", file]
+    run = subprocess.run(
+        args,
+        cwd=cwd,
+        env={"PATH": os.environ["PATH"], "HOME": str(cwd), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    return yaml.safe_load(run.stdout)  # type: ignore[no-any-return]
+
+
+def _both(tmp_path: Path, files: list[str], env: dict[str, str]) -> tuple[dict[str, Any], Service]:
+    docker = _docker_config(tmp_path, files, env)["services"]["web"]
+    ours = load_stack(files, env={"HOME": str(tmp_path), **env}, cwd=str(tmp_path))
+    return docker, ours.stack.services["web"]
+
+
+def test_merge_matches_docker(tmp_path: Path, write: Write) -> None:
+    write(
+        "base/stack.yml",
+        """version: "3.8"
+services:
+  web:
+    image: nginx:1.25
+    command: ["nginx", "-g", "daemon off;"]
+    environment:
+      - A=1
+      - B=2
+    labels:
+      x: "1"
+    ports:
+      - "80:80"
+      - "443:443"
+    volumes:
+      - ./data:/data
+      - logs:/logs
+    secrets:
+      - s1
+    deploy:
+      labels: [a=1]
+      placement:
+        constraints: [node.role == manager]
+secrets:
+  s1:
+    file: ./s1.txt
+volumes:
+  logs: {}
+""",
+    )
+    write("base/s1.txt", "secret")
+    # Both files in one folder: docker resolves every relative path against the first
+    # file's folder, stackctl against the declaring file's (see docs/stack-files.md).
+    write(
+        "base/override.yml",
+        """version: "3.8"
+services:
+  web:
+    command: ["nginx", "-T"]
+    environment:
+      B: "3"
+      C: "4"
+    labels:
+      - y=2
+    ports:
+      - "443:443"
+      - "8080:8080/udp"
+    volumes:
+      - ./cache:/logs
+    secrets:
+      - source: s1
+        target: /run/other
+    deploy:
+      labels: {b: "2"}
+      placement:
+        constraints: [node.labels.zone == a]
+""",
+    )
+    docker, web = _both(tmp_path, ["base/stack.yml", "base/override.yml"], {})
+    assert list(web.command or ()) == docker["command"]
+    assert dict(web.environment) == docker["environment"]
+    assert dict(web.labels) == docker["labels"]
+    assert dict(web.deploy.labels) == docker["deploy"]["labels"]
+    assert web.deploy.placement is not None
+    assert list(web.deploy.placement.constraints) == docker["deploy"]["placement"]["constraints"]
+    assert {(p.target, p.published, p.protocol, p.mode) for p in web.ports} == {
+        (p["target"], p["published"], p["protocol"], p["mode"]) for p in docker["ports"]
+    }
+    assert {(m.type, m.source, m.target) for m in web.volumes} == {
+        (v["type"], v["source"], v["target"]) for v in docker["volumes"]
+    }
+    assert {(s.source, s.target) for s in web.secrets} == {
+        (s["source"], s.get("target", f"/run/secrets/{s['source']}")) for s in docker["secrets"]
+    }
+
+
+def test_env_files_and_environment_match_docker(tmp_path: Path, write: Write) -> None:
+    write(
+        "app/stack.yml",
+        """version: "3.8"
+services:
+  web:
+    image: nginx:1.25
+    env_file: [conf/a.env, conf/b.env]
+    environment:
+      - OVER=env
+      - FROM_SHELL
+      - UNSET_BARE
+      - EMPTY_BUT_SET=
+      - NUM=${NUM}
+""",
+    )
+    write("app/conf/a.env", '# c\nOVER=file\nA=1\nPASS_THROUGH\nDROPPED\nSHELL_EMPTY=\nQ="q" # x\n')
+    write("app/conf/b.env", "A=2\n")
+    env = {
+        "FROM_SHELL": "s",
+        "PASS_THROUGH": "p",
+        "EMPTY_BUT_SET": "e",
+        "SHELL_EMPTY": "se",
+        "NUM": "7",
+    }
+    docker, web = _both(tmp_path, ["app/stack.yml"], env)
+    assert dict(web.environment) == docker["environment"]
+
+
+def test_interpolation_matches_docker(tmp_path: Path, write: Write) -> None:
+    write(
+        "stack.yml",
+        """version: "3.8"
+services:
+  web:
+    image: "nginx:${TAG:-1.25}"
+    environment:
+      A: "${SET:-d}"
+      B: "${UNSET:-d}"
+      C: "${EMPTY:-d}"
+      D: "${EMPTY-d}"
+      E: "${UNSET-d}"
+      F: "$$SET and $SET and ${SET}x"
+      G: "${SET}}"
+      H: "${UNSET:-a:-b}"
+      I: "${UNSET:-$$2y$$05$$hash}"
+      J: "${SET:?must be set}"
+      K: "${UNSET:-}"
+      L: "$SET$SET"
+    deploy:
+      replicas: ${N}
+      labels:
+        traefik.users: "${U:-admin}:${P:-$2y$05$oZcj4FgdSFEYNCH0EH/3Vu7Hp72}"
+""",
+    )
+    env = {"SET": "val", "EMPTY": "", "N": "3"}
+    docker, web = _both(tmp_path, ["stack.yml"], env)
+    assert web.image == docker["image"]
+    assert dict(web.environment) == docker["environment"]
+    assert web.deploy.replicas == docker["deploy"]["replicas"]
+    assert dict(web.deploy.labels) == docker["deploy"]["labels"]
