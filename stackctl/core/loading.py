@@ -25,7 +25,8 @@ from stackctl.core.file_refs import resolve_environments, resolve_paths
 from stackctl.core.interpolate import InterpolatedStr, interpolate_document
 from stackctl.core.merge import LocatedDocument, merge_documents
 from stackctl.core.model import Stack
-from stackctl.core.yaml_source import MAX_FILE_BYTES, decode_source, parse_document
+from stackctl.core.yaml_source import MAX_FILE_BYTES, parse_document
+from stackctl.core.yaml_text import decode_source
 from stackctl.errors import Finding, Location, Severity, StackFileError
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "stack.yml")

@@ -9,7 +9,8 @@ import pytest
 
 from stackctl.core.doc_paths import make_locator
 from stackctl.core.yaml_scalars import go_str, resolve_plain
-from stackctl.core.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH, decode_source
+from stackctl.core.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH
+from stackctl.core.yaml_text import decode_source
 from stackctl.errors import Location, Severity, StackFileError
 
 from .stackfile_helpers import parse, parse_error
