@@ -75,10 +75,23 @@ class ResourceChange:
 
 
 @dataclass(frozen=True)
+class ObservedResource:
+    """One live resource as a saved plan saw it (``stackctl.core.saved_plan``)."""
+
+    kind: ResourceKind
+    name: str
+    id: str | None
+    version: int | None  # Version.Index; None for networks (the Engine API has none)
+
+
+@dataclass(frozen=True)
 class Plan:
     stack: str
     changes: tuple[ResourceChange, ...]  # sorted by (APPLY_ORDER index, name)
     prune: bool = False
+    observed: tuple[ObservedResource, ...] | None = None
+    """Saved plans only: every live resource the plan was made against, so
+    ``saved_plan.check_plan_fresh`` can refuse when the cluster moved since."""
 
     @property
     def has_changes(self) -> bool:
