@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from stackctl.core.plan_model import Effect, Plan
+from stackctl.core.plan_model import Plan
 from stackctl.core.revision import Outcome as RevisionOutcome
 from stackctl.core.revision import Revision
 from stackctl.errors import StackctlError, StalePlanError
@@ -63,32 +63,15 @@ def choose_revision(client: Any, request: RollbackRequest) -> Revision:
 
 
 def _plan_text(plan: Plan, *, no_color: bool) -> str:
-    try:
-        from stackctl.core import render  # the diff renderers
+    from stackctl.core.render import render_text
 
-        text: str = render.render_text(plan, color=not no_color and sys.stdout.isatty())
-        return text
-    except (ImportError, AttributeError, TypeError):
-        lines = [f"Plan for stack {plan.stack}:"]
-        lines += [
-            f"  {c.effect.value:9} {c.kind.value} {c.name}"
-            for c in plan.changes
-            if c.effect is not Effect.NONE
-        ]
-        return "\n".join(lines)
+    return render_text(plan, color=not no_color and sys.stdout.isatty())
 
 
 def _plan_json(plan: Plan) -> Any:
-    try:
-        from stackctl.core import render
+    from stackctl.core.render import plan_to_json
 
-        return render.plan_to_json(plan)
-    except (ImportError, AttributeError):
-        return [
-            {"kind": c.kind.value, "name": c.name, "effect": c.effect.value}
-            for c in plan.changes
-            if c.effect is not Effect.NONE
-        ]
+    return plan_to_json(plan)
 
 
 def _confirm(question: str, *, yes: bool) -> None:
