@@ -1,0 +1,148 @@
+"""``stackctl diff STACK``: what applying the stack files would change, field by field.
+
+load -> convert -> connect -> observe -> last applied revision (for drift marks)
+-> plan -> render -> (``--out``) save. Exit codes: 0 no changes, 2 changes
+pending, 1 error (nothing compared).
+
+``diff_desired`` is the seam for other sources of desired state (a stored
+revision for ``diff --revision N``): it takes a ``ClusterState`` from anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+from stackctl.core.state import ClusterState
+from stackctl.errors import ExitCode, StackctlError
+
+FORMATS = ("text", "json", "markdown")
+
+_HELP = (
+    "Show what `apply` would change: every resource and field that differs between the "
+    "stack files and the cluster, the effect of each change (restarts N tasks, in place, "
+    "recreate), drift made outside stackctl since the last apply, and orphans. Sensitive "
+    "env values are shown as (sensitive).\n\n"
+    "Exit codes: 0 no changes; 2 changes pending; 1 error (nothing was compared)."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff", help=_HELP)(diff)
+
+
+def diff(
+    stack: str = typer.Argument(..., help="Stack name."),
+    files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
+    env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+    prune: bool = typer.Option(
+        False, "--prune", help="Plan deleting resources no longer in the files (else: orphans)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    output_format: str | None = typer.Option(
+        None, "--format", help="text (default), json (docs/json-formats.md) or markdown."
+    ),
+    out: str | None = typer.Option(
+        None, "--out", help="Save the plan for `stackctl apply --plan FILE`."
+    ),
+    no_color: bool = typer.Option(False, "--no-color", help="No colours (also: NO_COLOR=1)."),
+    context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
+) -> int:
+    fmt = _format(as_json, output_format)
+    desired = _desired_from_files(stack, files, env_files)
+    from stackctl.cli.stack_views import connect
+
+    client = connect(context)
+    return diff_desired(client, desired, prune=prune, fmt=fmt, out=out, no_color=no_color)
+
+
+def _format(as_json: bool, output_format: str | None) -> str:
+    if output_format is not None and output_format not in FORMATS:
+        raise StackctlError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    if as_json and output_format not in (None, "json"):
+        raise StackctlError(f"--json and --format {output_format} contradict each other")
+    return "json" if as_json else (output_format or "text")
+
+
+def _desired_from_files(stack: str, files: list[str], env_files: list[str]) -> ClusterState:
+    from stackctl.cli.common import format_finding
+    from stackctl.cli.stackfile_options import load_from_cli
+    from stackctl.core.convert import convert_stack
+
+    loaded = load_from_cli(files, env_files)
+    for finding in loaded.findings:
+        typer.echo(format_finding(finding), err=True)
+    return convert_stack(loaded.stack, stack)
+
+
+def last_applied_state(client: Any, stack: str) -> ClusterState | None:
+    """The desired state recorded by the last apply, or None (no history, or unreadable)."""
+    try:
+        from stackctl.engine.revisions import RevisionStore
+    except ImportError:  # revisions not available in this build: no drift marks
+        return None
+    try:
+        revision = RevisionStore(client, stack).latest_applied()
+    except StackctlError as error:
+        typer.echo(f"stackctl: warning: history unreadable, no drift marks: {error}", err=True)
+        return None
+    return None if revision is None else revision.state
+
+
+def diff_desired(
+    client: Any,
+    desired: ClusterState,
+    *,
+    prune: bool = False,
+    fmt: str = "text",
+    out: str | None = None,
+    no_color: bool = False,
+    last_applied: ClusterState | None = None,
+    use_history: bool = True,
+) -> int:
+    """Plan ``desired`` against the live stack, print it, save it; return the exit code.
+
+    ``last_applied`` defaults to the stack's last applied revision when
+    ``use_history`` is true.
+    """
+    from stackctl.core.diff import plan_changes
+    from stackctl.engine.observe import external_references, observe_stack
+
+    live = observe_stack(client, desired.stack, external=external_references(desired))
+    if last_applied is None and use_history:
+        last_applied = last_applied_state(client, desired.stack)
+    plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
+    typer.echo(_render(plan, fmt, no_color))
+    if out is not None:
+        _save(plan, desired, live, out, stack=desired.stack)
+    return int(ExitCode.CHANGES_PENDING if plan.has_changes else ExitCode.OK)
+
+
+def _render(plan: Any, fmt: str, no_color: bool) -> str:
+    from stackctl.cli.common import use_color
+    from stackctl.core import render
+
+    if fmt == "json":
+        return json.dumps(render.plan_to_json(plan), indent=2, sort_keys=True)
+    if fmt == "markdown":
+        return render.render_markdown(plan).rstrip("\n")
+    return render.render_text(plan, color=use_color(no_color))
+
+
+def _save(plan: Any, desired: ClusterState, live: ClusterState, out: str, *, stack: str) -> None:
+    from stackctl.core.saved_plan import save_plan
+
+    try:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(save_plan(plan, desired, live))
+    except OSError as error:
+        raise StackctlError(f"cannot write the plan to {out}: {error.strerror}") from None
+    typer.echo(
+        f"Saved the plan to {out}; apply exactly this plan with "
+        f"`stackctl apply {stack} --plan {out}`.",
+        err=True,
+    )
