@@ -189,6 +189,8 @@ def substitute(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
 class InterpolationResult:
     data: dict[str, Any]
     findings: list[Finding]
+    failed_paths: set[str] = field(default_factory=set)
+    """Dotted paths whose value could not be interpolated (left as written)."""
 
 
 def interpolate_document(
@@ -205,6 +207,15 @@ def interpolate_document(
     variables are warnings (errors when ``strict``).
     """
     findings: list[Finding] = []
+    failed: set[str] = set()
+    # A template inside an anchor is reached once per alias: report it once.
+    seen: set[tuple[str, str, Location]] = set()
+
+    def report(finding: Finding) -> None:
+        key = (finding.code, finding.message, finding.location)
+        if key not in seen:
+            seen.add(key)
+            findings.append(finding)
 
     def walk(value: Any, path: Path) -> Any:
         if isinstance(value, str):
@@ -214,12 +225,13 @@ def interpolate_document(
                 result, unset = substitute(value, env)
             except InterpolationError as exc:
                 hint = _INVALID_HINT if exc.code == CODE_INVALID else None
-                findings.append(
+                failed.add(dotted(path))
+                report(
                     Finding(Severity.ERROR, exc.message, exc.code, locate(path), dotted(path), hint)
                 )
                 return value
             for name in dict.fromkeys(unset):
-                findings.append(
+                report(
                     Finding(
                         Severity.ERROR if strict else Severity.WARNING,
                         f"variable {name} is not set; it is replaced by an empty string",
@@ -241,4 +253,4 @@ def interpolate_document(
         key: walk(value, (key,)) if key in INTERPOLATED_SECTIONS else value
         for key, value in data.items()
     }
-    return InterpolationResult(out, findings)
+    return InterpolationResult(out, findings, failed)

@@ -268,6 +268,7 @@ def load_stack(
         return os.path.relpath(path, cwd) if path.startswith(cwd + os.sep) else path
 
     documents: list[LocatedDocument] = []
+    failed: set[str] = set()  # values left uninterpolated: validation stays quiet on them
     for source in sources:
         try:
             text = decode_source(source.raw, source.given)
@@ -279,6 +280,7 @@ def load_stack(
         locate = make_locator(parsed.locations, Location(source.given, 1, 1))
         result = interpolate_document(parsed.data, variables, locate, strict=strict)
         findings.extend(result.findings)
+        failed |= result.failed_paths
         data = result.data
         resolve_paths(data, source.base_dir, home)
         findings.extend(
@@ -292,7 +294,6 @@ def load_stack(
     locate = make_locator(merged.locations, Location(sources[0].given, 1, 1))
     data = _coerce(merged.data)
     # A value whose interpolation failed is reported once, not again by validation.
-    failed = {f.path for f in findings if f.severity is Severity.ERROR and f.path}
     findings.extend(f for f in _validate(data, locate) if f.path not in failed)
     _check_object_files(data, locate, findings, display)
     stack = Stack()

@@ -199,3 +199,17 @@ def test_every_problem_is_reported_at_once() -> None:
     )
     assert [f.code for f in result.findings] == [CODE_REQUIRED, CODE_UNSET, CODE_INVALID]
     assert [f.location.line for f in result.findings] == [3, 5, 7]
+
+
+def test_a_template_in_an_anchor_is_reported_once() -> None:
+    result = _interpolate(
+        "x-d: &d {image: 'app:${TAG}'}\nservices:\n  a: *d\n  b:\n    <<: *d\n    user: x\n"
+        "  c:\n    image: ${X?}\n  d:\n    image: ${X?}\n",
+        {},
+    )
+    assert [(f.code, f.location.line) for f in result.findings] == [
+        (CODE_UNSET, 1),
+        (CODE_REQUIRED, 8),
+        (CODE_REQUIRED, 10),
+    ]
+    assert result.failed_paths == {"services.c.image", "services.d.image"}
