@@ -107,7 +107,7 @@ def evaluate(
         return verdict(
             Phase.FAILED,
             f"task pending for more than {limits.pending_timeout:g}s: {pending_reason(stuck[0])}",
-            _task_error(stuck[0]),
+            stuck[0].error or stuck[0].message,
         )
 
     if updated >= desired and state not in SWARM_BUSY:
@@ -117,17 +117,15 @@ def evaluate(
 
 
 def pending_reason(task: TaskInfo) -> str:
-    """Why a task does not start, in a user's words."""
+    """Why a task does not start, in a user's words (the engine's text is the task error)."""
     text = task.error or task.message or task.state
     lowered = text.lower()
-    if "no suitable node" in lowered:
-        if "insufficient resources" in lowered:
-            return f"insufficient resources ({text})"
-        return f"no suitable node: placement constraints cannot be met ({text})"
     if "insufficient resources" in lowered:
-        return f"insufficient resources ({text})"
+        return "insufficient resources on every node (CPU/memory reservations)"
+    if "no suitable node" in lowered:
+        return "no suitable node: the placement constraints match no available node"
     if "no such image" in lowered or "pull access denied" in lowered or "manifest" in lowered:
-        return f"image not available ({text})"
+        return "image not available on the node"
     return text
 
 

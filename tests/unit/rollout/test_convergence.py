@@ -86,7 +86,7 @@ def test_one_shot_tasks_and_jobs_do_not_hang() -> None:
 
 
 def test_pending_reasons_in_plain_words() -> None:
-    assert "placement constraints" in pending_reason(
+    assert "placement constraints match no" in pending_reason(
         task(
             "p",
             "pending",
@@ -96,6 +96,6 @@ def test_pending_reasons_in_plain_words() -> None:
     assert "insufficient resources" in pending_reason(
         task("p", "pending", error="no suitable node (insufficient resources on 1 node)")
     )
-    assert "image not available" in pending_reason(
+    assert "image not available on the node" in pending_reason(
         task("p", "rejected", error="No such image: x:1")
     )

@@ -180,7 +180,7 @@ def test_unschedulable_tasks_fail_after_pending_timeout_with_reason(
     outcome = run_apply(engine, plan, options_for(pending_timeout=3.0), events.append)
     assert outcome.exit_code is ExitCode.ROLLED_BACK
     assert "no suitable node" in outcome.message
-    assert "placement constraints" in outcome.message
+    assert "placement constraints match no available node" in outcome.message
     assert engine.now - 1000.0 < 60  # failed on the pending timeout, not the apply timeout
 
 
