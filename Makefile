@@ -1,4 +1,4 @@
 # Thin wrapper: ./dev is the entry point (Debian 12 may have no make).
-.PHONY: cluster demo test lint cluster-down help
-cluster demo test lint cluster-down help:
+.PHONY: cluster demo test lint cluster-down help bench bench-quick
+cluster demo test lint cluster-down help bench bench-quick:
 	./dev $@
