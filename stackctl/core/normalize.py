@@ -48,7 +48,7 @@ from stackctl.core.normalize_values import (
     string_list,
 )
 from stackctl.core.shortsyntax import is_bind_source, parse_port, parse_volume
-from stackctl.core.units import parse_bytes, parse_cpus
+from stackctl.core.units import parse_bytes, parse_cpus, parse_file_mode
 from stackctl.errors import Finding, Location, Severity, StackFileError
 
 ReadFile = Callable[[str], bytes]
@@ -189,7 +189,7 @@ class _Normalizer:
             logging=_logging(spec.get("logging")),
             isolation=_opt_str(spec.get("isolation")),
             credential_spec=_credential_spec(spec.get("credential_spec")),
-            oom_score_adj=spec.get("oom_score_adj"),
+            oom_score_adj=_opt_int(spec.get("oom_score_adj")),
             extensions=frozen_map({k: v for k, v in spec.items() if str(k).startswith("x-")}),
         )
 
@@ -289,13 +289,18 @@ class _Normalizer:
 # -- value helpers (pure functions of one value) -----------------------------------------------
 
 
+def _opt_int(value: Any) -> int | None:
+    """Integers may arrive as 2.0 (the schema's "integer" admits them)."""
+    return None if value is None else int(value)
+
+
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
 def _octal(value: int | str) -> int:
     """YAML reads ``0440`` as octal already; a string ``"0440"`` is octal too."""
-    return int(value, 8) if isinstance(value, str) else int(value)
+    return parse_file_mode(value)
 
 
 def _command(value: Any) -> tuple[str, ...] | None:
@@ -419,7 +424,7 @@ def _update_config(value: Any) -> UpdateConfig | None:
         return None
     ratio = value.get("max_failure_ratio")
     return UpdateConfig(
-        parallelism=value.get("parallelism"),
+        parallelism=_opt_int(value.get("parallelism")),
         delay=optional_duration(value.get("delay")),
         failure_action=value.get("failure_action"),
         monitor=optional_duration(value.get("monitor")),
@@ -446,7 +451,7 @@ def _limits(value: Any) -> ResourceLimits | None:
     return ResourceLimits(
         nano_cpus=None if cpus is None else parse_cpus(cpus),
         memory_bytes=None if memory is None else parse_bytes(memory),
-        pids=value.get("pids"),
+        pids=_opt_int(value.get("pids")),
         generic_resources=tuple(generic),
     )
 
@@ -470,7 +475,7 @@ def _deploy(value: Mapping[str, Any], legacy_restart: Any) -> Deploy:
     placement = value.get("placement")
     return Deploy(
         mode=ServiceMode(value.get("mode") or "replicated"),
-        replicas=value.get("replicas"),
+        replicas=_opt_int(value.get("replicas")),
         labels=frozen_map(_labels(value.get("labels"))),
         update_config=_update_config(value.get("update_config")),
         rollback_config=_update_config(value.get("rollback_config")),
@@ -485,7 +490,7 @@ def _deploy(value: Mapping[str, Any], legacy_restart: Any) -> Deploy:
         else RestartPolicy(
             condition=restart.get("condition"),
             delay=optional_duration(restart.get("delay")),
-            max_attempts=restart.get("max_attempts"),
+            max_attempts=_opt_int(restart.get("max_attempts")),
             window=optional_duration(restart.get("window")),
         ),
         placement=None
@@ -493,7 +498,7 @@ def _deploy(value: Mapping[str, Any], legacy_restart: Any) -> Deploy:
         else Placement(
             constraints=tuple(str(c) for c in placement.get("constraints") or ()),
             preferences=tuple(str(p["spread"]) for p in placement.get("preferences") or ()),
-            max_replicas_per_node=placement.get("max_replicas_per_node"),
+            max_replicas_per_node=_opt_int(placement.get("max_replicas_per_node")),
         ),
         endpoint_mode=value.get("endpoint_mode"),
     )

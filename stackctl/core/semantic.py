@@ -226,7 +226,7 @@ class _Checker:
         for index, entry in enumerate(_list(ports)):
             path = (*base, "ports", index)
             expanded: Sequence[Mapping[str, Any]]
-            if isinstance(entry, str | int) and not isinstance(entry, bool):
+            if isinstance(entry, str | int | float) and not isinstance(entry, bool):
                 try:
                     expanded, host_ip = parse_port(entry)
                 except ShortSyntaxError as exc:

@@ -35,13 +35,15 @@ def _port_range(text: str, what: str) -> tuple[int, int]:
     return start, end
 
 
-def parse_port(spec: str | int) -> tuple[list[dict[str, Any]], str | None]:
+def parse_port(spec: str | int | float) -> tuple[list[dict[str, Any]], str | None]:
     """``"127.0.0.1:8080-8081:80-81/udp"`` -> long-syntax ports, and the host IP if one was given.
 
     Swarm publishes on every address, so a host IP is returned for a warning
     and otherwise dropped (docker does the same).
     """
-    if isinstance(spec, int):
+    if isinstance(spec, float) and spec.is_integer():
+        spec = int(spec)  # the schema's "integer" admits 80.0
+    if isinstance(spec, int | float):
         spec = str(spec)
     text = spec.strip()
     protocol = "tcp"

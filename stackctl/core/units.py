@@ -131,6 +131,20 @@ def parse_cpus(value: str | int | float) -> int:
     return int(nano)
 
 
+def parse_file_mode(value: str | int) -> int:
+    """Permission bits: an int (YAML reads ``0440`` as octal already) or an octal string."""
+    if isinstance(value, bool):
+        raise UnitError(f"'{value}' is not a file mode")
+    if isinstance(value, int):
+        if not 0 <= value <= 0o7777:
+            raise UnitError(f"file mode {value} is outside 0-07777")
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"0?o?[0-7]{1,4}", text):
+        raise UnitError(f"'{value}' is not an octal file mode such as 0440")
+    return int(text.replace("o", ""), 8)
+
+
 def format_cpus(nano_cpus: int) -> str:
     """Nano-CPUs -> the decimal string docker prints (``500000000`` -> ``0.5``)."""
     return _fraction(nano_cpus, 1_000_000_000)

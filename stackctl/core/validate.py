@@ -23,19 +23,28 @@ from stackctl.core.schema import (
 )
 from stackctl.core.schema_errors import DocPath, SchemaErrorTranslator, dotted
 from stackctl.core.semantic import semantic_findings
-from stackctl.core.units import UnitError, parse_bytes, parse_cpus, parse_duration
+from stackctl.core.units import (
+    UnitError,
+    parse_bytes,
+    parse_cpus,
+    parse_duration,
+    parse_file_mode,
+)
 from stackctl.errors import Finding, Location, Severity
 
 CODE_UNSUPPORTED = "SC020"
+CODE_KEY_NOT_STRING = "SC017"
 CODE_IGNORED = "SC301"
 CODE_BAD_DURATION = "SC206"
 CODE_BAD_BYTES = "SC207"
 CODE_BAD_CPUS = "SC208"
+CODE_BAD_MODE = "SC216"
 
 _FORMAT_CHECKS: dict[str, tuple[Callable[[Any], int], str, str]] = {
     "duration": (parse_duration, CODE_BAD_DURATION, "use a Go duration such as 10s, 1m30s, 500ms"),
     "bytes": (parse_bytes, CODE_BAD_BYTES, "use bytes or a size with a unit such as 512m or 1g"),
     "cpus": (parse_cpus, CODE_BAD_CPUS, "use a decimal number of CPUs such as 0.5 or 2"),
+    "mode": (parse_file_mode, CODE_BAD_MODE, "use octal permission bits such as 0440"),
 }
 
 
@@ -64,12 +73,46 @@ def validate_document(
 
     translator = SchemaErrorTranslator(locate, resolve)
     findings: list[Finding] = []
+    checked: Any = data
     if not conforms(data, root_shape()):
-        for error in stack_validator().iter_errors(data):
+        # jsonschema needs string keys; YAML allows others (1: x, true: y).
+        checked, odd_keys = _string_keys(data, ())
+        for path in odd_keys:
+            findings.append(
+                translator.finding(
+                    path,
+                    f"the key {path[-1]!r} must be a string",
+                    CODE_KEY_NOT_STRING,
+                    f"put it in quotes: '{path[-1]}'",
+                )
+            )
+        for error in stack_validator().iter_errors(checked):
             findings.extend(translator.translate(error))
-    findings.extend(_walk(data, root_shape(), (), translator))
-    findings.extend(semantic_findings(data, translator))
+    findings.extend(_walk(checked, root_shape(), (), translator))
+    findings.extend(semantic_findings(checked, translator))
     return sort_findings(findings)
+
+
+def _string_keys(value: Any, path: DocPath) -> tuple[Any, list[DocPath]]:
+    """A copy with every mapping key as a string, and the paths of keys that were not."""
+    odd: list[DocPath] = []
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            text = key if isinstance(key, str) else str(key)
+            if not isinstance(key, str):
+                odd.append((*path, text))
+            out[text], found = _string_keys(item, (*path, text))
+            odd.extend(found)
+        return out, odd
+    if isinstance(value, list):
+        items = []
+        for index, item in enumerate(value):
+            checked, found = _string_keys(item, (*path, index))
+            items.append(checked)
+            odd.extend(found)
+        return items, odd
+    return value, odd
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
