@@ -81,7 +81,7 @@ def test_key_annotations(path: tuple[str, ...], swarm: str | None) -> None:
 
 
 def test_extension_fields_are_allowed_everywhere_objects_are_open_to_them() -> None:
-    data = {
+    data: dict[str, Any] = {
         "x-top": 1,
         "services": {"web": {"image": "a:1", "x-svc": {"any": ["thing"]}}},
         "networks": {"n": {"x-net": True}},
