@@ -107,8 +107,9 @@ def _read_sources(
         except IsADirectoryError:
             findings.append(_fail(f"{given} is a directory, not a stack file", given))
             continue
-        except OSError as exc:
-            findings.append(_fail(f"cannot read {given}: {exc.strerror or exc}", given))
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+            reason = exc.strerror if isinstance(exc, OSError) else None
+            findings.append(_fail(f"cannot read {given}: {reason or exc}", given))
             continue
         sources.append(_Source(given, path, os.path.dirname(path), raw))
     return sources
@@ -127,6 +128,8 @@ def _variables(
     candidates: list[tuple[str, bool]] = [(dotenv, False)]
     candidates += [(os.path.join(cwd, f), True) for f in env_files]
     for path, required in candidates:
+        if not required and not os.path.isfile(path):
+            continue  # no .env (a folder named .env is often a Python virtualenv)
         try:
             raw = _read_limited(path, MAX_FILE_BYTES)
         except FileNotFoundError:

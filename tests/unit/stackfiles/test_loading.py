@@ -282,3 +282,14 @@ def test_relative_cwd_and_default_cwd(
     monkeypatch.chdir(tmp_path)
     result = load_stack([], env={})
     assert result.files == (os.path.join(str(tmp_path), "stack.yml"),)
+
+
+def test_a_folder_named_dotenv_is_not_an_env_file(tmp_path: Path, write: Write) -> None:
+    write("stack.yml", WEB)
+    (tmp_path / ".env").mkdir()  # often a Python virtualenv
+    assert _load(tmp_path, "stack.yml").stack.services["web"].image == "nginx:1.25"
+
+
+def test_a_nul_byte_in_a_file_name_is_an_error(tmp_path: Path) -> None:
+    ((_where, message),) = _errors(tmp_path, "bad\0name.yml")
+    assert "cannot read" in message
