@@ -31,6 +31,20 @@ from stackctl.core.state import ResourceKind
 
 Tree = dict[str, Any]
 
+_SECOND = 1_000_000_000
+
+# swarmkit uses these when a service has no UpdateConfig / RollbackConfig at all.
+# Inside a config that exists, an absent Parallelism means 0 (all at once), so an
+# absent config is filled in with these before defaults are dropped, not equated
+# with an empty one.
+_SWARMKIT_ROLLOUT_DEFAULT = {
+    "Parallelism": 1,
+    "FailureAction": "pause",
+    "Monitor": 5 * _SECOND,
+    "MaxFailureRatio": 0,
+    "Order": "stop-first",
+}
+
 # Defaults the engine (20.10, API 1.41) writes into a spec it stores, verified by
 # creating services and networks through the Engine API without these fields and
 # inspecting them (see tests/integration/diff/test_engine_defaults.py). A field
@@ -39,6 +53,13 @@ ENGINE_DEFAULTS: tuple[tuple[tuple[str, ...], Any], ...] = (
     (("TaskTemplate", "ContainerSpec", "Isolation"), "default"),
     (("TaskTemplate", "Runtime"), "container"),
     (("TaskTemplate", "RestartPolicy", "MaxAttempts"), 0),
+    # swarmkit's own defaults (api/defaults): an absent value means exactly this,
+    # and clients such as docker-py write them into the spec on update.
+    (("TaskTemplate", "RestartPolicy", "Condition"), "any"),
+    (("TaskTemplate", "RestartPolicy", "Delay"), 5 * _SECOND),
+    (("TaskTemplate", "ContainerSpec", "StopGracePeriod"), 10 * _SECOND),
+    (("UpdateConfig", "Monitor"), 5 * _SECOND),
+    (("RollbackConfig", "Monitor"), 5 * _SECOND),
     (("UpdateConfig", "FailureAction"), "pause"),
     (("UpdateConfig", "MaxFailureRatio"), 0),
     (("UpdateConfig", "Order"), "stop-first"),
@@ -216,6 +237,11 @@ _NO_DEFAULT = _NoDefault()
 
 def diff_tree(kind: ResourceKind, spec: Mapping[str, Any]) -> Tree:
     """The diff tree of one resource's comparable spec (see the module docstring)."""
+    if kind is ResourceKind.SERVICE:
+        spec = {
+            **{k: _SWARMKIT_ROLLOUT_DEFAULT for k in ("UpdateConfig", "RollbackConfig")},
+            **{k: v for k, v in spec.items() if v is not None},
+        }
     tree = _to_tree(spec, ())
     assert isinstance(tree, dict)
     if kind is ResourceKind.SERVICE and "Mode" not in tree:
