@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -87,17 +88,27 @@ def _go_parse_int(text: str, *, unsigned: bool) -> int | None:
     return value if _INT64_MIN <= value <= _INT64_MAX else None
 
 
-def _go_time_string(match: re.Match[str]) -> str:
-    """Render a YAML timestamp as Go's ``time.Time.String()`` does."""
+def _go_time_string(match: re.Match[str]) -> str | None:
+    """Render a YAML timestamp as Go's ``time.Time.String()`` does; None if Go rejects it.
+
+    yaml.v3 accepts ``2006-1-2``, ``2006-1-2 15:4:5[.frac]`` (no zone) and
+    ``2006-1-2T15:4:5[.frac]`` with a zone (``Z`` or ``+07:00``).
+    """
+    sep, tz = match["sep"], match["tz"]
+    if sep is not None and (sep == " ") == (tz is not None):
+        return None
     year, month, day = int(match["y"]), int(match["mo"]), int(match["d"])
     hour = int(match["h"] or 0)
     minute = int(match["mi"] or 0)
     second = int(match["s"] or 0)
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
     text = f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
     frac = (match["frac"] or "").rstrip("0")
     if frac:
         text += "." + frac
-    tz = match["tz"]
     if tz is None or tz == "Z":
         return text + " +0000 UTC"
     offset = tz.replace(":", "")
@@ -117,8 +128,9 @@ def resolve_plain(text: str) -> Any:
         return text
     if hint.isdigit():
         stamp = _TIMESTAMP.match(text)
-        if stamp is not None:
-            return _go_time_string(stamp)
+        rendered = _go_time_string(stamp) if stamp is not None else None
+        if rendered is not None:
+            return rendered
     plain = text.replace("_", "")
     if not plain:
         return text
