@@ -72,6 +72,8 @@ class _Checker:
         self.services = _mapping(data.get("services"))
         # (published, protocol) -> path of the first ingress port using it
         self.published: dict[tuple[int, str], DocPath] = {}
+        # service -> first port published through the ingress routing mesh
+        self.ingress_ports: dict[str, DocPath] = {}
 
     def error(self, path: DocPath, message: str, code: str, hint: str | None = None) -> None:
         self.findings.append(self.t.finding(path, message, code, hint))
@@ -152,7 +154,16 @@ class _Checker:
             )
         self.check_volumes(base, service.get("volumes"))
         self.check_ports(base, name, service.get("ports"))
-        self.check_deploy(base, _mapping(service.get("deploy")))
+        deploy = _mapping(service.get("deploy"))
+        self.check_deploy(base, deploy)
+        if deploy.get("endpoint_mode") == "dnsrr" and name in self.ingress_ports:
+            self.error(
+                (*base, "deploy", "endpoint_mode"),
+                "endpoint_mode: dnsrr cannot be used with ports published in ingress mode "
+                f"({dotted(self.ingress_ports[name])})",
+                CODE_MODE_CONFLICT,
+                "publish the ports with mode: host, or use endpoint_mode: vip",
+            )
         self.check_depends_on(base, name, service.get("depends_on"))
         health = _mapping(service.get("healthcheck"))
         if health.get("disable") is True and health.get("test"):
@@ -255,6 +266,8 @@ class _Checker:
                 self.claim_port(path, service, port)
 
     def claim_port(self, path: DocPath, service: str, port: Mapping[str, Any]) -> None:
+        if port.get("mode", "ingress") == "ingress":
+            self.ingress_ports.setdefault(service, path)
         published = port.get("published")
         if not isinstance(published, int) or port.get("mode", "ingress") != "ingress":
             return

@@ -150,6 +150,14 @@ ERROR_CASES = [
         "replicas cannot be used with mode: global",
     ),
     (
+        "dnsrr with ingress ports",
+        BASE + "    ports: ['80:80']\n    deploy:\n      endpoint_mode: dnsrr\n",
+        "SC210",
+        "services.web.deploy.endpoint_mode",
+        6,
+        "endpoint_mode: dnsrr cannot be used with ports published in ingress mode",
+    ),
+    (
         "external network with a driver",
         BASE + "networks:\n  shared:\n    external: true\n    driver: overlay\n",
         "SC211",
@@ -321,6 +329,11 @@ def test_ports_in_host_mode_may_repeat_across_services() -> None:
         "  b:\n    image: b:1\n    ports: [{target: 80, published: 80, mode: host}]\n"
     )
     assert not errors(text)
+
+
+def test_dnsrr_with_host_mode_ports_is_fine() -> None:
+    text = BASE + "    ports: [{target: 80, published: 80, mode: host}]\n"
+    assert not errors(text + "    deploy: {endpoint_mode: dnsrr}\n")
 
 
 def test_same_port_on_different_protocols_is_fine() -> None:
