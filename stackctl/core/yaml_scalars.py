@@ -115,15 +115,19 @@ def _go_time_string(match: re.Match[str]) -> str | None:
     return f"{text} {offset} {offset}"
 
 
+def _go_float(text: str) -> float | str:
+    """Go's ParseFloat fails on overflow (1e999), and yaml.v3 then keeps the text."""
+    value = float(text)
+    return text if math.isinf(value) else value
+
+
 def resolve_plain(text: str) -> Any:
     """The value yaml.v3 gives an untagged plain scalar when decoding into ``any``."""
     if text in _FIXED:
         return _FIXED[text]
     hint = text[0]
     if hint == ".":
-        if _YAML_FLOAT.match(text):
-            return float(text)
-        return text
+        return _go_float(text) if _YAML_FLOAT.match(text) else text
     if hint not in "+-0123456789":
         return text
     if hint.isdigit():
@@ -139,7 +143,8 @@ def resolve_plain(text: str) -> Any:
         if number is not None:
             return number
     if _YAML_FLOAT.match(plain):
-        return float(plain)
+        value = _go_float(plain)
+        return text if isinstance(value, str) else value
     return text
 
 

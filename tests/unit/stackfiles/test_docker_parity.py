@@ -6,7 +6,9 @@ Swarm. Skipped when the docker CLI is not installed.
 
 from __future__ import annotations
 
+import math
 import os
+import random
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -18,13 +20,16 @@ import yaml
 
 from stackctl.core.loading import load_stack
 from stackctl.core.model import Service
+from stackctl.core.yaml_scalars import go_str, resolve_plain
 
 pytestmark = pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI")
 
 Write = Callable[..., Path]
 
 
-def _docker_config(cwd: Path, files: list[str], env: dict[str, str]) -> dict[str, Any]:
+def _docker_config(
+    cwd: Path, files: list[str], env: dict[str, str], loader: Any = yaml.SafeLoader
+) -> dict[str, Any]:
     args = ["docker", "stack", "config"]
     for file in files:
         args += ["-c", file]
@@ -37,7 +42,7 @@ def _docker_config(cwd: Path, files: list[str], env: dict[str, str]) -> dict[str
         timeout=60,
     )
     assert run.returncode == 0, run.stderr
-    return yaml.safe_load(run.stdout)  # type: ignore[no-any-return]
+    return yaml.load(run.stdout, Loader=loader)  # type: ignore[no-any-return]
 
 
 def _both(tmp_path: Path, files: list[str], env: dict[str, str]) -> tuple[dict[str, Any], Service]:
@@ -185,3 +190,39 @@ services:
     assert dict(web.environment) == docker["environment"]
     assert web.deploy.replicas == docker["deploy"]["replicas"]
     assert dict(web.deploy.labels) == docker["deploy"]["labels"]
+
+
+def _scalar_tokens() -> list[str]:
+    """Plain scalars built from number-ish characters (seeded, so the list is stable)."""
+    rng = random.Random(7)
+    alphabet = "0123456789_.+-eExXoObB:abyYnN~ "
+    tokens = {
+        "0x_1", "1_", "_1", "0b", "0o", "+.5", "-.5e3", "1e", "1e+", "0.", "00", "-0",
+        "+0x1f", "9223372036854775807", "9223372036854775808", "18446744073709551616",
+        "1.5E3", "0X1F", "0B101", "0O17", "1e558", "yes", "On", "NULL", "nULL", "~",
+        "2001-12-14", "2001-12-14T21:59:43", "2001-12-14 21:59:43", "2001-2-30",
+    }  # fmt: skip
+    for _ in range(600):
+        token = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))).strip()
+        tokens.add(token)
+    return sorted(
+        t
+        for t in tokens
+        if t
+        and not t.startswith(("-", "?", ":", "~ "))
+        and ": " not in t
+        and not t.endswith(":")
+        and not isinstance(resolve_plain(t), bool)  # docker refuses booleans here
+        and not (isinstance(resolve_plain(t), float) and math.isinf(resolve_plain(t)))
+    )
+
+
+def test_plain_scalars_resolve_like_docker(tmp_path: Path, write: Write) -> None:
+    tokens = _scalar_tokens()
+    body = "".join(f"      K{i}: {token}\n" for i, token in enumerate(tokens))
+    write("stack.yml", "version: '3.8'\nservices:\n  web:\n    image: x\n    environment:\n" + body)
+    # Read docker's output as raw text (PyYAML's YAML 1.1 rules would re-resolve it).
+    docker = _docker_config(tmp_path, ["stack.yml"], {}, loader=yaml.BaseLoader)
+    ours = {f"K{i}": resolve_plain(token) for i, token in enumerate(tokens)}
+    expected = {k: "null" if v is None else go_str(v) for k, v in ours.items()}
+    assert expected == docker["services"]["web"]["environment"]
