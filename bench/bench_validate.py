@@ -1,13 +1,24 @@
-"""Benchmark: validate (and normalize, lint) a generated stack of N services in-process.
+"""Benchmark: validate (and normalize, lint) a generated stack of N services.
+
+1. In-process: coerce, validate, normalize and lint for each N (default 50 and 1000).
+2. Whole process: `stackctl validate -c FILE` on a 50-service file, and, side by side
+   when the docker CLI is installed, `docker stack config -c FILE` on the same file.
 
 Prints timings; not a test. Usage: python bench/bench_validate.py [N ...]
 """
 
 from __future__ import annotations
 
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from stackctl.core.coerce import coerce_types
 from stackctl.core.lint import lint_stack
@@ -89,5 +100,41 @@ def main() -> None:
         )
 
 
+def time_command(command: list[str], cwd: Path, runs: int = 9) -> tuple[float, float]:
+    """Median and minimum wall time of a command (seconds)."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), min(times)
+
+
+def whole_process(n: int = 50) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "stack.yml").write_text(yaml.safe_dump(generate(n)))
+        (folder / "token.txt").write_text("token")
+        (folder / "app.conf").write_text("conf")
+        ours = [sys.executable, "-m", "stackctl", "validate", "-q", "-c", "stack.yml"]
+        check = subprocess.run(ours, cwd=folder, capture_output=True, text=True, check=False)
+        print(f"stackctl validate exit status {check.returncode} {check.stderr.strip()[:200]}")
+        median, best = time_command(ours, folder)
+        print(
+            f"whole process, {n} services: stackctl validate      "
+            f"median {median:.3f}s min {best:.3f}s"
+        )
+        python_only = time_command([sys.executable, "-c", "pass"], folder)
+        print(f"  (python startup alone: median {python_only[0]:.3f}s)")
+        if shutil.which("docker"):
+            theirs = ["docker", "stack", "config", "-c", "stack.yml"]
+            d_median, d_best = time_command(theirs, folder)
+            print(
+                f"whole process, {n} services: docker stack config  "
+                f"median {d_median:.3f}s min {d_best:.3f}s  (ratio {median / d_median:.2f})"
+            )
+
+
 if __name__ == "__main__":
     main()
+    whole_process()
