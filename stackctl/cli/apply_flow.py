@@ -9,16 +9,15 @@ holds -> run_apply -> record a revision -> remove superseded configs/secrets
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import typer
 
 from stackctl.core.model import DependsOn, Stack
-from stackctl.core.plan_model import Effect, Plan
+from stackctl.core.plan_model import Effect, Plan, ResourceChange
 from stackctl.core.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
 from stackctl.errors import StackctlError, UserAbort
 
@@ -85,33 +84,23 @@ class _Session:
 
     def load(self) -> tuple[Stack, ClusterState]:
         from stackctl.cli.common import format_finding
+        from stackctl.cli.stackfile_options import load_from_cli
         from stackctl.core.convert import convert_stack
-        from stackctl.core.loading import load_stack
 
-        loaded = load_stack(
-            list(self.request.files), env=dict(os.environ), env_files=list(self.request.env_files)
-        )
+        loaded = load_from_cli(list(self.request.files), list(self.request.env_files))
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 
     def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
-        from stackctl.core.comparable import align_live_to_desired
         from stackctl.core.diff import plan_changes
-        from stackctl.engine.observe import observe_stack
+        from stackctl.engine.observe import external_references, observe_stack
 
-        externals = [
-            (kind, name)
-            for kind in (ResourceKind.NETWORK, ResourceKind.CONFIG, ResourceKind.SECRET)
-            for name, state in desired.of_kind(kind).items()
-            if state.external
-        ]
-        live = observe_stack(self.client, self.request.stack, external=externals)
-        live = align_live_to_desired(desired, live)
+        live = observe_stack(self.client, self.request.stack, external=external_references(desired))
         plan = plan_changes(
             desired, live, last_applied=self._last_applied(), prune=self.request.prune
         )
-        return live, plan
+        return live, without_superseded_deletes(plan, desired)
 
     def _last_applied(self) -> ClusterState | None:
         from stackctl.engine.revisions import RevisionStore
@@ -122,8 +111,9 @@ class _Session:
             return None  # history unreadable: diff without drift marks
         return None if revision is None else revision.state
 
-    def saved_plan(self, live: ClusterState) -> Plan:
-        from stackctl.core import saved_plan
+    def saved_plan(self, desired: ClusterState, live: ClusterState) -> Plan:
+        """The plan saved by ``diff --out``, if it still holds for these files and this cluster."""
+        from stackctl.core.saved_plan import check_plan_fresh, check_plan_matches, load_saved_plan
 
         assert self.request.plan_file is not None
         try:
@@ -131,11 +121,12 @@ class _Session:
                 text = handle.read()
         except OSError as error:
             raise StackctlError(
-                f"cannot read plan {self.request.plan_file}: {error.strerror}"
+                f"cannot read the plan {self.request.plan_file}: {error.strerror}"
             ) from None
-        plan: Plan = saved_plan.load_plan(text)
-        saved_plan.check_plan_fresh(plan, live)
-        return plan
+        saved = load_saved_plan(text)
+        check_plan_matches(saved, desired)
+        check_plan_fresh(saved, live)
+        return without_superseded_deletes(saved.plan, desired)
 
     def show_plan(self, plan: Plan) -> None:
         if self.request.as_json:
@@ -156,30 +147,38 @@ class _Session:
 
 
 def _plan_text(plan: Plan, *, no_color: bool) -> str:
-    try:
-        from stackctl.core import render  # the diff renderers (DIFF engineer)
+    from stackctl.cli.common import use_color
+    from stackctl.core.render import render_text
 
-        text: str = render.render_text(plan, color=not no_color and sys.stdout.isatty())
-        return text
-    except (ImportError, AttributeError, TypeError):
-        lines = [f"Plan for stack {plan.stack}:"]
-        for change in plan.changes:
-            if change.effect is not Effect.NONE:
-                lines.append(f"  {change.effect.value:9} {change.kind.value} {change.name}")
-        return "\n".join(lines)
+    return render_text(plan, color=use_color(no_color))
 
 
 def _plan_json(plan: Plan) -> Any:
-    try:
-        from stackctl.core import render
+    from stackctl.core.render import plan_to_json
 
-        return render.plan_to_json(plan)
-    except (ImportError, AttributeError):
-        return [
-            {"kind": c.kind.value, "name": c.name, "effect": c.effect.value}
-            for c in plan.changes
-            if c.effect is not Effect.NONE
-        ]
+    return plan_to_json(plan)
+
+
+def without_superseded_deletes(plan: Plan, desired: ClusterState) -> Plan:
+    """Drop --prune deletions of older versions of configs/secrets the file still declares.
+
+    They are superseded content versions, which the post-apply cleanup removes
+    only when no retained revision needs them (a rollback would).
+    """
+    declared = {
+        (kind, (state.spec.get("Labels") or {}).get(LABEL_LOGICAL_NAME))
+        for kind in (ResourceKind.CONFIG, ResourceKind.SECRET)
+        for state in desired.of_kind(kind).values()
+    }
+
+    def superseded(change: ResourceChange) -> bool:
+        if change.effect is not Effect.DELETE or change.live is None:
+            return False
+        logical = (change.live.spec.get("Labels") or {}).get(LABEL_LOGICAL_NAME)
+        return logical is not None and (change.kind, logical) in declared
+
+    kept = tuple(c for c in plan.changes if not superseded(c))
+    return plan if len(kept) == len(plan.changes) else replace(plan, changes=kept)
 
 
 def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None = None) -> int:
@@ -199,11 +198,9 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     session.client = connect(request.context)
     live, plan = session.observe_and_plan(desired)
     if request.plan_file:
-        plan = session.saved_plan(live)
+        plan = session.saved_plan(desired, live)
     session.show_plan(plan)
-    if not plan.has_changes:
-        if not request.as_json:
-            write(f"stack {request.stack}: nothing to do; the cluster matches the file.")
+    if not plan.has_changes:  # the rendered plan already says so; nothing written, no lock
         return 0
     session.confirm()
     from stackctl.cli.apply_run import locked_rollout

@@ -38,7 +38,7 @@ def locked_rollout(
         lock.start_heartbeat()
         plan = _recheck(session, desired, plan)
         if not plan.has_changes:
-            session.out(f"stack {request.stack}: nothing to do; the cluster matches the file.")
+            session.out(f"stack {request.stack}: nothing left to do (applied meanwhile).")
             return 0
         return _roll_out(session, stack, desired, plan, policy)
     finally:
@@ -48,7 +48,9 @@ def locked_rollout(
 def _recheck(session: _Session, desired: ClusterState, approved: Plan) -> Plan:
     live, fresh = session.observe_and_plan(desired)
     if session.request.plan_file:
-        return session.saved_plan(live)
+        return session.saved_plan(desired, live)
+    if not fresh.has_changes:
+        return fresh  # someone applied the same changes while we waited for the lock
     if plan_signature(fresh) != plan_signature(approved):
         raise StalePlanError(
             f"stack {session.request.stack} changed in the cluster since the plan was shown; "

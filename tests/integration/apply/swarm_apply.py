@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.cli.apply_flow import dependencies_of, file_contents
-from stackctl.core.comparable import align_live_to_desired
 from stackctl.core.convert import convert_stack
+from stackctl.core.diff import plan_changes
 from stackctl.core.loading import load_stack
 from stackctl.core.plan_model import Plan
 from stackctl.core.state import ClusterState
 from stackctl.engine.client import EngineClient
-from stackctl.engine.observe import observe_stack
+from stackctl.engine.observe import external_references, observe_stack
 from stackctl.engine.writer import SwarmWriter
 from stackctl.rollout.events import Event
 from stackctl.rollout.options import ApplyOptions, ApplyOutcome
@@ -38,30 +38,8 @@ def desired_state(stack: str, text: str, workdir: Path, files: dict[str, str] | 
 
 
 def plan_for(client: EngineClient, desired: ClusterState) -> Plan:
-    live = align_live_to_desired(desired, observe_stack(client, desired.stack))
-    try:
-        from stackctl.core.diff import plan_changes
-    except ImportError:  # TEMPORARY until the diff engine lands
-        return _mini_plan(desired, live)
+    live = observe_stack(client, desired.stack, external=external_references(desired))
     return plan_changes(desired, live)
-
-
-def _mini_plan(desired: ClusterState, live: ClusterState) -> Plan:
-    from stackctl.core.plan_model import Effect, ResourceChange
-    from stackctl.core.state import APPLY_ORDER
-
-    changes = []
-    for kind in APPLY_ORDER:
-        have = live.of_kind(kind)
-        for name, want in sorted(desired.of_kind(kind).items()):
-            if want.external:
-                continue
-            if name not in have:
-                changes.append(ResourceChange(kind, name, Effect.CREATE, desired=want))
-            elif dict(want.spec) != dict(have[name].spec):
-                effect = Effect.ROLLING if kind.value == "service" else Effect.IN_PLACE
-                changes.append(ResourceChange(kind, name, effect, desired=want, live=have[name]))
-    return Plan(desired.stack, tuple(changes))
 
 
 def apply_text(
