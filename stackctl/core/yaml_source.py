@@ -442,8 +442,22 @@ def parse_document(text: str, file: str) -> SourceDocument:
 
 def _run(loader: Any, builder: _Builder, file: str) -> None:
     documents = 0
+    # Dispatch on the exact event class: this loop runs once per YAML node.
+    handlers = {
+        ev.ScalarEvent: builder.on_node,
+        ev.AliasEvent: builder.on_node,
+        ev.MappingStartEvent: builder.on_node,
+        ev.SequenceStartEvent: builder.on_node,
+        ev.MappingEndEvent: builder.on_end,
+        ev.SequenceEndEvent: builder.on_end,
+    }
+    get_event = loader.get_event
     while True:
-        event = loader.get_event()
+        event = get_event()
+        handler = handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+            continue
         if isinstance(event, ev.StreamEndEvent):
             break
         if isinstance(event, ev.DocumentStartEvent):
@@ -459,10 +473,6 @@ def _run(loader: Any, builder: _Builder, file: str) -> None:
                     )
                 )
                 return
-        elif isinstance(event, (ev.ScalarEvent, ev.AliasEvent, ev.CollectionStartEvent)):
-            builder.on_node(event)
-        elif isinstance(event, ev.CollectionEndEvent):
-            builder.on_end(event)
     if documents == 0:
         raise _Fatal(
             error(
