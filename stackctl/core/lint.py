@@ -6,8 +6,11 @@ errors). Decisions worth knowing:
 
 - SC102 cannot know whether the *image* defines a HEALTHCHECK (that needs the
   registry); it only looks at the stack file and says so in its hint.
-- SC103 only fires when ``monitor`` is set explicitly; unset health values take
-  Docker's defaults (interval 30s, retries 3, start_period 0).
+- SC103 compares ``monitor`` (Swarm's default is 5s) with start_period +
+  interval x retries (Docker's defaults: 30s, 3, 0). An unset monitor is only
+  flagged when the update explicitly relies on failure detection
+  (failure_action rollback or pause), to keep files that never chose an
+  update policy quiet.
 - SC104 fires for an explicit ``replicas: 1`` whose update order is stop-first,
   whether written or Docker's default; an unset ``replicas`` is not flagged, so
   files that never chose a replica count (often stateful singletons) stay quiet.
@@ -42,6 +45,7 @@ LINT_IDS = (
 DEFAULT_INTERVAL_NS = 30_000_000_000
 DEFAULT_RETRIES = 3
 DEFAULT_ORDER = "stop-first"
+DEFAULT_MONITOR_NS = 5_000_000_000
 
 
 def lint_stack(
@@ -139,19 +143,25 @@ def _monitor_lint(
     service: Service, update: UpdateConfig, path: tuple[str | int, ...], locate: Locate
 ) -> list[Finding]:
     health = service.healthcheck
-    if update.monitor is None or health is None:
+    if health is None:
         return []
+    monitor = update.monitor
+    if monitor is None:
+        if update.failure_action not in ("rollback", "pause"):
+            return []
+        monitor = DEFAULT_MONITOR_NS
     interval = health.interval or DEFAULT_INTERVAL_NS
     retries = DEFAULT_RETRIES if health.retries is None else health.retries
     needed = (health.start_period or 0) + interval * retries
-    if update.monitor >= needed:
+    if monitor >= needed:
         return []
+    written = "" if update.monitor is not None else " (Swarm's default)"
     return [
         _warn(
             locate,
-            (*path, "monitor"),
+            (*path, "monitor") if update.monitor is not None else path,
             LINT_MONITOR_TOO_SHORT,
-            f"monitor {format_duration(update.monitor)} is shorter than the health check can "
+            f"monitor {format_duration(monitor)}{written} is shorter than the health check can "
             f"take to fail ({format_duration(needed)} = start_period + interval x retries)",
             f"set monitor to at least {format_duration(needed)}",
         )

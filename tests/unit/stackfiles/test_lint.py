@@ -59,7 +59,7 @@ def test_sc102_quiet_with_a_healthcheck_or_continue() -> None:
     with_health = (
         "services:\n  web:\n    image: w:1\n"
         + HEALTH
-        + "    deploy:\n      update_config: {failure_action: rollback}\n"
+        + "    deploy:\n      update_config: {failure_action: rollback, monitor: 1m}\n"
     )
     assert _codes(with_health) == []
     with_continue = (
@@ -100,6 +100,18 @@ def test_sc103_quiet_when_monitor_is_long_enough_or_unset() -> None:
         "services:\n  web:\n    image: w:1\n" + HEALTH + "    deploy:\n      update_config: {}\n"
     )
     assert _codes(unset) == []
+
+
+def test_sc103_default_monitor_when_relying_on_failure_detection() -> None:
+    text = (
+        "services:\n  web:\n    image: w:1\n"
+        + HEALTH
+        + "    deploy:\n      update_config: {failure_action: rollback}\n"
+    )
+    (finding,) = lints(text)
+    assert finding.code == "SC103"
+    assert "5s (Swarm's default)" in finding.message
+    assert finding.path == "services.web.deploy.update_config"
 
 
 def test_sc103_uses_docker_health_defaults() -> None:
@@ -154,7 +166,8 @@ def test_sc105_quiet_for_a_useful_ratio() -> None:
     text = (
         "services:\n  web:\n    image: w:1\n"
         + HEALTH
-        + "    deploy:\n      update_config: {max_failure_ratio: 0.2, failure_action: rollback}\n"
+        + "    deploy:\n      update_config:\n"
+        + "        {max_failure_ratio: 0.2, failure_action: rollback, monitor: 1m}\n"
     )
     assert _codes(text) == []
 
