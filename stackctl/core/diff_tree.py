@@ -47,7 +47,7 @@ _SWARMKIT_ROLLOUT_DEFAULT = {
 
 # Defaults the engine (20.10, API 1.41) writes into a spec it stores, verified by
 # creating services and networks through the Engine API without these fields and
-# inspecting them (see tests/integration/diff/test_engine_defaults.py). A field
+# inspecting them (see tests/integration/diffplan_live/test_engine_defaults.py). A field
 # holding exactly this value is treated as absent. Paths use "*" for any key.
 ENGINE_DEFAULTS: tuple[tuple[tuple[str, ...], Any], ...] = (
     (("TaskTemplate", "ContainerSpec", "Isolation"), "default"),
@@ -238,10 +238,14 @@ _NO_DEFAULT = _NoDefault()
 def diff_tree(kind: ResourceKind, spec: Mapping[str, Any]) -> Tree:
     """The diff tree of one resource's comparable spec (see the module docstring)."""
     if kind is ResourceKind.SERVICE:
-        spec = {
-            **{k: _SWARMKIT_ROLLOUT_DEFAULT for k in ("UpdateConfig", "RollbackConfig")},
-            **{k: v for k, v in spec.items() if v is not None},
-        }
+        spec = dict(spec)
+        for key in ("UpdateConfig", "RollbackConfig"):
+            config = spec.get(key)
+            # Absent: swarmkit's defaults. Present: the engine reads a missing
+            # Parallelism as 0 (and stores it so).
+            spec[key] = (
+                _SWARMKIT_ROLLOUT_DEFAULT if config is None else {"Parallelism": 0, **config}
+            )
     tree = _to_tree(spec, ())
     assert isinstance(tree, dict)
     if kind is ResourceKind.SERVICE and "Mode" not in tree:

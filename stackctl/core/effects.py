@@ -2,7 +2,7 @@
 
 Classification rules, checked on Docker Engine 20.10 (API 1.41) by updating a
 running 2-replica service one field at a time and comparing task IDs before and
-after (``tests/integration/diff/test_task_restarts.py`` keeps them honest):
+after (``tests/integration/diffplan_live/test_task_restarts.py`` keeps them honest):
 
 - no task is replaced when only these change: service ``Labels``,
   ``Mode.Replicated.Replicas`` (tasks are added or removed, the others keep

@@ -324,3 +324,22 @@ def test_plans_are_sorted_and_deterministic() -> None:
     a, b = plan_changes(desired, state()), plan_changes(reversed_desired, state())
     assert a == b
     assert [c.name for c in a.changes] == ["shop_default", "shop_alpha", "shop_mid", "shop_zeta"]
+
+
+def test_absent_rollout_config_equals_swarmkits_defaults_but_not_an_empty_one() -> None:
+    spec = service_spec()
+    del spec["UpdateConfig"]
+    filled = copy.deepcopy(spec)
+    filled["UpdateConfig"] = {
+        "Parallelism": 1,
+        "FailureAction": "pause",
+        "Monitor": 5_000_000_000,
+        "MaxFailureRatio": 0,
+        "Order": "stop-first",
+    }
+    filled["TaskTemplate"]["ContainerSpec"]["StopGracePeriod"] = 10_000_000_000
+    assert plan_changes(state(service(spec)), state(_live(filled))).changes == ()
+    empty = copy.deepcopy(spec)
+    empty["UpdateConfig"] = {}  # the engine reads this as Parallelism 0: all at once
+    (change,) = plan_changes(state(service(empty)), state(_live(filled))).changes
+    assert [(f.path, f.old, f.new) for f in change.fields] == [("UpdateConfig.Parallelism", 1, 0)]
