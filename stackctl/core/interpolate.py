@@ -17,8 +17,8 @@ Specification (docker's CLI knows all but ``+``/``:+`` and nesting):
 Defaults, messages and alternatives may themselves contain substitutions
 (``${A:-${B:-x}}``); they are only evaluated when used, and any other ``$`` in
 them is literal, as docker reads them. Only values are
-interpolated, never keys, and only under the sections docker interpolates
-(services, networks, volumes, configs, secrets).
+interpolated, never keys, and everywhere except the top-level ``version``
+(docker checks the version before it interpolates; ``x-`` fields are interpolated).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 from stackctl.core.doc_paths import Path, dotted
 from stackctl.errors import Finding, Location, Severity
 
-INTERPOLATED_SECTIONS = ("services", "networks", "volumes", "configs", "secrets")
+NOT_INTERPOLATED = frozenset({"version"})
 
 CODE_INVALID = "SC040"
 CODE_REQUIRED = "SC041"
@@ -250,7 +250,7 @@ def interpolate_document(
         return value
 
     out = {
-        key: walk(value, (key,)) if key in INTERPOLATED_SECTIONS else value
+        key: value if key in NOT_INTERPOLATED else walk(value, (key,))
         for key, value in data.items()
     }
     return InterpolationResult(out, findings, failed)

@@ -150,9 +150,9 @@ def test_keys_are_never_interpolated() -> None:
     assert list(result.data["services"]) == ["${NAME}"]
 
 
-def test_only_docker_sections_are_interpolated() -> None:
-    result = _interpolate("x-note: $1 costs\nversion: '$V'\nservices: {}\n", {"V": "3"})
-    assert result.data["x-note"] == "$1 costs" and result.data["version"] == "$V"
+def test_everything_but_version_is_interpolated_like_docker() -> None:
+    result = _interpolate("x-note: ${V:-d} $$x\nversion: '$V'\nservices: {}\n", {"V": "3"})
+    assert result.data["x-note"] == "3 $x" and result.data["version"] == "$V"
     assert result.findings == []
 
 
