@@ -108,6 +108,12 @@ def suggest(word: str, candidates: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
+def _casts_to(text: str, expected: list[str]) -> bool:
+    from stackctl.core.coerce import cast_string
+
+    return cast_string(text, set(expected) - {"string"}) is not text
+
+
 class SchemaErrorTranslator:
     """Turns jsonschema ValidationErrors into findings."""
 
@@ -247,6 +253,8 @@ class SchemaErrorTranslator:
             hint = f"put it in quotes: '{instance}'"
         elif instance is None:
             hint = "the key has no value; remove it or give it one"
+        elif isinstance(instance, str) and _casts_to(instance, expected):
+            hint = "remove the quotes: a quoted value is a string"
         return self.finding(
             path,
             f"must be {describe_types(expected)}, not {describe_value(instance)}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from stackctl.core.schema import conforms, root_shape, stack_validator
@@ -83,6 +85,20 @@ def test_yaml_boolean_where_a_string_is_expected_suggests_quotes() -> None:
     )
     assert "not the boolean true" in error.message
     assert error.hint is not None and "quotes" in error.hint
+
+
+def test_quoted_number_suggests_removing_the_quotes() -> None:
+    # A quoted literal stays a string (only interpolated values are cast, like docker).
+    from stackctl.core.schema import stack_validator
+    from stackctl.core.schema_errors import SchemaErrorTranslator
+    from stackctl.errors import Location
+
+    data: dict[str, Any] = {"services": {"web": {"image": "a:1", "deploy": {"replicas": "2"}}}}
+    translator = SchemaErrorTranslator(lambda path: Location("stack.yml"), lambda ref: {})
+    (error,) = list(stack_validator().iter_errors(data))
+    (finding,) = translator.translate(error)
+    assert finding.message == "must be a whole number, not the string '2'"
+    assert finding.hint == "remove the quotes: a quoted value is a string"
 
 
 def test_number_for_a_duration_suggests_a_unit() -> None:
