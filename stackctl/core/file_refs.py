@@ -131,10 +131,15 @@ def resolve_environments(
             try:
                 text = read_text(file)
             except OSError as exc:
+                reason = (
+                    "does not exist"
+                    if isinstance(exc, FileNotFoundError)
+                    else f"cannot be read: {exc.strerror or exc}"
+                )
                 findings.append(
                     Finding(
                         Severity.ERROR,
-                        f"env file {display(file)} cannot be read: {exc.strerror or exc}",
+                        f"env file {display(file)} {reason}",
                         CODE_MISSING_FILE,
                         _nearest(locations, where),
                         dotted(where),

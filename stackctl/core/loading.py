@@ -66,7 +66,8 @@ def _read_limited(path: str, limit: int) -> bytes:
     return data
 
 
-def _find_default_file(cwd: str) -> str | None:
+def default_stack_file(cwd: str) -> str | None:
+    """The file used when no ``-c`` is given: the first of DEFAULT_FILES found in ``cwd``."""
     for name in DEFAULT_FILES:
         if os.path.isfile(os.path.join(cwd, name)):
             return name
@@ -215,6 +216,8 @@ def _check_object_files(
                     message = f"{display(file)} is not a regular file"
                 elif size > MAX_OBJECT_BYTES:
                     message = f"{display(file)} is {size // 1024} KB; Swarm allows at most 500 KB"
+            except FileNotFoundError:
+                message = f"file {display(file)} does not exist"
             except OSError as exc:
                 message = f"{display(file)} cannot be read: {exc.strerror or exc}"
             if message:
@@ -249,7 +252,7 @@ def load_stack(
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
     if not files:
-        default = _find_default_file(cwd)
+        default = default_stack_file(cwd)
         if default is None:
             raise StackFileError(
                 [
