@@ -3,7 +3,7 @@
 ``plan_changes`` is pure and deterministic: changes are sorted by
 ``APPLY_ORDER`` then name, fields by path. Specs are compared as diff trees
 (``stackctl.core.diff_tree``: list items matched by identity, engine defaults and
-noise removed) with deepdiff; ``stackctl.core.effects`` says what each change
+noise removed) field by field; ``stackctl.core.effects`` says what each change
 costs; env values with sensitive names are redacted before they enter the plan.
 
 Three-way drift: with ``last_applied`` (the desired state recorded by the last
@@ -23,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
-
-from deepdiff import DeepDiff
 
 from stackctl.core.comparable import align_live_to_desired
 from stackctl.core.diff_tree import Tree, diff_tree, join_path
@@ -206,39 +204,32 @@ def tree_changes(old: Tree, new: Tree) -> list[tuple[Keys, Any, Any]]:
     """``(path keys, old, new)`` for every difference; ``_ABSENT`` marks a missing side.
 
     Ordered lists are compared whole (reported at the list), added or removed
-    maps are reported per leaf, keyed items (``Ports[80/tcp]``) whole.
+    maps are reported per leaf, keyed items (``Ports[80/tcp]``) whole when added
+    or removed and per field when changed.
+
+    A plain recursive walk rather than deepdiff: the trees are plain JSON data
+    already keyed by identity, and deepdiff cost ~2.5 ms per changed resource,
+    which put a 500-service plan over its 2 s budget.
     """
-    if old == new:  # the common case, and much cheaper than deepdiff
-        return []
-    report = DeepDiff(old, new, view="tree", verbose_level=2)
-    out: dict[Keys, tuple[Any, Any]] = {}
-    for kind_of_change in sorted(report):
-        for level in report[kind_of_change]:
-            keys = level.path(output_format="list")
-            index = next((i for i, k in enumerate(keys) if isinstance(k, int)), None)
-            if index is not None:  # inside an ordered list: report the list
-                at: Keys = tuple(str(k) for k in keys[:index])
-                out[at] = (_get(old, at), _get(new, at))
-                continue
-            at = tuple(str(k) for k in keys)
-            before = _get(old, at)
-            after = _get(new, at)
-            whole = at[-1].startswith("[")  # a keyed item is added/removed as one
-            if isinstance(before, dict) and after is _ABSENT and not whole:
-                out.update({k: (v, _ABSENT) for k, v in _leaves(before, at)})
-            elif isinstance(after, dict) and before is _ABSENT and not whole:
-                out.update({k: (_ABSENT, v) for k, v in _leaves(after, at)})
-            else:
-                out[at] = (before, after)
-    return [(keys, o, n) for keys, (o, n) in sorted(out.items())]
+    out: list[tuple[Keys, Any, Any]] = []
+    _walk(old, new, (), out)
+    return out
 
 
-def _get(tree: Any, keys: Sequence[str]) -> Any:
-    for key in keys:
-        if not isinstance(tree, dict) or key not in tree:
-            return _ABSENT
-        tree = tree[key]
-    return tree
+def _walk(old: Any, new: Any, at: Keys, out: list[tuple[Keys, Any, Any]]) -> None:
+    if old == new:
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            _walk(old.get(key, _ABSENT), new.get(key, _ABSENT), (*at, key), out)
+        return
+    whole = bool(at) and at[-1].startswith("[")  # a keyed item is added/removed as one
+    if isinstance(old, dict) and new is _ABSENT and not whole:
+        out.extend((keys, value, _ABSENT) for keys, value in _leaves(old, at))
+    elif isinstance(new, dict) and old is _ABSENT and not whole:
+        out.extend((keys, _ABSENT, value) for keys, value in _leaves(new, at))
+    else:
+        out.append((at, old, new))
 
 
 def _leaves(tree: Mapping[str, Any], at: Keys) -> Iterator[tuple[Keys, Any]]:

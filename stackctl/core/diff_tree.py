@@ -160,54 +160,47 @@ _SETS: frozenset[tuple[str, ...]] = frozenset(
 )
 
 
-def _matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
-    return len(pattern) == len(path) and all(
-        p in ("*", k) for p, k in zip(pattern, path, strict=True)
-    )
-
-
 def _is_empty(value: Any) -> bool:
     return value is None or value is False or value == "" or value == {} or value == []
 
 
-def _without_brackets(path: tuple[str, ...]) -> tuple[str, ...]:
-    # Tree paths of keyed items carry bracketed keys; patterns use "*" for them.
-    return tuple("*" if k.startswith("[") else k for k in path)
+# Lookups by pattern path (bracketed keys spelled "*"): one dict probe per node.
+_DEFAULT_BY_PATTERN: dict[tuple[str, ...], Any] = dict(ENGINE_DEFAULTS)
+_NOISE_SET = frozenset(_NOISE)
+_ENV = ("TaskTemplate", "ContainerSpec", "Env")
+_HOSTS = ("TaskTemplate", "ContainerSpec", "Hosts")
 
 
-def _to_tree(value: Any, path: tuple[str, ...]) -> Any:
-    pattern_path = _without_brackets(path)
+def _to_tree(value: Any, path: tuple[str, ...], pattern: tuple[str, ...]) -> Any:
+    """``pattern`` is ``path`` with bracketed keys spelled ``*`` (as the tables are)."""
     if isinstance(value, Mapping):
         free_form = bool(path) and path[-1] in _FREE_FORM_MAPS
         out: Tree = {}
         for key in sorted(value, key=str):
             child_key = f"[{key}]" if free_form else str(key)
-            child_path = (*path, child_key)
-            if any(_matches(p, _without_brackets(child_path)) for p in _NOISE):
+            child_pattern = (*pattern, "*" if free_form else child_key)
+            if child_pattern in _NOISE_SET:
                 continue
-            child = _to_tree(value[key], child_path)
-            default = next(
-                (d for p, d in ENGINE_DEFAULTS if _matches(p, _without_brackets(child_path))),
-                _NO_DEFAULT,
-            )
-            if path == ("Mode",):  # {"Global": {}} is the whole point of the field
+            child = _to_tree(value[key], (*path, child_key), child_pattern)
+            if pattern == ("Mode",):  # {"Global": {}} is the whole point of the field
                 out[child_key] = child if child is not None else {}
                 continue
+            default = _DEFAULT_BY_PATTERN.get(child_pattern, _NO_DEFAULT)
             if _is_empty(child) or (default is not _NO_DEFAULT and child == default):
                 continue
             out[child_key] = child
         return out
     if isinstance(value, list | tuple):
-        if pattern_path == ("TaskTemplate", "ContainerSpec", "Env"):
+        if pattern == _ENV:
             return _env_items([str(v) for v in value])
-        if pattern_path == ("TaskTemplate", "ContainerSpec", "Hosts"):
+        if pattern == _HOSTS:
             return {f"[{_host_key(str(v))}]": _host_value(str(v)) for v in value}
-        keyed = next((fn for p, fn in _KEYED.items() if _matches(p, pattern_path)), None)
+        keyed = _KEYED.get(pattern)
         if keyed is not None and all(isinstance(v, Mapping) for v in value):
-            return _keyed_items(value, keyed, path)
-        if any(_matches(p, pattern_path) for p in _SETS):
+            return _keyed_items(value, keyed, path, pattern)
+        if pattern in _SETS:
             return {f"[{v}]": v for v in value}
-        return [_to_tree(v, path) for v in value]
+        return [_to_tree(v, path, pattern) for v in value]
     return value
 
 
@@ -215,6 +208,7 @@ def _keyed_items(
     items: Sequence[Mapping[str, Any]],
     key_of: Callable[[Mapping[str, Any]], str],
     path: tuple[str, ...],
+    pattern: tuple[str, ...],
 ) -> Tree:
     out: Tree = {}
     for item in items:
@@ -224,7 +218,7 @@ def _keyed_items(
             while f"{key[:-1]}#{n}]" in out:
                 n += 1
             key = f"{key[:-1]}#{n}]"
-        out[key] = _to_tree(item, (*path, key))
+        out[key] = _to_tree(item, (*path, key), (*pattern, "*"))
     return out
 
 
@@ -246,7 +240,7 @@ def diff_tree(kind: ResourceKind, spec: Mapping[str, Any]) -> Tree:
             spec[key] = (
                 _SWARMKIT_ROLLOUT_DEFAULT if config is None else {"Parallelism": 0, **config}
             )
-    tree = _to_tree(spec, ())
+    tree = _to_tree(spec, (), ())
     assert isinstance(tree, dict)
     if kind is ResourceKind.SERVICE and "Mode" not in tree:
         tree["Mode"] = {k: dict(v) for k, v in _DEFAULT_MODE.items()}
