@@ -63,6 +63,9 @@ class Shape:
     maximum: float | None = None
     unique: bool = False
     pattern: re.Pattern[str] | None = None
+    # True when this node or anything below it carries a Swarm annotation or a
+    # unit format: the annotation walk skips every other subtree.
+    annotated: bool = False
 
     def child(self, key: str | int) -> Shape | None:
         """The shape of ``value[key]``, or None when the schema says nothing."""
@@ -162,10 +165,21 @@ def _merge_into(target: Shape, other: Shape) -> None:
             target.items = merged
 
 
+def _mark_annotated(shape: Shape) -> bool:
+    children = [*shape.properties.values(), *(s for _, s in shape.patterns)]
+    if shape.items is not None:
+        children.append(shape.items)
+    below = [_mark_annotated(child) for child in children]
+    shape.annotated = shape.swarm is not None or shape.format is not None or any(below)
+    return shape.annotated
+
+
 @functools.cache
 def root_shape() -> Shape:
     """The shape index of the whole schema (built once)."""
-    return _ShapeBuilder(load_schema()).build(load_schema())
+    shape = _ShapeBuilder(load_schema()).build(load_schema())
+    _mark_annotated(shape)
+    return shape
 
 
 def shape_at(path: tuple[str | int, ...]) -> Shape | None:

@@ -10,6 +10,7 @@ Each parser raises :class:`UnitError` with a plain-language message.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -34,6 +35,7 @@ class UnitError(ValueError):
     """A value that is not a valid duration, byte size or CPU count."""
 
 
+@functools.lru_cache(maxsize=4096, typed=True)  # the same few values repeat across services
 def parse_duration(text: str) -> int:
     """Go duration string -> nanoseconds. Negative durations are refused."""
     if not isinstance(text, str):
@@ -93,6 +95,7 @@ def _fraction(value: int, unit: int) -> str:
     return f"{whole}.{str(frac).rjust(digits, '0').rstrip('0')}"
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def parse_bytes(value: str | int) -> int:
     """docker's RAMInBytes: ``512m`` -> 536870912; plain integers are bytes."""
     if isinstance(value, bool):
@@ -114,6 +117,7 @@ def parse_bytes(value: str | int) -> int:
     return result
 
 
+@functools.lru_cache(maxsize=4096, typed=True)
 def parse_cpus(value: str | int | float) -> int:
     """docker's ParseCPUs: ``"0.5"`` -> 500_000_000 nano-CPUs."""
     if isinstance(value, bool):

@@ -135,12 +135,12 @@ def _walk(
 ) -> list[Finding]:
     """Annotations and unit formats, following the shape index."""
     findings: list[Finding] = []
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 continue
             child = shape.child(key)
-            if child is None:
+            if child is None or not child.annotated:
                 continue
             key_path = (*path, key)
             if child.swarm == SWARM_IGNORED:
@@ -167,7 +167,7 @@ def _walk(
                 continue
             findings.extend(_walk(item, child, key_path, translator))
     elif isinstance(value, list):
-        if shape.items is not None:
+        if shape.items is not None and shape.items.annotated:
             for index, item in enumerate(value):
                 findings.extend(_walk(item, shape.items, (*path, index), translator))
     elif shape.format in _FORMAT_CHECKS and isinstance(value, str | int | float):
