@@ -171,17 +171,17 @@ _ENV = ("TaskTemplate", "ContainerSpec", "Env")
 _HOSTS = ("TaskTemplate", "ContainerSpec", "Hosts")
 
 
-def _to_tree(value: Any, path: tuple[str, ...], pattern: tuple[str, ...]) -> Any:
-    """``pattern`` is ``path`` with bracketed keys spelled ``*`` (as the tables are)."""
+def _to_tree(value: Any, pattern: tuple[str, ...]) -> Any:
+    """``pattern``: where ``value`` is, bracketed keys spelled ``*`` (as the tables are)."""
     if isinstance(value, Mapping):
-        free_form = bool(path) and path[-1] in _FREE_FORM_MAPS
+        free_form = bool(pattern) and pattern[-1] in _FREE_FORM_MAPS
         out: Tree = {}
-        for key in sorted(value, key=str):
+        for key in sorted(value):
             child_key = f"[{key}]" if free_form else str(key)
             child_pattern = (*pattern, "*" if free_form else child_key)
             if child_pattern in _NOISE_SET:
                 continue
-            child = _to_tree(value[key], (*path, child_key), child_pattern)
+            child = _to_tree(value[key], child_pattern)
             if pattern == ("Mode",):  # {"Global": {}} is the whole point of the field
                 out[child_key] = child if child is not None else {}
                 continue
@@ -197,17 +197,16 @@ def _to_tree(value: Any, path: tuple[str, ...], pattern: tuple[str, ...]) -> Any
             return {f"[{_host_key(str(v))}]": _host_value(str(v)) for v in value}
         keyed = _KEYED.get(pattern)
         if keyed is not None and all(isinstance(v, Mapping) for v in value):
-            return _keyed_items(value, keyed, path, pattern)
+            return _keyed_items(value, keyed, pattern)
         if pattern in _SETS:
             return {f"[{v}]": v for v in value}
-        return [_to_tree(v, path, pattern) for v in value]
+        return [_to_tree(v, pattern) for v in value]
     return value
 
 
 def _keyed_items(
     items: Sequence[Mapping[str, Any]],
     key_of: Callable[[Mapping[str, Any]], str],
-    path: tuple[str, ...],
     pattern: tuple[str, ...],
 ) -> Tree:
     out: Tree = {}
@@ -218,7 +217,7 @@ def _keyed_items(
             while f"{key[:-1]}#{n}]" in out:
                 n += 1
             key = f"{key[:-1]}#{n}]"
-        out[key] = _to_tree(item, (*path, key), (*pattern, "*"))
+        out[key] = _to_tree(item, (*pattern, "*"))
     return out
 
 
@@ -240,7 +239,7 @@ def diff_tree(kind: ResourceKind, spec: Mapping[str, Any]) -> Tree:
             spec[key] = (
                 _SWARMKIT_ROLLOUT_DEFAULT if config is None else {"Parallelism": 0, **config}
             )
-    tree = _to_tree(spec, (), ())
+    tree = _to_tree(spec, ())
     assert isinstance(tree, dict)
     if kind is ResourceKind.SERVICE and "Mode" not in tree:
         tree["Mode"] = {k: dict(v) for k, v in _DEFAULT_MODE.items()}
