@@ -17,38 +17,32 @@ from typing import Any
 from stackctl.core.model import (
     CredentialSpec,
     DependsOn,
-    Deploy,
     FileObject,
     FileReference,
-    GenericResource,
     Healthcheck,
     IPAMPool,
     Logging,
     Mount,
     Network,
-    Placement,
-    ResourceLimits,
-    Resources,
-    RestartPolicy,
     Service,
-    ServiceMode,
     ServiceNetwork,
     Stack,
     StackSettings,
     Ulimit,
-    UpdateConfig,
     Volume,
     frozen_map,
 )
+from stackctl.core.normalize_deploy import normalize_deploy
 from stackctl.core.normalize_values import (
     env_file_entries,
     key_value_map,
     optional_duration,
+    optional_int,
     scalar_text,
     string_list,
 )
 from stackctl.core.shortsyntax import is_bind_source, parse_port, parse_volume
-from stackctl.core.units import parse_bytes, parse_cpus, parse_file_mode
+from stackctl.core.units import parse_bytes, parse_file_mode
 from stackctl.errors import Finding, Location, Severity, StackFileError
 
 ReadFile = Callable[[str], bytes]
@@ -166,7 +160,7 @@ class _Normalizer:
             configs=_file_refs(spec.get("configs") or []),
             secrets=_file_refs(spec.get("secrets") or []),
             healthcheck=_healthcheck(spec.get("healthcheck")),
-            deploy=_deploy(spec.get("deploy") or {}, spec.get("restart")),
+            deploy=normalize_deploy(spec.get("deploy") or {}, spec.get("restart")),
             depends_on=_depends_on(spec.get("depends_on")),
             user=_opt_str(spec.get("user")),
             working_dir=_opt_str(spec.get("working_dir")),
@@ -189,7 +183,7 @@ class _Normalizer:
             logging=_logging(spec.get("logging")),
             isolation=_opt_str(spec.get("isolation")),
             credential_spec=_credential_spec(spec.get("credential_spec")),
-            oom_score_adj=_opt_int(spec.get("oom_score_adj")),
+            oom_score_adj=optional_int(spec.get("oom_score_adj")),
             extensions=frozen_map({k: v for k, v in spec.items() if str(k).startswith("x-")}),
         )
 
@@ -287,11 +281,6 @@ class _Normalizer:
 
 
 # -- value helpers (pure functions of one value) -----------------------------------------------
-
-
-def _opt_int(value: Any) -> int | None:
-    """Integers may arrive as 2.0 (the schema's "integer" admits them)."""
-    return None if value is None else int(value)
 
 
 def _opt_str(value: Any) -> str | None:
@@ -416,91 +405,6 @@ def _healthcheck(value: Any) -> Healthcheck | None:
         start_period=optional_duration(value.get("start_period")),
         start_interval=optional_duration(value.get("start_interval")),
         disable=disable,
-    )
-
-
-def _update_config(value: Any) -> UpdateConfig | None:
-    if value is None:
-        return None
-    ratio = value.get("max_failure_ratio")
-    return UpdateConfig(
-        parallelism=_opt_int(value.get("parallelism")),
-        delay=optional_duration(value.get("delay")),
-        failure_action=value.get("failure_action"),
-        monitor=optional_duration(value.get("monitor")),
-        max_failure_ratio=None if ratio is None else float(ratio),
-        order=value.get("order"),
-    )
-
-
-def _limits(value: Any) -> ResourceLimits | None:
-    if value is None:
-        return None
-    generic = []
-    for entry in value.get("generic_resources") or []:
-        if "discrete_resource_spec" in entry:
-            spec = entry["discrete_resource_spec"]
-            generic.append(GenericResource(kind=str(spec["kind"]), value=int(spec["value"])))
-        elif "named_resource_spec" in entry:
-            spec = entry["named_resource_spec"]
-            generic.append(
-                GenericResource(kind=str(spec["kind"]), value=str(spec["value"]), discrete=False)
-            )
-    cpus = value.get("cpus")
-    memory = value.get("memory")
-    return ResourceLimits(
-        nano_cpus=None if cpus is None else parse_cpus(cpus),
-        memory_bytes=None if memory is None else parse_bytes(memory),
-        pids=_opt_int(value.get("pids")),
-        generic_resources=tuple(generic),
-    )
-
-
-def _restart_from_legacy(restart: Any) -> RestartPolicy | None:
-    """``restart:`` is used by docker stack deploy when deploy.restart_policy is absent."""
-    if not isinstance(restart, str) or restart in ("no", ""):
-        return None
-    name, _, count = restart.partition(":")
-    attempts = int(count) if count and int(count) > 0 else None
-    if name in ("always", "unless-stopped"):
-        return RestartPolicy(condition="any", max_attempts=attempts)
-    if name == "on-failure":
-        return RestartPolicy(condition="on-failure", max_attempts=attempts)
-    return None
-
-
-def _deploy(value: Mapping[str, Any], legacy_restart: Any) -> Deploy:
-    resources = value.get("resources")
-    restart = value.get("restart_policy")
-    placement = value.get("placement")
-    return Deploy(
-        mode=ServiceMode(value.get("mode") or "replicated"),
-        replicas=_opt_int(value.get("replicas")),
-        labels=frozen_map(_labels(value.get("labels"))),
-        update_config=_update_config(value.get("update_config")),
-        rollback_config=_update_config(value.get("rollback_config")),
-        resources=None
-        if resources is None
-        else Resources(
-            limits=_limits(resources.get("limits")),
-            reservations=_limits(resources.get("reservations")),
-        ),
-        restart_policy=_restart_from_legacy(legacy_restart)
-        if restart is None
-        else RestartPolicy(
-            condition=restart.get("condition"),
-            delay=optional_duration(restart.get("delay")),
-            max_attempts=_opt_int(restart.get("max_attempts")),
-            window=optional_duration(restart.get("window")),
-        ),
-        placement=None
-        if placement is None
-        else Placement(
-            constraints=tuple(str(c) for c in placement.get("constraints") or ()),
-            preferences=tuple(str(p["spread"]) for p in placement.get("preferences") or ()),
-            max_replicas_per_node=_opt_int(placement.get("max_replicas_per_node")),
-        ),
-        endpoint_mode=value.get("endpoint_mode"),
     )
 
 

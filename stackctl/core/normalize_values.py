@@ -45,6 +45,11 @@ def string_list(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+def optional_int(value: Any) -> int | None:
+    """Integers may arrive as 2.0 (the schema's "integer" admits them)."""
+    return None if value is None else int(value)
+
+
 def optional_duration(value: Any) -> int | None:
     return None if value is None else parse_duration(str(value))
 
