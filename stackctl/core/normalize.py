@@ -34,7 +34,6 @@ from stackctl.core.model import (
 )
 from stackctl.core.normalize_deploy import normalize_deploy
 from stackctl.core.normalize_values import (
-    env_file_entries,
     key_value_map,
     optional_duration,
     optional_int,
@@ -59,7 +58,8 @@ def normalize_document(
 ) -> Stack:
     """Build the normalized Stack from a validated document.
 
-    ``read_file(path)`` returns the bytes of config/secret files and env_files.
+    ``read_file(path)`` returns the bytes of config/secret files. ``env_file`` is
+    not read here: the loader folds it into ``environment`` before validation.
     Relative paths are resolved against ``working_dir`` and ``~`` against
     ``home_dir`` when given (the loader may also have resolved them already).
     Raises StackFileError when a referenced file cannot be read.
@@ -146,13 +146,14 @@ class _Normalizer:
     # -- services -----------------------------------------------------------------------------
 
     def service(self, name: str, spec: Mapping[str, Any]) -> Service:
-        where = ("services", name)
         return Service(
             name=name,
             image=str(spec.get("image") or ""),
             command=_command(spec.get("command")),
             entrypoint=_command(spec.get("entrypoint")),
-            environment=frozen_map(self.environment(where, spec)),
+            # env_file entries were folded into environment by the loader
+            # (stackctl.core.file_refs.resolve_environments), which owns env files.
+            environment=frozen_map(key_value_map(spec.get("environment"))),
             labels=frozen_map(_labels(spec.get("labels"))),
             ports=_ports(spec.get("ports") or []),
             volumes=tuple(self.mount(m) for m in spec.get("volumes") or []),
@@ -186,19 +187,6 @@ class _Normalizer:
             oom_score_adj=optional_int(spec.get("oom_score_adj")),
             extensions=frozen_map({k: v for k, v in spec.items() if str(k).startswith("x-")}),
         )
-
-    def environment(
-        self, where: tuple[str | int, ...], spec: Mapping[str, Any]
-    ) -> dict[str, str | None]:
-        """env_file entries first, then ``environment`` (which wins), like docker."""
-        result: dict[str, str | None] = {}
-        env_files = spec.get("env_file")
-        for index, file in enumerate(string_list(env_files)):
-            content = self.read(self.path(file), (*where, "env_file", index))
-            if content is not None:
-                result.update(env_file_entries(content.decode("utf-8", errors="replace")))
-        result.update(key_value_map(spec.get("environment")))
-        return result
 
     def mount(self, entry: str | Mapping[str, Any]) -> Mount:
         spec = parse_volume(entry) if isinstance(entry, str) else entry

@@ -52,20 +52,3 @@ def optional_int(value: Any) -> int | None:
 
 def optional_duration(value: Any) -> int | None:
     return None if value is None else parse_duration(str(value))
-
-
-def env_file_entries(text: str) -> dict[str, str]:
-    """Parse an env_file like docker: ``KEY=value`` lines, ``#`` comments, values verbatim.
-
-    A bare ``KEY`` line would take the value from the deploying shell's
-    environment; normalization has no environment, so such lines are skipped.
-    """
-    result: dict[str, str] = {}
-    for raw_line in text.splitlines():
-        line = raw_line.lstrip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if sep and key.strip():
-            result[key.strip()] = value
-    return result

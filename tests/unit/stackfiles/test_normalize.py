@@ -121,14 +121,6 @@ def test_environment_list_and_mapping_forms_agree() -> None:
     assert as_list == as_map
 
 
-def test_env_file_values_are_overridden_by_environment() -> None:
-    stack = normalized(
-        _web("    env_file: [./a.env]\n    environment: {B: from_service}\n"),
-        files={"/stack/a.env": b"# comment\nA=from_file\nB=from_file\n\nBARE\n"},
-    )
-    assert dict(stack.services["web"].environment) == {"A": "from_file", "B": "from_service"}
-
-
 def test_labels_sysctls_and_extra_hosts() -> None:
     stack = normalized(
         _web(
