@@ -59,6 +59,16 @@ def _starts_with(path: Sequence[str], prefix: Sequence[str]) -> bool:
     return tuple(path[: len(prefix)]) == tuple(prefix)
 
 
+def _what_changed(paths: Sequence[Sequence[str]]) -> str:
+    """``Env, Image`` for container fields, ``Resources``, ``EndpointSpec``..."""
+    names = set()
+    for path in paths:
+        depth = 3 if tuple(path[:2]) == ("TaskTemplate", "ContainerSpec") else 2
+        names.add(str(path[min(depth, len(path)) - 1]).split("[")[0])
+    shown = sorted(names)
+    return ", ".join(shown[:4]) + (f" and {len(shown) - 4} more" if len(shown) > 4 else "")
+
+
 def classify_service(
     changed: Sequence[Sequence[str]],
     desired_tree: Mapping[str, Any],
@@ -73,8 +83,7 @@ def classify_service(
         )
     restarting = [p for p in changed if not any(_starts_with(p, x) for x in _IN_PLACE_PREFIXES)]
     if restarting:
-        sections = sorted({p[0] for p in restarting})
-        return Effect.ROLLING, f"{', '.join(sections)} changed: tasks are replaced"
+        return Effect.ROLLING, f"{_what_changed(restarting)} changed: tasks are replaced"
     if any(_starts_with(p, ("TaskTemplate", "Placement")) for p in changed):
         return Effect.IN_PLACE, (
             "placement changed: tasks move only off nodes that no longer satisfy it"
