@@ -18,6 +18,8 @@ from docker.errors import APIError, NotFound
 from bench.gen import NAMESPACE_LABEL
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# stackctl labels its revision configs with the stack name (stackctl/engine/revisions.py)
+STACKCTL_STACK_LABEL = "io.stackctl.stack"
 
 
 def api_client(base_url: str | None = None) -> Any:
@@ -177,4 +179,25 @@ def remove_stack(api: Any, stack: str, timeout: float = 180.0) -> bool:
                 return False  # still has endpoints; retry
         return not api.networks(filters=stack_filter(stack))
 
-    return wait_until(networks_gone, timeout, interval=0.5) and gone
+    networks_removed = wait_until(networks_gone, timeout, interval=0.5)
+    _remove_stack_configs(api, stack)
+    return networks_removed and gone
+
+
+def _remove_stack_configs(api: Any, stack: str) -> None:
+    """Configs and secrets of the stack, plus what stackctl keeps per stack (revisions, lock)."""
+    configs = [
+        *api.configs(filters=stack_filter(stack)),
+        *api.configs(filters={"label": f"{STACKCTL_STACK_LABEL}={stack}"}),
+        *[
+            c
+            for c in api.configs(filters={"name": f"stackctl-lock-{stack}"})
+            if c["Spec"]["Name"] == f"stackctl-lock-{stack}"
+        ],
+    ]
+    for config in configs:
+        with contextlib.suppress(NotFound, APIError):
+            api.remove_config(config["ID"])
+    for secret in api.secrets(filters=stack_filter(stack)):
+        with contextlib.suppress(NotFound, APIError):
+            api.remove_secret(secret["ID"])

@@ -86,6 +86,7 @@ class Toolbox:
             self.python, "-m", "bench.floor", action, "--stack", stack,
             "--services", str(shape.services), "--image", shape.image,
             "--replicas", str(shape.replicas),
+            "--health-interval", str(shape.health_interval_ns / 1e9),
         ]  # fmt: skip
         for index, image in sorted(shape.images.items()):
             command += ["--service-image", f"{index}={image}"]

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench.cluster import api_client, stack_filter, stack_progress
-from bench.gen import StackShape, network_spec, service_specs
+from bench.gen import SECOND_NS, StackShape, network_spec, service_specs
 
 POLL_INTERVAL = 0.2
 
@@ -118,12 +118,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="INDEX=IMAGE",
         help="put service INDEX (0-based) on IMAGE",
     )
+    parser.add_argument("--health-interval", type=float, default=2.0, help="seconds")
     parser.add_argument("--workers", type=int, default=1, help="concurrent creates (setup)")
     parser.add_argument("--no-wait", action="store_true")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args(argv)
 
-    shape = StackShape(args.services, args.image, args.replicas, dict(args.service_image))
+    shape = StackShape(
+        args.services,
+        args.image,
+        args.replicas,
+        dict(args.service_image),
+        health_interval_ns=int(args.health_interval * SECOND_NS),
+    )
     started = time.perf_counter()
     api = api_client()
     if args.action == "deploy":

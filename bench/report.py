@@ -128,6 +128,16 @@ def _machine_section(results: Results) -> list[str]:
     return [*lines, ""]
 
 
+def _number(value: object) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else "?"
+
+
+def _sizes_clause(sizes: object, what: str) -> str:
+    if not isinstance(sizes, list) or not sizes:
+        return ""
+    return f"; at {', '.join(map(str, sizes))} services, {what}"
+
+
 def _method_section(results: Results) -> list[str]:
     s = results.settings
     commands = s.get("commands", {})
@@ -137,20 +147,21 @@ def _method_section(results: Results) -> list[str]:
         f"- Mode `{results.mode}`: generated stacks of {', '.join(map(str, s['sizes']))} "
         f"services x 2 replicas of `{s['image_repo']}:1` (health-checked busybox httpd), one "
         "overlay network, `endpoint_mode: dnsrr`, `init: true`, `stop_grace_period: 2s`, "
-        "health check every 1 s, `update_config` parallelism 1, delay 500ms, start-first, "
-        "monitor 2s, `failure_action: rollback` (see `bench/gen.py`).",
+        f"health check every {_number(s.get('health_interval'))} s (an exec per check), "
+        "`update_config` parallelism 1, delay 500ms, start-first, "
+        "monitor = interval x retries (2), `failure_action: rollback` (see `bench/gen.py`).",
         f"- {s['runs']} run(s) per size; the median is shown with the number of good runs in "
         "brackets. Contenders alternate within each run (the first one rotates), each on its "
         "own stack name; stacks are removed, and their containers and networks waited out, "
         "between chains.",
-        "- Chain per contender and run: first deploy of v1, redeploy of the same file, every "
-        "service to `:2`"
-        + (
-            f", then (at {', '.join(map(str, s['single_service_sizes']))} services) one "
-            "service back to `:1` and that service to `:broken`."
-            if s.get("single_service_sizes")
-            else "."
-        ),
+        "- Chain per contender and run, on one fresh stack: first deploy of v1, redeploy of "
+        "the same file"
+        + _sizes_clause(s.get("update_sizes"), "every service to `:2`")
+        + _sizes_clause(
+            s.get("single_service_sizes"),
+            "one service back to `:1`, then that service to `:broken`",
+        )
+        + ".",
         "- Times are whole processes, from spawn to exit. The broken release is timed until "
         "the process has exited *and* the stack runs the old version again (the broken image "
         "was seen in a task, the service's spec names the old image and every task runs it).",

@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench.cluster import api_client, remove_stack
 from bench.contenders import DEPLOY_CONTENDERS, Toolbox
-from bench.gen import NAMESPACE_LABEL, StackShape
+from bench.gen import DEFAULT_HEALTH_INTERVAL_NS, NAMESPACE_LABEL, SECOND_NS, StackShape
 from bench.machine import describe_machine, other_load
 from bench.results import Results
 from bench.scenarios import Bench, Images, rotated
@@ -41,11 +41,13 @@ class Settings:
 
     sizes: list[int]  # services per generated stack, 2 replicas each
     runs: int  # runs per size (median over them)
-    single_service_sizes: list[int]  # sizes where update_one and broken are measured
+    update_sizes: list[int]  # sizes where update_all is measured (others: deploy, redeploy)
+    single_service_sizes: list[int]  # sizes where update_one and broken are measured too
     diff_sizes: list[int]
     diff_runs: int
     help_runs: int
     image_repo: str = DEMO_REPO
+    health_interval: float = DEFAULT_HEALTH_INTERVAL_NS / SECOND_NS  # seconds
     count_calls: bool = True
     contenders: list[str] = field(default_factory=lambda: list(DEPLOY_CONTENDERS))
 
@@ -53,6 +55,7 @@ class Settings:
 FULL = Settings(
     sizes=[5, 20, 50],
     runs=3,
+    update_sizes=[5, 20, 50],
     single_service_sizes=[20],
     diff_sizes=[100, 500, 1000],
     diff_runs=3,
@@ -61,7 +64,8 @@ FULL = Settings(
 QUICK = Settings(
     sizes=[5, 20],
     runs=1,
-    single_service_sizes=[20],
+    update_sizes=[5],
+    single_service_sizes=[5],
     diff_sizes=[100, 500],
     diff_runs=3,
     help_runs=10,
@@ -114,6 +118,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--runs", type=int)
     parser.add_argument(
+        "--update-sizes",
+        type=lambda s: [int(x) for x in s.split(",") if x],
+        help="sizes at which the image update of every service is measured",
+    )
+    parser.add_argument(
         "--single-service-sizes",
         type=lambda s: [int(x) for x in s.split(",") if x],
         help="sizes at which update_one and broken are measured",
@@ -128,6 +137,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure only these groups (repeatable); default all",
     )
     parser.add_argument("--contenders", type=lambda s: s.split(","))
+    parser.add_argument(
+        "--health-interval", type=float, help="seconds between health checks (default 2)"
+    )
     parser.add_argument("--image-repo", default=DEMO_REPO, help="repository with :1 :2 :broken")
     parser.add_argument(
         "--no-count-calls",
@@ -144,6 +156,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings(**asdict(base))
     settings.sizes = args.sizes or settings.sizes
     settings.runs = args.runs or settings.runs
+    if args.update_sizes is not None:
+        settings.update_sizes = args.update_sizes
     if args.single_service_sizes is not None:
         settings.single_service_sizes = args.single_service_sizes
     if args.diff_sizes is not None:
@@ -151,6 +165,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings.diff_runs = args.diff_runs or settings.diff_runs
     settings.help_runs = args.help_runs or settings.help_runs
     settings.image_repo = args.image_repo
+    settings.health_interval = args.health_interval or settings.health_interval
     settings.count_calls = not args.no_count_calls
     if args.contenders:
         settings.contenders = [c for c in args.contenders if c in DEPLOY_CONTENDERS]
@@ -198,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         prefix=prefix,
         count_calls=settings.count_calls,
         log=_log,
+        health_interval_ns=int(settings.health_interval * SECOND_NS),
     )
     images = Images.of_repo(settings.image_repo)
     clock = time.monotonic()
@@ -219,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                             run,
                             contender,
                             images,
+                            updates=size in settings.update_sizes
+                            or size in settings.single_service_sizes,
                             single_service_ops=size in settings.single_service_sizes,
                         )
     except KeyboardInterrupt:

@@ -64,11 +64,21 @@ def expected_images(shape: StackShape, stack: str) -> dict[str, str]:
     }
 
 
-def deploy_steps(size: int, images: Images, *, with_single_service_ops: bool) -> list[Step]:
-    """deploy v1 -> redeploy v1 -> everything to v2 [-> one service to v1 -> it to broken]."""
-    v1 = StackShape(size, images.v1)
+def deploy_steps(
+    size: int,
+    images: Images,
+    *,
+    with_updates: bool,
+    with_single_service_ops: bool,
+    health_interval_ns: int,
+) -> list[Step]:
+    """deploy v1 -> redeploy v1 [-> everything to v2 [-> one service to v1 -> it to broken]]."""
+    v1 = StackShape(size, images.v1, health_interval_ns=health_interval_ns)
     v2 = v1.with_image(images.v2)
-    steps = [Step("deploy", v1, v1), Step("redeploy", v1, v1), Step("update_all", v2, v2)]
+    steps = [Step("deploy", v1, v1), Step("redeploy", v1, v1)]
+    if not with_updates:
+        return steps
+    steps.append(Step("update_all", v2, v2))
     if with_single_service_ops:
         one = v2.with_service_image(0, images.v1)
         steps.append(Step("update_one", one, one))
@@ -90,7 +100,9 @@ class Bench:
         prefix: str,
         count_calls: bool,
         log: Callable[[str], None],
+        health_interval_ns: int,
     ) -> None:
+        self.health_interval_ns = health_interval_ns
         self.api = api
         self.tools = tools
         self.results = results
@@ -146,13 +158,14 @@ class Bench:
         wanted_codes = EXPECTED_EXIT.get(op, {}).get(contender, DEFAULT_EXIT)
         code_ok = measured.exit_code in wanted_codes
         settled = True
-        if stack is not None and expected is not None:
+        if stack is not None and expected is not None and code_ok:
             settled = wait_until(
                 lambda: stack_settled(
                     self.api, stack, expected, allow_rolled_back=allow_rolled_back
                 ),
                 SETTLE_GRACE,
             )
+        if stack is not None:
             sample.services_changed = count_changed(before or {}, service_versions(self.api, stack))
         if watch is not None and measured.extra.get("condition_seconds") is None:
             settled = False
@@ -185,10 +198,23 @@ class Bench:
         return f"{self.prefix}{tag}"
 
     def deploy_chain(
-        self, size: int, run: int, contender: str, images: Images, *, single_service_ops: bool
+        self,
+        size: int,
+        run: int,
+        contender: str,
+        images: Images,
+        *,
+        updates: bool,
+        single_service_ops: bool,
     ) -> None:
         """Every deploy-type operation for one contender on one fresh stack."""
-        steps = deploy_steps(size, images, with_single_service_ops=single_service_ops)
+        steps = deploy_steps(
+            size,
+            images,
+            with_updates=updates,
+            with_single_service_ops=single_service_ops,
+            health_interval_ns=self.health_interval_ns,
+        )
         unavailable = [self._unavailable(contender, step.op, "apply") for step in steps]
         if any(unavailable):
             return
@@ -242,7 +268,7 @@ class Bench:
 
     def validate_and_diff(self, size: int, runs: int, images: Images) -> None:
         """validate (stackctl vs `docker stack config`) and diff for ``size`` services."""
-        shape = StackShape(size, images.v1, replicas=0)
+        shape = StackShape(size, images.v1, replicas=0, health_interval_ns=self.health_interval_ns)
         stack = self.stack_name(f"d{size}")
         file = write_stack_file(shape, self.workdir / stack, "stack.yml")
         contenders = [
