@@ -19,6 +19,7 @@ import base64
 import binascii
 import copy
 import hashlib
+import time
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -37,6 +38,8 @@ from stackctl.core.state import (
 )
 from stackctl.engine.client import EngineClient, engine_errors
 
+_ALLOCATION_RETRIES = 10
+_ALLOCATION_WAIT_S = 0.1
 # Engine-managed network option: the VXLAN IDs the engine picked.
 _ENGINE_NETWORK_OPTIONS = frozenset({"com.docker.network.driver.overlay.vxlanid_list"})
 
@@ -177,6 +180,29 @@ def _file_objects(
     return states
 
 
+def _settled_networks(
+    client: EngineClient, raw_networks: list[dict[str, Any]], stack_name: str
+) -> list[dict[str, Any]]:
+    """The network list once the engine has allocated every stack network.
+
+    For a few milliseconds after creation a Swarm network is listed without its
+    driver and address pools (allocation pending); reading it then would show a
+    spurious driver change. Re-list a bounded number of times.
+    """
+    for _ in range(_ALLOCATION_RETRIES):
+        pending = [
+            n
+            for n in raw_networks
+            if (n.get("Labels") or {}).get(LABEL_NAMESPACE) == stack_name and not n.get("Driver")
+        ]
+        if not pending:
+            break
+        time.sleep(_ALLOCATION_WAIT_S)
+        with engine_errors(client.endpoint, "list networks"):
+            raw_networks = client.api.networks()
+    return raw_networks
+
+
 def _predefined_networks(
     client: EngineClient, raw_services: Iterable[Mapping[str, Any]], known: Mapping[str, str]
 ) -> list[dict[str, Any]]:
@@ -251,6 +277,7 @@ def observe_stack(
             else []
         )
 
+    raw_networks = _settled_networks(client, raw_networks, stack_name)
     network_names = {n["Id"]: n["Name"] for n in raw_networks}
     raw_networks += _predefined_networks(client, raw_services, network_names)
     network_names.update({n["Id"]: n["Name"] for n in raw_networks})

@@ -17,7 +17,7 @@ import re
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,23 @@ class DockerDeployFailed(Exception):
     """``docker stack deploy`` itself refused the file here."""
 
 
-def deploy_with_docker(file: Path, stack_name: str, env: Mapping[str, str]) -> None:
+def deploy_with_docker(
+    client: EngineClient, file: Path, stack_name: str, env: Mapping[str, str]
+) -> None:
+    """``docker stack deploy``, retried while a previous test's ports are being freed."""
+
+    def attempt() -> None:
+        try:
+            _docker_stack_deploy(file, stack_name, env)
+        except DockerDeployFailed as exc:
+            if PORT_IN_USE in str(exc):
+                remove_stack(client, stack_name)
+            raise
+
+    _retry_while_ports_release(attempt)
+
+
+def _docker_stack_deploy(file: Path, stack_name: str, env: Mapping[str, str]) -> None:
     run_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
@@ -55,12 +71,29 @@ def deploy_with_docker(file: Path, stack_name: str, env: Mapping[str, str]) -> N
         check=False,
     )
     if result.returncode != 0:
-        raise DockerDeployFailed((result.stderr or result.stdout).strip())
+        # The last line is docker's error; the lines before are warnings and notices.
+        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        raise DockerDeployFailed(lines[-1] if lines else f"exit {result.returncode}")
 
 
 def _post(client: EngineClient, path: str, body: Mapping[str, Any]) -> Any:
     api = client.api
     return api._result(api._post_json(api._url(path), data=body), True)
+
+
+PORT_IN_USE = "is already in use by service"
+
+
+def _retry_while_ports_release(create: Callable[[], Any]) -> Any:
+    """Swarm frees a removed service's published ports asynchronously: retry a while."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return create()
+        except Exception as exc:
+            if PORT_IN_USE not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def deploy_converted(client: EngineClient, desired: ClusterState, stack: Stack) -> None:
@@ -90,11 +123,15 @@ def deploy_converted(client: EngineClient, desired: ClusterState, stack: Stack) 
             ids[kind].update({o["Spec"]["Name"]: o["ID"] for o in listing})
     for service in desired.services.values():
         spec = engine_service_spec(service.spec, config_ids=ids["config"], secret_ids=ids["secret"])
-        _post(client, "/services/create", spec)
+        _retry_while_ports_release(lambda spec=spec: _post(client, "/services/create", spec))
 
 
 def remove_stack(client: EngineClient, stack_name: str) -> None:
-    """Remove everything labelled with the stack's namespace (services first)."""
+    """Remove everything labelled with the stack's namespace (services first) and wait.
+
+    Raises when the stack's networks are still there after a minute, so a leak is
+    a visible failure rather than a conflict in the next test.
+    """
     api = client.api
     label = {"label": f"{LABEL_NAMESPACE}={stack_name}"}
     for service in api.services(filters=label):
@@ -102,15 +139,17 @@ def remove_stack(client: EngineClient, stack_name: str) -> None:
     for kind in ("secrets", "configs"):
         for obj in getattr(api, kind)(filters=label):
             getattr(api, f"remove_{kind[:-1]}")(obj["ID"])
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         remaining = api.networks(filters=label)
+        if not remaining:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"networks of {stack_name} not removed: {remaining}")
         for net in remaining:
-            # Still in use while tasks shut down: retried below.
+            # In use while the removed services' tasks shut down: retried.
             with contextlib.suppress(Exception):
                 api.remove_network(net["Id"])
-        if not api.networks(filters=label) or time.monotonic() > deadline:
-            return
         time.sleep(0.5)
 
 
@@ -192,3 +231,9 @@ def external_resources(client: EngineClient, stack: Stack | None) -> Iterator[No
         for kind, obj_id in reversed(created):
             with contextlib.suppress(Exception):
                 getattr(api, f"remove_{kind}")(obj_id)
+        # Network removal completes asynchronously; the next file may want the same name.
+        deadline = time.monotonic() + 15
+        gone = {obj_id for kind, obj_id in created if kind == "network"}
+        while gone and time.monotonic() < deadline:
+            gone = {i for i in gone if any(n["Id"] == i for n in api.networks(ids=[i]))}
+            time.sleep(0.2)

@@ -96,7 +96,7 @@ def check_parity(
     with external_resources(engine, early):
         try:
             try:
-                deploy_with_docker(file, docker_name, env)
+                deploy_with_docker(engine, file, docker_name, env)
             except DockerDeployFailed as exc:
                 pytest.skip(f"docker stack deploy cannot deploy {file.name} here: {exc}")
             docker_live = observe_stack(
