@@ -18,6 +18,7 @@ from stackctl.core.model import Stack
 from stackctl.core.plan_model import Plan
 from stackctl.core.state import ClusterState, ResourceKind
 from stackctl.errors import StackctlError, StalePlanError
+from stackctl.rollout.checkpoints import checkpoint
 from stackctl.rollout.events import ApplyWarning, Event, Outcome, ResourceRemoved
 from stackctl.rollout.options import ApplyOptions, ApplyOutcome, FailurePolicy
 
@@ -35,13 +36,16 @@ def locked_rollout(
     lock = StackLock(session.client, request.stack)
     lock.acquire(request.lock_timeout)
     try:
+        checkpoint("lock-acquired")
         lock.start_heartbeat()
         plan = _recheck(session, desired, plan)
         if not plan.has_changes:
             session.out(f"stack {request.stack}: nothing left to do (applied meanwhile).")
             return 0
+        checkpoint("plan-rechecked")
         return _roll_out(session, stack, desired, plan, policy)
     finally:
+        checkpoint("releasing")
         lock.release()
 
 
@@ -114,6 +118,7 @@ def _record(
     if outcome.changed == 0:
         return
     try:
+        checkpoint("recording")
         record_apply(
             session.client,
             desired=desired,
@@ -122,6 +127,7 @@ def _record(
             source_digest=stack.source_digest,
             dependencies=dependencies_of(stack, session.request.stack),
         )
+        checkpoint("revision-recorded")
     except StackctlError as error:
         warn(f"could not record the revision: {error.message}")
 

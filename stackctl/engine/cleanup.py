@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection
 from stackctl.core.state import LABEL_LOGICAL_NAME, LABEL_NAMESPACE, ClusterState, ResourceKind
 from stackctl.engine.client import EngineClient, engine_errors
 from stackctl.errors import EngineError
+from stackctl.rollout.checkpoints import checkpoint
 
 
 def remove_superseded(
@@ -47,6 +48,7 @@ def remove_superseded(
             if _remove(client, kind, str(raw["ID"])):
                 gone.append(name)
                 removed(kind, name)
+                checkpoint("cleanup-removing")
     return gone
 
 

@@ -15,6 +15,7 @@ from stackctl.core.plan_model import ResourceChange
 from stackctl.core.state import ResourceKind
 from stackctl.errors import StackctlError
 from stackctl.rollout.adapter import EngineAdapter, ServiceInfo, VersionConflictError
+from stackctl.rollout.checkpoints import checkpoint
 from stackctl.rollout.convergence import Phase
 from stackctl.rollout.events import (
     ApplyWarning,
@@ -62,6 +63,7 @@ def roll_back(
     and return each service's final status."""
     emit, at = watcher.emit, watcher.elapsed
     emit(RollbackStarted(at(), undo.service_names, reason))
+    checkpoint("rollback-started")
     watcher.remember_current_tasks()  # failures up to now belong to the failed release
     statuses: Statuses = {}
     watches: dict[str, Watch] = {}
@@ -70,6 +72,7 @@ def roll_back(
         _undo_updated_services(adapter, stack, undo, watcher, statuses, watches)
     except StackctlError as error:  # the engine refused: report, keep what we know
         emit(ApplyWarning(at(), f"rollback write failed: {error.message}"))
+    checkpoint("rollback-submitted")
 
     while watches:
         try:

@@ -15,6 +15,7 @@ from stackctl.core.plan_model import Effect, Plan, ResourceChange
 from stackctl.core.state import ResourceKind
 from stackctl.errors import StackctlError
 from stackctl.rollout.adapter import EngineAdapter
+from stackctl.rollout.checkpoints import checkpoint
 from stackctl.rollout.convergence import Phase, Verdict
 from stackctl.rollout.events import (
     ApplyFinished,
@@ -131,6 +132,9 @@ class _Apply:
                         self._apply_object(change)
                     except StackctlError as error:
                         raise _Failed(f"{kind.value} {change.name}: {error.message}") from error
+            if kind is ResourceKind.NETWORK:
+                checkpoint("networks-created")
+        checkpoint("objects-created")
 
     def _apply_object(self, change: ResourceChange) -> None:
         desired = change.desired
@@ -163,6 +167,7 @@ class _Apply:
             for name in sorted(blocked):
                 self.emit(ServiceSkipped(self.elapsed(), name, "a dependency failed"))
             failed += self._roll_wave([self.changes[n] for n in wave if n not in blocked])
+            checkpoint("wave-finished")
             if failed and self.options.on_failure is FailurePolicy.PAUSE:
                 raise _Failed("; ".join(self._reasons(failed)))
         return failed
@@ -225,6 +230,7 @@ class _Apply:
             self.emit(ResourceUpdated(self.elapsed(), "service", change.name, change.effect.value))
         self.submitted += 1
         self._result(change, ServiceStatus.IN_PROGRESS)
+        checkpoint("service-submitted")
         return Watch(change.name, service_id)
 
     # -- failure -------------------------------------------------------------

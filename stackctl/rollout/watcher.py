@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stackctl.rollout.adapter import PENDING_STATES, EngineAdapter, ServiceInfo, TaskInfo
+from stackctl.rollout.checkpoints import checkpoint
 from stackctl.rollout.convergence import Phase, Verdict, WatchLimits, evaluate
 from stackctl.rollout.events import Event, ServiceConverged, ServiceFailed, ServiceProgress
 from stackctl.rollout.options import ApplyOptions
@@ -98,6 +99,7 @@ class Watcher:
             finished = self.poll(watches)
             if finished:
                 return finished
+            checkpoint("watching")
             self.options.sleep(self.options.poll_interval)
 
     def check(self, deadline: float) -> None:
