@@ -37,7 +37,10 @@ def status(
             f"stack {stack} not found (no services and no recorded revisions)",
             hint="`stackctl ls` lists the stacks in this cluster",
         )
-    drifted = _drifted_resources(client, store.get(current)) if current is not None else None
+    drifted: list[str] | None = None
+    orphans: list[str] = []
+    if current is not None:
+        drifted, orphans = _compare(client, store.get(current))
     summary = next((s for s in summaries if s.number == current), None)
 
     if as_json:
@@ -49,6 +52,7 @@ def status(
                     "outcome": summary.outcome.value if summary and summary.outcome else None,
                     "drift": None if drifted is None else bool(drifted),
                     "drifted": drifted,
+                    "orphans": orphans,
                     "services": [
                         {
                             "name": s.name,
@@ -82,6 +86,8 @@ def status(
         typer.echo(f"drift: YES, live differs from revision {current} in: {', '.join(drifted)}")
     else:
         typer.echo(f"drift: no (live matches revision {current})")
+    if orphans:
+        typer.echo(f"orphaned (kept, not in revision {current}): {', '.join(orphans)}")
     rows = [
         [
             s.name,
@@ -99,10 +105,17 @@ def status(
             typer.echo(f"  {s.name}: {error}")
 
 
-def _drifted_resources(client: Any, revision: Any) -> list[str]:
-    """Names of resources whose live state differs from ``revision``'s snapshot."""
+def _compare(client: Any, revision: Any) -> tuple[list[str], list[str]]:
+    """(drifted, orphaned) resource names: live vs ``revision``'s snapshot.
+
+    Orphans (left by an apply without --prune) are listed apart: stackctl left
+    them knowingly, so they are not drift.
+    """
+    from stackctl.core.plan_model import Effect
     from stackctl.engine.revision_plans import plan_against_revision
 
-    result = plan_against_revision(client, revision, prune=False)
-    drifted = {c.name for c in result.plan.changes if c.effect.value != "none"}
-    return sorted(drifted | set(result.missing))
+    result = plan_against_revision(client, revision, prune=False, last_applied=revision.state)
+    changes = result.plan.changes
+    drifted = {c.name for c in changes if c.effect not in (Effect.NONE, Effect.ORPHAN)}
+    orphans = sorted(c.name for c in changes if c.effect is Effect.ORPHAN)
+    return sorted(drifted | set(result.missing)), orphans

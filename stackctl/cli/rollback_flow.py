@@ -20,6 +20,7 @@ import typer
 from stackctl.core.plan_model import Plan
 from stackctl.core.revision import Outcome as RevisionOutcome
 from stackctl.core.revision import Revision
+from stackctl.core.state import ClusterState
 from stackctl.errors import StackctlError, StalePlanError
 
 
@@ -39,9 +40,9 @@ class RollbackRequest:
     context: str | None = None
 
 
-def choose_revision(client: Any, request: RollbackRequest) -> Revision:
-    """Revision ``--to N``, or the last applied one before the current."""
-    from stackctl.core.revision import default_rollback_target
+def choose_revision(client: Any, request: RollbackRequest) -> tuple[Revision, Revision | None]:
+    """Revision ``--to N`` (or the last applied one before the current), and the current."""
+    from stackctl.core.revision import current_number, default_rollback_target
     from stackctl.engine.revisions import RevisionStore
 
     store = RevisionStore(client, request.stack)
@@ -59,7 +60,8 @@ def choose_revision(client: Any, request: RollbackRequest) -> Revision:
                 f"stack {request.stack} has no applied revision before the current one",
                 hint=f"see `stackctl history {request.stack}` and pick one with --to N",
             )
-    return store.get(number)
+    current = current_number((s.number, s.outcome) for s in summaries)
+    return store.get(number), (store.get(current) if current is not None else None)
 
 
 def _plan_text(plan: Plan, *, no_color: bool) -> str:
@@ -102,14 +104,15 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
             f"--on-failure must be rollback, pause or continue, not {request.on_failure!r}"
         ) from None
     client = connect(request.context)
-    revision = choose_revision(client, request)
+    revision, current = choose_revision(client, request)
+    last_applied = current.state if current is not None else None
     if revision.outcome is not RevisionOutcome.APPLIED:
         typer.echo(
             f"stackctl: warning: revision {revision.number} ended {revision.outcome.value}; "
             "re-applying it may fail the same way",
             err=True,
         )
-    planned = plan_against_revision(client, revision, prune=True)
+    planned = plan_against_revision(client, revision, prune=True, last_applied=last_applied)
     require_objects(planned)
     plan = planned.plan
     if request.as_json:
@@ -128,11 +131,16 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
             )
         return 0
     _confirm(f"Roll back to revision {revision.number}?", yes=request.yes)
-    return _locked_rollback(client, request, revision, plan, policy)
+    return _locked_rollback(client, request, revision, last_applied, plan, policy)
 
 
 def _locked_rollback(
-    client: Any, request: RollbackRequest, revision: Revision, approved: Plan, policy: Any
+    client: Any,
+    request: RollbackRequest,
+    revision: Revision,
+    last_applied: ClusterState | None,
+    approved: Plan,
+    policy: Any,
 ) -> int:
     from stackctl.cli.apply_flow import plan_signature
     from stackctl.engine.lock import StackLock
@@ -142,7 +150,7 @@ def _locked_rollback(
     lock.acquire(request.lock_timeout)
     try:
         lock.start_heartbeat()
-        planned = plan_against_revision(client, revision, prune=True)
+        planned = plan_against_revision(client, revision, prune=True, last_applied=last_applied)
         require_objects(planned)
         if plan_signature(planned.plan) != plan_signature(approved):
             raise StalePlanError(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -104,7 +104,8 @@ class PlanSummary:
     def from_plan(cls, plan: Plan) -> PlanSummary:
         counts: dict[str, int] = {}
         for change in plan.changes:
-            if change.effect is not Effect.NONE:
+            # Orphans are reported, not written: they are not part of what changed.
+            if change.effect not in (Effect.NONE, Effect.ORPHAN):
                 counts[change.effect.value] = counts.get(change.effect.value, 0) + 1
         return cls(MappingProxyType(dict(sorted(counts.items()))))
 
@@ -185,6 +186,26 @@ def new_revision(
             {name: tuple(deps) for name, deps in sorted((dependencies or {}).items()) if deps}
         ),
     )
+
+
+def keep_retained_objects(plan: Plan, retained: Collection[str]) -> Plan:
+    """``plan`` without deleting (or reporting as orphaned) the configs/secrets in ``retained``.
+
+    Superseded config/secret versions stay in the cluster on purpose while a
+    retained revision names them: a rollback needs those exact objects, and
+    stackctl cannot recreate content it never stored. ``apply --prune`` must not
+    delete them; pass ``RevisionStore.referenced_objects()`` as ``retained``.
+    """
+    kept = tuple(
+        change
+        for change in plan.changes
+        if not (
+            change.kind in (ResourceKind.CONFIG, ResourceKind.SECRET)
+            and change.effect in (Effect.DELETE, Effect.ORPHAN)
+            and change.name in retained
+        )
+    )
+    return replace(plan, changes=kept)
 
 
 def with_number(revision: Revision, number: int) -> Revision:

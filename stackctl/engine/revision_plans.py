@@ -39,8 +39,19 @@ def _keeps_history(change: ResourceChange) -> bool:
     return change.kind in _FILE_KINDS and change.effect in (Effect.ORPHAN, Effect.DELETE)
 
 
-def plan_against_revision(client: Any, revision: Revision, *, prune: bool) -> RevisionPlan:
-    """The plan that would make the live stack match ``revision`` (its image digests pinned)."""
+def plan_against_revision(
+    client: Any,
+    revision: Revision,
+    *,
+    prune: bool,
+    last_applied: ClusterState | None = None,
+) -> RevisionPlan:
+    """The plan that would make the live stack match ``revision`` (its image digests pinned).
+
+    ``last_applied`` is what stackctl last wrote (the current revision's state), so
+    fields changed behind its back are marked as drift; for ``status`` that is
+    ``revision`` itself.
+    """
     from stackctl.core.comparable import align_live_to_desired
     from stackctl.core.diff import plan_changes
     from stackctl.engine.observe import observe_stack
@@ -53,7 +64,7 @@ def plan_against_revision(client: Any, revision: Revision, *, prune: bool) -> Re
         if resource.external
     ]
     live = align_live_to_desired(desired, observe_stack(client, revision.stack, external=externals))
-    plan = plan_changes(desired, live, last_applied=revision.state, prune=prune)
+    plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
     plan = replace(plan, changes=tuple(c for c in plan.changes if not _keeps_history(c)))
     missing = tuple(
         sorted(

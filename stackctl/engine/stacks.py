@@ -103,17 +103,49 @@ def service_statuses(client: Any, stack: str) -> list[ServiceStatus]:
     if services:
         ids = [s["ID"] for s in services]
         tasks = _api_call("list tasks", lambda: api.tasks(filters={"service": ids}))
+    checks = _image_checks(api, services)
     by_service: dict[str, list[dict[str, Any]]] = {}
     for task in tasks:
         by_service.setdefault(task["ServiceID"], []).append(task)
     return sorted(
-        (_service_status(s, by_service.get(s["ID"], [])) for s in services),
+        (_service_status(s, by_service.get(s["ID"], []), checks) for s in services),
         key=lambda s: s.name,
     )
 
 
+def _image_checks(api: Any, services: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """Images (as the specs name them) whose image config declares a HEALTHCHECK.
+
+    One inspect per distinct image, only for services without a health check in
+    their spec; an image this node does not have counts as unknown (no check).
+    """
+    images = {
+        str(_container(s).get("Image", ""))
+        for s in services
+        if not (_container(s).get("Healthcheck") or {}).get("Test")
+    }
+    with_check = set()
+    for image in sorted(images - {""}):
+        try:
+            config = api.inspect_image(image).get("Config") or {}
+        except docker.errors.APIError:
+            continue
+        test = (config.get("Healthcheck") or {}).get("Test")
+        if test and test != ["NONE"]:
+            with_check.add(image)
+    return frozenset(with_check)
+
+
+def _container(service: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = service.get("Spec") or {}
+    result: Mapping[str, Any] = (spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    return result
+
+
 def _service_status(
-    service: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]]
+    service: Mapping[str, Any],
+    tasks: Sequence[Mapping[str, Any]],
+    image_checks: frozenset[str] = frozenset(),
 ) -> ServiceStatus:
     spec = service["Spec"]
     container = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
@@ -124,7 +156,8 @@ def _service_status(
         if t.get("DesiredState") == "running" and t.get("Status", {}).get("State") == "running"
     ]
     health = container.get("Healthcheck") or {}
-    has_check = bool(health.get("Test")) and health.get("Test") != ["NONE"]
+    test = health.get("Test")
+    has_check = test != ["NONE"] and (bool(test) or container.get("Image") in image_checks)
     # Swarm holds a health-checked task in "starting" until its check passes, so a
     # running task of such a service is a healthy one.
     healthy = len(running_now) if has_check else None

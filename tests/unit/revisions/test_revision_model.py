@@ -25,6 +25,7 @@ from stackctl.core.revision import (
     decode_revision,
     default_rollback_target,
     encode_revision,
+    keep_retained_objects,
     revision_to_json,
     state_for_rollback,
 )
@@ -208,3 +209,35 @@ def test_no_target_without_an_earlier_applied_revision() -> None:
     assert default_rollback_target([(1, Outcome.APPLIED)]) is None
     assert default_rollback_target([(1, Outcome.ROLLED_BACK)]) is None
     assert current_number([(1, None)]) is None
+
+
+def test_plan_summary_leaves_out_orphans() -> None:
+    state = sample_state()
+    web = state.services["shop_web"]
+    plan = Plan(
+        stack="shop",
+        changes=(
+            ResourceChange(ResourceKind.CONFIG, "shop_app-old", Effect.ORPHAN, live=web),
+            ResourceChange(ResourceKind.SERVICE, "shop_web", Effect.ROLLING, desired=web),
+        ),
+    )
+    assert dict(PlanSummary.from_plan(plan).counts) == {"rolling": 1}
+
+
+def test_keep_retained_objects_spares_only_retained_configs_and_secrets() -> None:
+    web = sample_state().services["shop_web"]
+    changes = (
+        ResourceChange(ResourceKind.CONFIG, "shop_app-v1", Effect.DELETE, live=web),
+        ResourceChange(ResourceKind.CONFIG, "shop_app-v0", Effect.DELETE, live=web),
+        ResourceChange(ResourceKind.SECRET, "shop_pw-v1", Effect.ORPHAN, live=web),
+        ResourceChange(ResourceKind.SERVICE, "shop_app-v1", Effect.DELETE, live=web),
+        ResourceChange(ResourceKind.SERVICE, "shop_web", Effect.ROLLING, desired=web),
+    )
+    plan = Plan(stack="shop", changes=changes, prune=True)
+    kept = keep_retained_objects(plan, {"shop_app-v1", "shop_pw-v1"})
+    assert [(c.kind.value, c.name) for c in kept.changes] == [
+        ("config", "shop_app-v0"),
+        ("service", "shop_app-v1"),
+        ("service", "shop_web"),
+    ]
+    assert kept.prune is True
