@@ -32,6 +32,7 @@ from stackctl.core.redact import is_sensitive_path
 from stackctl.core.state import (
     APPLY_ORDER,
     LABEL_IMAGE,
+    LABEL_LOGICAL_NAME,
     ClusterState,
     ResourceKind,
     ResourceState,
@@ -61,6 +62,8 @@ def plan_changes(
         wanted, present = desired.of_kind(kind), live.of_kind(kind)
         recorded = last_applied.of_kind(kind) if last_applied is not None else None
         for name in sorted(set(wanted) | set(present)):
+            if name not in wanted and _is_kept_version(present[name], wanted):
+                continue
             change = _resource_change(
                 kind,
                 name,
@@ -76,6 +79,22 @@ def plan_changes(
     order = {kind: i for i, kind in enumerate(APPLY_ORDER)}
     ordered = sorted(changes.values(), key=lambda c: (order[c.kind], c.name))
     return Plan(stack=desired.stack, changes=tuple(ordered), prune=prune)
+
+
+def _is_kept_version(have: ResourceState, wanted: Mapping[str, ResourceState]) -> bool:
+    """An earlier version of a config/secret the files still declare.
+
+    stackctl names configs and secrets by content, so a content change leaves the
+    previous object behind; it is kept on purpose (recorded revisions need it for
+    rollback, and apply's retention removes it). It is neither an orphan nor
+    something ``--prune`` may delete.
+    """
+    if have.kind not in (ResourceKind.CONFIG, ResourceKind.SECRET):
+        return False
+    logical = (have.spec.get("Labels") or {}).get(LABEL_LOGICAL_NAME)
+    return logical is not None and any(
+        (w.spec.get("Labels") or {}).get(LABEL_LOGICAL_NAME) == logical for w in wanted.values()
+    )
 
 
 def _require_externals(desired: ClusterState, live: ClusterState) -> None:

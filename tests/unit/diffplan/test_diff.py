@@ -344,3 +344,27 @@ def test_absent_rollout_config_equals_swarmkits_defaults_but_not_an_empty_one() 
     empty["UpdateConfig"] = {}  # the engine reads this as Parallelism 0: all at once
     (change,) = plan_changes(state(service(empty)), state(_live(filled))).changes
     assert [(f.path, f.old, f.new) for f in change.fields] == [("UpdateConfig.Parallelism", 1, 0)]
+
+
+def _versioned_config(name: str, logical: str, *, live: bool) -> ResourceState:
+    spec = {
+        "Name": name,
+        "Labels": {"com.docker.stack.namespace": STACK, "io.stackctl.name": logical},
+    }
+    return ResourceState(
+        ResourceKind.CONFIG, name, spec, id="c" if live else None, content_sha256=name[-4:] * 16
+    )
+
+
+def test_earlier_versions_of_declared_configs_are_kept_not_orphaned() -> None:
+    desired = state(_versioned_config("shop_app-bbbb", "app", live=False))
+    live = state(
+        _versioned_config("shop_app-aaaa", "app", live=True),  # the previous content
+        _versioned_config("shop_old-cccc", "old", live=True),  # no longer declared at all
+    )
+    for prune in (False, True):
+        plan = plan_changes(desired, live, prune=prune)
+        assert [(c.name, c.effect) for c in plan.changes] == [
+            ("shop_app-bbbb", Effect.CREATE),
+            ("shop_old-cccc", Effect.DELETE if prune else Effect.ORPHAN),
+        ]
