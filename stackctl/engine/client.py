@@ -159,13 +159,18 @@ def _api_client(endpoint: Endpoint) -> docker.APIClient:
     host = endpoint.host
     if host.startswith("tcp://") and endpoint.tls is not None:
         host = "https://" + host[len("tcp://") :]
-    return docker.APIClient(
+    api = docker.APIClient(
         base_url=host,
         version=API_VERSION,
         tls=_tls_config(endpoint),
         use_ssh_client=host.startswith("ssh://"),
         timeout=60,
     )
+    if endpoint.tls is not None:
+        # requests would let REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace the CA from
+        # DOCKER_CERT_PATH or the context; the docker CLI trusts only that CA.
+        api.trust_env = False
+    return api
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
