@@ -51,13 +51,44 @@ def diff(
     ),
     no_color: bool = typer.Option(False, "--no-color", help="No colours (also: NO_COLOR=1)."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
+    revision: int | None = typer.Option(
+        None, "--revision", help="Compare stored revision N (see `stackctl history`), not files."
+    ),
 ) -> int:
     fmt = _format(as_json, output_format)
+    if revision is not None:
+        return _diff_revision(stack, revision, files, env_files, out, context, prune, fmt, no_color)
     desired = _desired_from_files(stack, files, env_files)
     from stackctl.cli.stack_views import connect
 
     client = connect(context)
     return diff_desired(client, desired, prune=prune, fmt=fmt, out=out, no_color=no_color)
+
+
+def _diff_revision(
+    stack: str,
+    number: int,
+    files: list[str],
+    env_files: list[str],
+    out: str | None,
+    context: str | None,
+    prune: bool,
+    fmt: str,
+    no_color: bool,
+) -> int:
+    """``diff --revision N``: what rolling back to revision N would change (REVISIONS)."""
+    if files or env_files or out:
+        raise StackctlError(
+            "--revision compares a stored revision with the cluster: it takes no stack "
+            "files and saves no plan",
+            hint=f"`stackctl rollback {stack} --to {number}` applies that revision",
+        )
+    from stackctl.cli.stack_views import connect
+    from stackctl.engine.revision_plans import revision_desired
+
+    client = connect(context)
+    desired = revision_desired(client, stack, number)
+    return diff_desired(client, desired, prune=prune, fmt=fmt, no_color=no_color)
 
 
 def _format(as_json: bool, output_format: str | None) -> str:

@@ -91,3 +91,10 @@ def require_objects(revision_plan: RevisionPlan) -> None:
             "(`stackctl apply -c FILE`), or recreate the objects with the same names"
         ),
     )
+
+
+def revision_desired(client: Any, stack: str, number: int) -> ClusterState:
+    """The desired state of revision ``number`` (``diff --revision N``), digests pinned."""
+    from stackctl.engine.revisions import RevisionStore
+
+    return state_for_rollback(RevisionStore(client, stack).get(number))

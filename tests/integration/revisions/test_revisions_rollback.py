@@ -209,6 +209,12 @@ def test_rollback_from_a_fresh_home_restores_the_earlier_release(
     status = json.loads(stackctl("status", stack, "--json").stdout)
     assert (status["revision"], status["drift"]) == (3, False)
 
+    # diff --revision: revision 1 is what runs; revision 2 would change web.
+    assert stackctl("diff", stack, "--revision", "1").returncode == 0
+    to_v2 = stackctl("diff", stack, "--revision", "2", "--json")
+    assert to_v2.returncode == 2
+    assert f"{stack}_web" in to_v2.stdout
+
 
 def test_rollback_restores_exactly_the_earlier_set_of_services(
     stack: str, docker_client: docker.DockerClient, tmp_path: Path
