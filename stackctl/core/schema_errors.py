@@ -245,6 +245,9 @@ class SchemaErrorTranslator:
     def _wrong_type(self, path: DocPath, instance: Any, expected: list[str]) -> Finding:
         hint = None
         shape = shape_at(path)
+        wanted = describe_types(expected)
+        if shape is not None and shape.format == "duration":
+            wanted = "a duration such as 10s"
         if isinstance(instance, bool) and "string" in expected:
             hint = "put it in quotes: YAML reads yes/no/true/false/on/off as booleans"
         elif shape is not None and shape.format == "duration" and not isinstance(instance, str):
@@ -257,7 +260,7 @@ class SchemaErrorTranslator:
             hint = "remove the quotes: a quoted value is a string"
         return self.finding(
             path,
-            f"must be {describe_types(expected)}, not {describe_value(instance)}",
+            f"must be {wanted}, not {describe_value(instance)}",
             CODE_WRONG_TYPE,
             hint,
         )

@@ -110,6 +110,7 @@ def test_number_for_a_duration_suggests_a_unit() -> None:
             stop_grace_period: 10
         """
     )
+    assert error.message == "must be a duration such as 10s, not the number 10"
     assert error.hint == "write a duration with a unit, e.g. '10s' or '1m30s'"
 
 
