@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,6 +68,7 @@ class _Row:
     since: float = 0.0
     message: str = ""
     desired: int | None = None
+    ended: float | None = None  # elapsed stops when the service converged or failed
 
 
 class LiveView:
@@ -77,12 +79,20 @@ class LiveView:
 
         self.console = console
         self.rows: dict[str, _Row] = {}
-        self.now = 0.0
-        self.live = Live(self._table(), console=console, refresh_per_second=4, transient=False)
+        self.started = time.monotonic()  # re-based on the first event's elapsed
+        # get_renderable: the table is rebuilt on every refresh, so ELAPSED ticks.
+        self.live = Live(
+            console=console, refresh_per_second=4, transient=False, get_renderable=self._table
+        )
         self.live.start()
 
+    @property
+    def now(self) -> float:
+        return time.monotonic() - self.started
+
     def __call__(self, event: Event) -> None:
-        self.now = event.elapsed
+        if not self.rows:
+            self.started = time.monotonic() - event.elapsed
         row = self.rows.get(getattr(event, "service", ""), None)
         if (
             isinstance(event, (ResourceCreated, ResourceUpdated))
@@ -97,18 +107,18 @@ class LiveView:
             row.message = event.message
             row.desired = event.desired
         elif isinstance(event, ServiceConverged) and row is not None:
-            row.phase, row.message = "converged", ""
+            row.phase, row.message, row.ended = "converged", "", event.elapsed
             done = "ok" if row.desired is None else f"{row.desired}/{row.desired}"
             row.updated = row.healthy = done
         elif isinstance(event, ServiceFailed):
             row = self.rows.setdefault(event.service, _Row(since=event.elapsed))
-            row.phase = "FAILED"
+            row.phase, row.ended = "FAILED", event.elapsed
             row.message = event.reason + (f" ({event.task_error})" if event.task_error else "")
         elif isinstance(event, ServiceSkipped):
             self.rows[event.service] = _Row("not started", message=event.reason)
         elif not isinstance(event, ApplyFinished):
             self.console.print(event.describe(), markup=False, highlight=False)
-        self.live.update(self._table())
+        self.live.refresh()
 
     def _table(self) -> Any:
         from rich.table import Table
@@ -123,13 +133,13 @@ class LiveView:
                 f"[{style}]{row.phase}[/]" if style else row.phase,
                 row.updated,
                 row.healthy,
-                f"{max(0.0, self.now - row.since):.1f}s",
+                f"{max(0.0, (row.ended if row.ended is not None else self.now) - row.since):.1f}s",
                 row.message,
             )
         return table
 
     def close(self) -> None:
-        self.live.update(self._table())
+        self.live.refresh()
         self.live.stop()
 
 

@@ -190,3 +190,21 @@ def test_unlock_breaks_a_held_lock(
     assert f"pid {os.getpid()}" in result.stdout
     assert read_lock(client, stack_name) is None
     assert "was not locked" in run_stackctl("unlock", stack_name).stdout
+
+
+def test_five_applies_at_once_never_interleave(
+    stack_name: str, tmp_path: Path, run_stackctl: RunStackctl
+) -> None:
+    file = stack_file(tmp_path, "stackctl-demo/web:1")
+    procs = [spawn_apply(stack_name, file) for _ in range(5)]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    codes = sorted(code for code, _, _ in results)
+    assert set(codes) <= {0, 1}, results
+    assert 0 in codes
+    for code, _out, err in results:
+        if code == 1:
+            assert "locked by" in err, err
+    history = run_stackctl("history", stack_name, "--json")
+    assert history.exit_code == 0, history.stderr
+    assert len(json.loads(history.stdout)) == 1  # exactly one apply wrote anything
+    assert run_stackctl("diff", stack_name, "-c", file).exit_code == 0
