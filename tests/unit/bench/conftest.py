@@ -1,0 +1,10 @@
+"""The bench package lives at the repository root (bench/), outside the installed package."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
