@@ -304,6 +304,7 @@ class _Apply:
                         )
                     )
                     continue
+                self.submitted += 1
                 self.emit(ResourceRemoved(self.elapsed(), kind.value, change.name, "prune"))
                 if kind is ResourceKind.SERVICE:
                     self.results[change.name] = ServiceResult(
