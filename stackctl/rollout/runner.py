@@ -113,6 +113,11 @@ class _Apply:
         except StopRequested:
             self._mark_in_progress()
             return self._finish(Outcome.INTERRUPTED, "stopped by a signal")
+        except StackctlError as error:  # the engine failed us outside a service's own step
+            if not self.submitted:
+                raise  # nothing written yet: a plain error (exit 1) is the truth
+            self._mark_in_progress()
+            return self._finish(Outcome.FAILED, f"stopped part-way: {error.message}")
         if failed:  # only with --on-failure continue
             return self._finish(
                 Outcome.FAILED, f"{len(failed)} service(s) failed: " + ", ".join(failed)
@@ -252,6 +257,11 @@ class _Apply:
         except StopRequested:
             self._mark_in_progress()
             return self._finish(Outcome.INTERRUPTED, "stopped by a signal during rollback")
+        except StackctlError as error:
+            self._mark_in_progress()
+            return self._finish(
+                Outcome.FAILED, f"{reason}; the rollback could not run: {error.message}"
+            )
         for name, (status, why) in statuses.items():
             change = self.changes.get(name)
             if change is not None:

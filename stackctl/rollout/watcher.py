@@ -10,10 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from stackctl.errors import EngineError
 from stackctl.rollout.adapter import PENDING_STATES, EngineAdapter, ServiceInfo, TaskInfo
 from stackctl.rollout.checkpoints import checkpoint
 from stackctl.rollout.convergence import Phase, Verdict, WatchLimits, evaluate
-from stackctl.rollout.events import Event, ServiceConverged, ServiceFailed, ServiceProgress
+from stackctl.rollout.events import (
+    ApplyWarning,
+    Event,
+    ServiceConverged,
+    ServiceFailed,
+    ServiceProgress,
+)
 from stackctl.rollout.options import ApplyOptions
 
 
@@ -93,10 +100,27 @@ class Watcher:
         return finished
 
     def wait(self, watches: dict[str, Watch], deadline: float) -> dict[str, Verdict]:
-        """Poll until at least one watched service finishes; return the finished ones."""
+        """Poll until at least one watched service finishes; return the finished ones.
+
+        The engine failing to answer a poll (dockerd restarting, a manager
+        election) does not end the wait: the changes are already submitted, so
+        the watcher says so once and keeps polling until the deadline.
+        """
+        unreachable = False
         while True:
             self.check(deadline)
-            finished = self.poll(watches)
+            try:
+                finished = self.poll(watches)
+            except EngineError as error:
+                if not unreachable:
+                    message = f"lost the engine while watching, retrying: {error.message}"
+                    self.emit(ApplyWarning(self.elapsed(), message))
+                unreachable = True
+                self.options.sleep(max(self.options.poll_interval, 1.0))
+                continue
+            if unreachable:
+                self.emit(ApplyWarning(self.elapsed(), "the engine answers again; watching"))
+                unreachable = False
             if finished:
                 return finished
             checkpoint("watching")

@@ -339,3 +339,39 @@ def test_dependency_cycle_is_refused_before_any_write(
     with pytest.raises(DependencyCycleError, match="shop_a -> shop_b -> shop_a"):
         run_apply(engine, plan, options_for(dependencies=deps), lambda e: None)
     assert engine.writes == []
+
+
+def test_engine_outage_while_watching_is_survived(
+    engine: FakeEngine, options_for: Options, events: list[Event]
+) -> None:
+    from stackctl.errors import EngineError
+    from stackctl.rollout.events import ApplyWarning
+
+    outages = iter([False, True, True, True])  # 1st poll fine, then 3 failed polls
+    real_list = engine.list_services
+
+    def flaky(stack: str):  # type: ignore[no-untyped-def]
+        if next(outages, False):
+            raise EngineError("cannot reach the Docker engine")
+        return real_list(stack)
+
+    engine.list_services = flaky  # type: ignore[method-assign]
+    plan = make_plan(create_change(service_spec("web", "web:good")))
+    outcome = run_apply(engine, plan, options_for(), events.append)
+    assert outcome.exit_code is ExitCode.OK
+    warnings = [e.message for e in events if isinstance(e, ApplyWarning)]
+    assert len(warnings) == 2 and "lost the engine" in warnings[0]
+
+
+def test_engine_outage_past_the_deadline_times_out(
+    engine: FakeEngine, options_for: Options, events: list[Event]
+) -> None:
+    from stackctl.errors import EngineError
+
+    def down(stack: str):  # type: ignore[no-untyped-def]
+        raise EngineError("cannot reach the Docker engine")
+
+    plan = make_plan(create_change(service_spec("web", "web:good")))
+    engine.list_services = down  # type: ignore[method-assign]
+    outcome = run_apply(engine, plan, options_for(timeout=10.0), events.append)
+    assert outcome.exit_code is ExitCode.TIMED_OUT
