@@ -47,6 +47,12 @@ def locked_rollout(
     finally:
         checkpoint("releasing")
         lock.release()
+        if lock.lost:
+            typer.echo(
+                f"stackctl: warning: the lock on stack {request.stack} was broken or taken "
+                "over while this apply ran; another apply may have interleaved",
+                err=True,
+            )
 
 
 def _recheck(session: _Session, desired: ClusterState, approved: Plan) -> Plan:

@@ -232,8 +232,8 @@ class StackLock:
                 break
             except docker.errors.APIError:
                 continue  # version moved under us (e.g. `unlock` racing): re-read
-            except OSError:
-                return True  # transient: the lease has slack for the next beat
+            except (docker.errors.DockerException, OSError):
+                return True  # engine unreachable: the lease has slack for the next beat
         self.lost = True
         return False
 
