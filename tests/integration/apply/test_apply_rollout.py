@@ -216,3 +216,35 @@ def test_service_changed_behind_the_plan_is_not_overwritten(
     after = client.api.inspect_service(f"{stack_name}_web")["Spec"]
     assert after["Mode"]["Replicated"]["Replicas"] == 3
     assert after["TaskTemplate"]["ContainerSpec"]["Image"] == "stackctl-demo/web:1"
+
+
+def test_waves_follow_depends_on_and_global_services_converge(
+    client: EngineClient, stack_name: str, tmp_path: Path
+) -> None:
+    from stackctl.rollout.events import ResourceCreated, ServiceConverged
+
+    text = """
+services:
+  db:
+    image: stackctl-demo/web:1
+    stop_grace_period: 1s
+    deploy:
+      mode: global
+  web:
+    image: stackctl-demo/web:1
+    stop_grace_period: 1s
+    depends_on:
+      db:
+        condition: service_healthy
+    deploy:
+      replicas: 1
+"""
+    applied = apply_text(client, stack_name, text, tmp_path)
+    assert applied.outcome.exit_code is ExitCode.OK, applied.outcome.message
+    order = [
+        (type(e).__name__, getattr(e, "service", getattr(e, "name", "")))
+        for e in applied.events
+        if isinstance(e, (ResourceCreated, ServiceConverged))
+    ]
+    db, web = f"{stack_name}_db", f"{stack_name}_web"
+    assert order.index(("ServiceConverged", db)) < order.index(("ResourceCreated", web))
