@@ -36,6 +36,7 @@ CODE_NO_IMAGE = "SC220"
 CODE_NO_CONTENT = "SC221"
 CODE_HOST_IP_IGNORED = "SC302"
 CODE_DEPRECATED_EXTERNAL_NAME = "SC303"
+CODE_UNUSED_NETWORK = "SC304"
 
 # Swarm limits object names to 63 characters; services are named <stack>_<service>.
 SWARM_NAME_MAX = 63
@@ -92,6 +93,7 @@ class _Checker:
             if isinstance(service, Mapping):
                 self.check_service(str(name), service)
         self.check_dependency_cycles()
+        self.check_unused_networks()
         for kind in ("networks", "volumes", "configs", "secrets"):
             for name, obj in _mapping(self.data.get(kind)).items():
                 if isinstance(obj, Mapping):
@@ -398,6 +400,27 @@ class _Checker:
         for node in graph:
             if node not in state:
                 visit(node, [node])
+
+    def check_unused_networks(self) -> None:
+        """Like docker stack deploy, stackctl creates only networks some service joins."""
+        used: set[str] = set()
+        for service in self.services.values():
+            networks = _mapping(service).get("networks")
+            if isinstance(networks, list):
+                used.update(n for n in networks if isinstance(n, str))
+            elif isinstance(networks, Mapping):
+                used.update(str(n) for n in networks)
+            elif networks is None:
+                used.add("default")
+        for name, spec in _mapping(self.data.get("networks")).items():
+            if str(name) in used or (isinstance(spec, Mapping) and spec.get("external")):
+                continue
+            self.warn(
+                ("networks", str(name)),
+                f"network '{name}' is not used by any service, so it will not be created",
+                CODE_UNUSED_NETWORK,
+                "attach a service to it, or remove it",
+            )
 
     # -- top-level objects --------------------------------------------------------------------
 

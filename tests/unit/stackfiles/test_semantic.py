@@ -364,6 +364,21 @@ def test_deprecated_external_name_warns() -> None:
     assert finding.path == "volumes.data.external.name"
 
 
+def test_unused_network_warns_that_it_will_not_be_created() -> None:
+    text = (
+        BASE
+        + "    networks: [front]\nnetworks:\n  front: {}\n  spare: {}\n  ext: {external: true}\n"
+    )
+    (finding,) = warnings(text)
+    assert finding.code == "SC304"
+    assert finding.path == "networks.spare"
+    assert finding.location.line == 7
+
+
+def test_default_network_counts_as_used_by_services_without_networks() -> None:
+    assert not warnings(BASE + "networks:\n  default: {driver_opts: {encrypted: ''}}\n")
+
+
 def test_service_without_image_warns_about_build() -> None:
     found = warnings("services:\n  web:\n    build: .\n")
     codes = sorted(f.code for f in found)
