@@ -208,3 +208,30 @@ def test_five_applies_at_once_never_interleave(
     assert history.exit_code == 0, history.stderr
     assert len(json.loads(history.stdout)) == 1  # exactly one apply wrote anything
     assert run_stackctl("diff", stack_name, "-c", file).exit_code == 0
+
+
+def test_resolve_image_without_a_registry_warns_once_and_uses_the_tags(
+    stack_name: str, tmp_path: Path, run_stackctl: RunStackctl, client: EngineClient
+) -> None:
+    path = tmp_path / "two.yml"
+    path.write_text(
+        """
+services:
+  a:
+    image: stackctl-demo/web:1
+    stop_grace_period: 1s
+  b:
+    image: stackctl-demo/web:2
+    stop_grace_period: 1s
+"""
+    )
+    result = run_stackctl(
+        "apply", stack_name, "-c", str(path), "--yes", "--resolve-image", "always"
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.stdout.count("cannot resolve image digests") == 1
+    images = {
+        s["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        for s in client.api.services(filters={"label": f"com.docker.stack.namespace={stack_name}"})
+    }
+    assert images == {"stackctl-demo/web:1", "stackctl-demo/web:2"}
