@@ -42,6 +42,25 @@ _EXIT_CODES: dict[Outcome, ExitCode] = {
 }
 
 
+class ServiceStatus(StrEnum):
+    CONVERGED = "converged"
+    SUBMITTED = "submitted"  # --detach
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"  # left rolling (timeout, interrupt, pause)
+    NOT_STARTED = "not_started"
+    ROLLED_BACK = "rolled_back"
+    ROLLBACK_FAILED = "rollback_failed"
+    REMOVED = "removed"  # pruned, or created by this apply and removed by its rollback
+
+
+@dataclass(frozen=True)
+class ServiceResult:
+    name: str
+    effect: str  # the planned effect: create | rolling | in-place | replace | delete
+    status: ServiceStatus
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class Event:
     """Base of every rollout event."""
@@ -195,6 +214,7 @@ class ApplyFinished(Event):
     outcome: Outcome
     exit_code: int
     message: str = ""
+    services: tuple[ServiceResult, ...] = ()  # the state each service was left in
 
     def describe(self) -> str:
         text = f"apply {self.outcome.value} (exit {self.exit_code}) in {self.elapsed:.1f}s"

@@ -1,4 +1,8 @@
-"""Inputs and results of ``run_apply``: options, per-service results, outcome."""
+"""Inputs and results of ``run_apply``: options and outcome.
+
+``ServiceResult``/``ServiceStatus`` live in ``events`` (the final event carries
+them) and are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from stackctl.errors import ExitCode
-from stackctl.rollout.events import Outcome
+from stackctl.rollout.events import Outcome, ServiceResult, ServiceStatus
 from stackctl.rollout.waves import Dependencies
 
 
@@ -43,25 +47,6 @@ class ApplyOptions:
     """Polled between steps; True (SIGINT/SIGTERM) ends the apply cleanly."""
 
 
-class ServiceStatus(StrEnum):
-    CONVERGED = "converged"
-    SUBMITTED = "submitted"  # --detach
-    FAILED = "failed"
-    IN_PROGRESS = "in_progress"  # left rolling (timeout, interrupt, pause)
-    NOT_STARTED = "not_started"
-    ROLLED_BACK = "rolled_back"
-    ROLLBACK_FAILED = "rollback_failed"
-    REMOVED = "removed"  # pruned, or created by this apply and removed by its rollback
-
-
-@dataclass(frozen=True)
-class ServiceResult:
-    name: str
-    effect: str  # the planned effect: create | rolling | in-place | replace | delete
-    status: ServiceStatus
-    reason: str = ""
-
-
 @dataclass(frozen=True)
 class ApplyOutcome:
     """What an apply did; the CLI renders it and records a revision from it."""
@@ -75,3 +60,6 @@ class ApplyOutcome:
     @property
     def exit_code(self) -> ExitCode:
         return self.outcome.exit_code
+
+
+__all__ = ["ApplyOptions", "ApplyOutcome", "FailurePolicy", "ServiceResult", "ServiceStatus"]

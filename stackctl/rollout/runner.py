@@ -332,14 +332,9 @@ class _Apply:
 
     def _finish(self, outcome: Outcome, message: str) -> ApplyOutcome:
         duration = self.elapsed()
-        self.emit(ApplyFinished(duration, outcome, int(outcome.exit_code), message))
-        return ApplyOutcome(
-            outcome,
-            tuple(self.results[n] for n in sorted(self.results)),
-            duration,
-            message,
-            self.submitted,
-        )
+        services = tuple(self.results[n] for n in sorted(self.results))
+        self.emit(ApplyFinished(duration, outcome, int(outcome.exit_code), message, services))
+        return ApplyOutcome(outcome, services, duration, message, self.submitted)
 
 
 def _join(reason: str, task_error: str) -> str:

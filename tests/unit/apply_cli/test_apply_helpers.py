@@ -93,7 +93,9 @@ def test_views_write_one_line_per_event() -> None:
     lines: list[str] = []
     event = ServiceFailed(1.25, "s_web", "Swarm paused the update", "task: non-zero exit (1)")
     PlainView(lines.append)(event)
-    JsonLinesView(lines.append)(ApplyFinished(2.0, Outcome.ROLLED_BACK, 3, "s_web failed"))
+    result = ServiceResult("s_web", "rolling", ServiceStatus.ROLLED_BACK, "back to v1")
+    finished = ApplyFinished(2.0, Outcome.ROLLED_BACK, 3, "s_web failed", (result,))
+    JsonLinesView(lines.append)(finished)
     assert (
         lines[0] == "[   1.2s] service s_web: FAILED: Swarm paused the update"
         " (task error: task: non-zero exit (1))"
@@ -105,6 +107,9 @@ def test_views_write_one_line_per_event() -> None:
         "outcome": "rolled_back",
         "exit_code": 3,
         "message": "s_web failed",
+        "services": [
+            {"name": "s_web", "effect": "rolling", "status": "rolled_back", "reason": "back to v1"}
+        ],
     }
 
 
