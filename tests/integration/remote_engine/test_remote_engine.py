@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Certificates, TLSFront, free_port
+from remote_support import Certificates, TLSFront, free_port
 
 from stackctl.engine.client import connect
 from stackctl.engine.observe import observe_stack
