@@ -99,6 +99,12 @@ def _explain(exc: BaseException, endpoint: Endpoint) -> EngineError:
     while cursor is not None and len(chain) < 10:
         chain.append(cursor)
         cursor = cursor.__cause__ or cursor.__context__
+    if "paramiko" in text:
+        return EngineError(
+            f"cannot use the ssh:// engine {where}: the docker SDK needs paramiko for ssh",
+            hint="install it next to stackctl (`pip install 'docker[ssh]'`), or reach the "
+            "engine over tcp+TLS or a forwarded unix socket (`ssh -L`)",
+        )
     if isinstance(exc, docker.errors.TLSParameterError):
         return EngineError(
             f"TLS configuration for {where} is incomplete: {exc}",

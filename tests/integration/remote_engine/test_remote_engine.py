@@ -156,3 +156,16 @@ def test_engine_is_a_worker() -> None:
         connect(env={"DOCKER_HOST": worker})
     assert "worker" in caught.value.message
     assert caught.value.hint and "manager" in caught.value.hint
+
+
+def test_ssh_engine_without_paramiko_says_what_to_install() -> None:
+    try:
+        import paramiko  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("paramiko is installed: ssh:// is handled by the docker SDK")
+    with pytest.raises(EngineError) as caught:
+        connect(env={"DOCKER_HOST": "ssh://deploy@127.0.0.1"})
+    assert "ssh://deploy@127.0.0.1" in caught.value.message
+    assert caught.value.hint and "docker[ssh]" in caught.value.hint
