@@ -5,7 +5,8 @@ Engine API to 1.41 (the oldest stackctl supports, and what Debian's 20.10
 engine speaks), checks the node is a Swarm manager, and turns every way this
 can fail into an ``EngineError`` with a hint. ``EngineClient`` counts the
 Engine API calls made through it, total and by HTTP method, so tests can
-assert call counts and ``-v`` can report them.
+assert call counts and ``-v`` can report them. ``ssh://`` engines are reached
+through an ``ssh -L`` socket forward (``ssh_tunnel``), so no paramiko is needed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import docker.tls
 import requests
 
 from stackctl.engine.contexts import Endpoint, resolve_endpoint
+from stackctl.engine.ssh_tunnel import SSHTunnel
 from stackctl.errors import EngineError
 
 API_VERSION = "1.41"
@@ -46,9 +48,12 @@ class EngineClient:
     plain JSON-shaped dicts, exactly the shape ``stackctl.core.state`` uses.
     """
 
-    def __init__(self, api: docker.APIClient, endpoint: Endpoint) -> None:
+    def __init__(
+        self, api: docker.APIClient, endpoint: Endpoint, *, tunnel: SSHTunnel | None = None
+    ) -> None:
         self.api = api
         self.endpoint = endpoint
+        self._tunnel = tunnel
         self._calls: Counter[str] = Counter()
         original: Callable[..., Any] = api.request
 
@@ -69,6 +74,8 @@ class EngineClient:
 
     def close(self) -> None:
         self.api.close()
+        if self._tunnel is not None:
+            self._tunnel.close()
 
     def __enter__(self) -> EngineClient:
         return self
@@ -99,12 +106,6 @@ def _explain(exc: BaseException, endpoint: Endpoint) -> EngineError:
     while cursor is not None and len(chain) < 10:
         chain.append(cursor)
         cursor = cursor.__cause__ or cursor.__context__
-    if "paramiko" in text:
-        return EngineError(
-            f"cannot use the ssh:// engine {where}: the docker SDK needs paramiko for ssh",
-            hint="install it next to stackctl (`pip install 'docker[ssh]'`), or reach the "
-            "engine over tcp+TLS or a forwarded unix socket (`ssh -L`)",
-        )
     if isinstance(exc, docker.errors.TLSParameterError):
         return EngineError(
             f"TLS configuration for {where} is incomplete: {exc}",
@@ -161,16 +162,12 @@ def _tls_config(endpoint: Endpoint) -> docker.tls.TLSConfig | bool:
     return docker.tls.TLSConfig(client_cert=client_cert, ca_cert=ca, verify=tls.verify)
 
 
-def _api_client(endpoint: Endpoint) -> docker.APIClient:
-    host = endpoint.host
+def _api_client(endpoint: Endpoint, base_url: str | None = None) -> docker.APIClient:
+    host = base_url or endpoint.host
     if host.startswith("tcp://") and endpoint.tls is not None:
         host = "https://" + host[len("tcp://") :]
     api = docker.APIClient(
-        base_url=host,
-        version=API_VERSION,
-        tls=_tls_config(endpoint),
-        use_ssh_client=host.startswith("ssh://"),
-        timeout=60,
+        base_url=host, version=API_VERSION, tls=_tls_config(endpoint), timeout=60
     )
     if endpoint.tls is not None:
         # requests would let REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace the CA from
@@ -226,10 +223,21 @@ def connect(context: str | None = None, *, env: Mapping[str, str] | None = None)
     Raises ``EngineError`` when the engine cannot be reached, TLS fails, the API is
     older than 1.41, or the node is not a Swarm manager.
     """
-    endpoint = resolve_endpoint(context, os.environ if env is None else env)
-    with engine_errors(endpoint):
-        api = _api_client(endpoint)
-    client = EngineClient(api, endpoint)
+    environment = os.environ if env is None else env
+    endpoint = resolve_endpoint(context, environment)
+    tunnel = None
+    base_url = None
+    if endpoint.host.startswith("ssh://"):
+        tunnel = SSHTunnel(endpoint.host, environment)
+        base_url = tunnel.open()
+    try:
+        with engine_errors(endpoint):
+            api = _api_client(endpoint, base_url)
+    except EngineError:
+        if tunnel is not None:
+            tunnel.close()
+        raise
+    client = EngineClient(api, endpoint, tunnel=tunnel)
     try:
         _check_engine(client)
     except EngineError:

@@ -3,16 +3,26 @@ engine, and a second dockerd that is not in a Swarm."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from remote_support import Certificates, TLSFront, make_certificates
+from remote_support import (
+    Certificates,
+    SSHServer,
+    TLSFront,
+    free_port,
+    make_certificates,
+    ssh_config,
+    ssh_keygen,
+)
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +96,47 @@ def lone_dockerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
         log.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
+    """A private sshd on 127.0.0.1 accepting one generated key for root."""
+    sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if Path("/usr/sbin/sshd").exists() else None)
+    if sshd is None or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
+        pytest.skip("OpenSSH server/client not installed")
+    if os.geteuid() != 0:
+        pytest.skip("the test sshd needs root (it logs in as root to reach the engine socket)")
+    root = tmp_path_factory.mktemp("sshd")
+    ssh_keygen(root / "host_key")
+    ssh_keygen(root / "client_key")
+    ssh_keygen(root / "other_key")
+    (root / "authorized_keys").write_text((root / "client_key.pub").read_text())
+    port = free_port()
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
+    proc = subprocess.Popen(
+        [sshd, "-D", "-e", "-f", str(ssh_config(root, port))],
+        stdout=subprocess.DEVNULL,
+        stderr=(root / "sshd.log").open("w"),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.skip(f"sshd did not start: {(root / 'sshd.log').read_text()[-300:]}")
+            time.sleep(0.1)
+        base = f"ssh -o UserKnownHostsFile={root}/known_hosts -o StrictHostKeyChecking=no"
+        yield SSHServer(
+            url=f"ssh://root@127.0.0.1:{port}",
+            ssh_command=f"{base} -o IdentitiesOnly=yes -i {root}/client_key",
+            wrong_key_command=f"{base} -o IdentitiesOnly=yes -i {root}/other_key",
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -138,3 +138,31 @@ def make_certificates(root: Path) -> Certificates:
         server_key=root / "server-key.pem",
         ca=root / "ca.pem",
     )
+
+
+@dataclass(frozen=True)
+class SSHServer:
+    url: str  # ssh://root@127.0.0.1:<port>
+    ssh_command: str  # STACKCTL_SSH_COMMAND with the accepted key
+    wrong_key_command: str  # ... with a key the server does not accept
+
+
+def ssh_config(root: Path, port: int) -> Path:
+    """An sshd config that only listens on 127.0.0.1 and only knows our key."""
+    config = root / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root}/host_key\n"
+        f"PidFile {root}/sshd.pid\nAuthorizedKeysFile {root}/authorized_keys\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+        "AllowStreamLocalForwarding yes\n"
+    )
+    return config
+
+
+def ssh_keygen(path: Path) -> None:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
+        check=True,
+        capture_output=True,
+    )

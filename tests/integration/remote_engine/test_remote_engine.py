@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from remote_support import Certificates, TLSFront, free_port
+from remote_support import Certificates, SSHServer, TLSFront, free_port
 
 from stackctl.engine.client import connect
 from stackctl.engine.observe import observe_stack
@@ -158,14 +158,32 @@ def test_engine_is_a_worker() -> None:
     assert caught.value.hint and "manager" in caught.value.hint
 
 
-def test_ssh_engine_without_paramiko_says_what_to_install() -> None:
-    try:
-        import paramiko  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("paramiko is installed: ssh:// is handled by the docker SDK")
+def test_ssh_engine_through_a_socket_forward(ssh_server: SSHServer) -> None:
+    env = {"DOCKER_HOST": ssh_server.url, "STACKCTL_SSH_COMMAND": ssh_server.ssh_command}
+    client = connect(env=env)
+    assert client.endpoint.host == ssh_server.url
+    client.reset_api_calls()
+    state = observe_stack(client, "stackctl-no-such-stack")
+    assert state.services == {} and client.api_calls().total == 4
+    client.close()
+
+
+def test_ssh_engine_refusing_the_key_is_a_clear_error(ssh_server: SSHServer) -> None:
+    env = {"DOCKER_HOST": ssh_server.url, "STACKCTL_SSH_COMMAND": ssh_server.wrong_key_command}
     with pytest.raises(EngineError) as caught:
-        connect(env={"DOCKER_HOST": "ssh://deploy@127.0.0.1"})
-    assert "ssh://deploy@127.0.0.1" in caught.value.message
-    assert caught.value.hint and "docker[ssh]" in caught.value.hint
+        connect(env=env)
+    assert ssh_server.url in caught.value.message
+    assert "Permission denied" in caught.value.message
+    assert caught.value.hint and "password" in caught.value.hint
+
+
+def test_ssh_engine_unreachable(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        "DOCKER_HOST": f"ssh://root@127.0.0.1:{port}",
+        "STACKCTL_SSH_COMMAND": f"ssh -o UserKnownHostsFile={tmp_path}/kh",
+    }
+    with pytest.raises(EngineError) as caught:
+        connect(env=env)
+    assert f"127.0.0.1:{port}" in caught.value.message
+    assert "refused" in caught.value.message.lower()
