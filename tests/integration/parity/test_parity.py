@@ -144,10 +144,17 @@ def test_every_key_fixture_loaded(engine: EngineClient) -> None:
     check_parity(engine, file, lambda: load(file, {}), {})
 
 
-def test_demo_stack(engine: EngineClient) -> None:
-    file = REPO / "stacks" / "demo" / "stack.yml"
+def demo_stack_files() -> list[Path]:
+    files = sorted((REPO / "stacks").glob("*.yml")) + sorted((REPO / "stacks").glob("*/stack.yml"))
+    return files or [REPO / "stacks" / "demo" / "stack.yml"]
+
+
+@pytest.mark.parametrize(
+    "file", demo_stack_files(), ids=lambda f: str(f.relative_to(REPO / "stacks"))
+)
+def test_demo_stack(engine: EngineClient, file: Path) -> None:
     if not file.exists():
-        pytest.skip("stacks/demo/stack.yml not present")
+        pytest.skip(f"{file} not present")
     check_parity(engine, file, lambda: load(file, {}), {})
 
 
