@@ -141,6 +141,10 @@ def remove_stack(client: EngineClient, stack_name: str) -> None:
             getattr(api, f"remove_{kind[:-1]}")(obj["ID"])
     deadline = time.monotonic() + 60
     while True:
+        # Tasks that got scheduled may have created the stack's named volumes.
+        for volume in (api.volumes(filters=label) or {}).get("Volumes") or []:
+            with contextlib.suppress(Exception):
+                api.remove_volume(volume["Name"])
         remaining = api.networks(filters=label)
         if not remaining:
             return
