@@ -142,14 +142,16 @@ def remove_stack(client: EngineClient, stack_name: str) -> None:
     deadline = time.monotonic() + 60
     while True:
         # Tasks that got scheduled may have created the stack's named volumes.
-        for volume in (api.volumes(filters=label) or {}).get("Volumes") or []:
+        volumes = (api.volumes(filters=label) or {}).get("Volumes") or []
+        for volume in volumes:
             with contextlib.suppress(Exception):
                 api.remove_volume(volume["Name"])
         remaining = api.networks(filters=label)
-        if not remaining:
+        if not remaining and not volumes:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"networks of {stack_name} not removed: {remaining}")
+            names = [n["Name"] for n in remaining] + [v["Name"] for v in volumes]
+            raise AssertionError(f"{stack_name}: not removed: {names}")
         for net in remaining:
             # In use while the removed services' tasks shut down: retried.
             with contextlib.suppress(Exception):
