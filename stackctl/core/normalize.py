@@ -213,7 +213,7 @@ class _Normalizer:
     # -- top-level objects ----------------------------------------------------------------------
 
     def network(self, name: str, spec: Mapping[str, Any]) -> Network:
-        external, external_name = _external(spec)
+        external, external_name = _external(name, spec)
         ipam = spec.get("ipam") or {}
         return Network(
             name=name,
@@ -237,7 +237,7 @@ class _Normalizer:
         )
 
     def volume(self, name: str, spec: Mapping[str, Any]) -> Volume:
-        external, external_name = _external(spec)
+        external, external_name = _external(name, spec)
         return Volume(
             name=name,
             external=external,
@@ -248,7 +248,7 @@ class _Normalizer:
         )
 
     def file_object(self, kind: str, name: str, spec: Mapping[str, Any]) -> FileObject:
-        external, external_name = _external(spec)
+        external, external_name = _external(name, spec)
         file = spec.get("file")
         content: bytes | None = None
         if isinstance(file, str) and not external:
@@ -281,11 +281,14 @@ def _octal(value: int | str) -> int:
 
 
 def _command(value: Any) -> tuple[str, ...] | None:
+    """String (split like a shell) or list -> tuple; empty means the image's default.
+
+    (The Engine API omits an empty Command/Args, so ``[]`` and absent are the same.)
+    """
     if value is None:
         return None
-    if isinstance(value, str):
-        return tuple(shlex.split(value))
-    return tuple(str(part) for part in value)
+    parts = shlex.split(value) if isinstance(value, str) else [str(part) for part in value]
+    return tuple(parts) or None
 
 
 def _labels(value: Any) -> dict[str, str]:
@@ -296,12 +299,18 @@ def _string_values(value: Any) -> dict[str, str]:
     return {str(k): scalar_text(v) for k, v in (value or {}).items()}
 
 
-def _external(spec: Mapping[str, Any]) -> tuple[bool, str | None]:
-    external = spec.get("external")
+def _external(key: str, spec: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """(external?, the real name when it differs from the default)."""
+    declared = spec.get("external")
     name = spec.get("name")
-    if isinstance(external, Mapping):
-        return True, str(external.get("name") or name or "") or None
-    return bool(external), None if name is None else str(name)
+    external = bool(declared)
+    if isinstance(declared, Mapping):
+        external, name = True, declared.get("name") or name
+    if external:
+        # An external object is looked up by its key unless named otherwise, so
+        # `name: <key>` means the same as no name: keep the model canonical.
+        return True, None if name in (None, "", key) else str(name)
+    return False, None if name is None else str(name)
 
 
 def _ports(entries: list[Any]) -> tuple[Any, ...]:
@@ -375,9 +384,10 @@ def _healthcheck(value: Any) -> Healthcheck | None:
         return None
     test = value.get("test")
     disable = bool(value.get("disable", False))
-    if isinstance(test, str):
+    # An empty test inherits the image's check, the same as no test at all.
+    if isinstance(test, str) and test:
         test_tuple: tuple[str, ...] | None = ("CMD-SHELL", test)
-    elif isinstance(test, list):
+    elif isinstance(test, list) and test:
         test_tuple = tuple(str(t) for t in test)
     else:
         test_tuple = None

@@ -6,10 +6,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stackctl.core.coerce import coerce_types
+from stackctl.core.config_output import render_stack_yaml
 from stackctl.core.lint import lint_stack
 from stackctl.core.normalize import normalize_document
 from stackctl.core.schema import conforms, root_shape, stack_validator
@@ -120,6 +122,21 @@ def test_fast_precheck_is_never_more_permissive_than_the_schema(doc: Any) -> Non
     data = coerce_types(doc)
     if conforms(data, root_shape()):
         assert stack_validator().is_valid(data)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_documents())
+def test_config_output_normalizes_back_to_the_same_stack(doc: Any) -> None:
+    data = coerce_types(doc)
+    if any(f.severity is Severity.ERROR for f in validate_document(data, locate)):
+        return
+    try:
+        stack = normalize_document(data, read_file=lambda path: b"x")
+    except StackFileError:
+        return
+    rendered = yaml.safe_load(render_stack_yaml(stack))
+    again = normalize_document(coerce_types(rendered), read_file=lambda path: b"x")
+    assert again == stack
 
 
 def test_base_document_is_valid() -> None:
