@@ -193,6 +193,10 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
         raise StackctlError(
             f"--on-failure must be rollback, pause or continue, not {request.on_failure!r}"
         ) from None
+    if request.resolve_image not in ("always", "changed", "never"):
+        raise StackctlError(
+            f"--resolve-image must be always, changed or never, not {request.resolve_image!r}"
+        )
     session = _Session(request, write)
     stack, desired = session.load()
     session.client = connect(request.context)

@@ -18,6 +18,7 @@ from typing import Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 converged (or nothing to do); 1 nothing was changed (invalid stack, "
@@ -40,10 +41,8 @@ _HELP = (
 
 def apply(
     stack: str = typer.Argument(..., help="Stack name."),
-    files: list[str] = typer.Option(
-        [], "-c", "--compose-file", help="Stack file(s), merged in order."
-    ),
-    env_files: list[str] = typer.Option([], "--env-file", help="Env file(s) for interpolation."),
+    files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
+    env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; required off a TTY."),
     plan_file: str | None = typer.Option(
         None, "--plan", help="Apply a plan saved by `diff --out`; refused if the cluster moved."
@@ -83,7 +82,7 @@ def apply(
         plan_file=plan_file,
         prune=prune,
         on_failure=on_failure,
-        max_concurrent=max_concurrent or None,
+        max_concurrent=max_concurrent if max_concurrent > 0 else None,
         timeout=_seconds(timeout, "--timeout"),
         pending_timeout=_seconds(pending_timeout, "--pending-timeout"),
         lock_timeout=_seconds(lock_timeout, "--lock-timeout"),
