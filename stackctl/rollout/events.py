@@ -25,6 +25,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # failed and left partially applied (continue, rollback failed)
     TIMED_OUT = "timed_out"  # submitted but did not converge in time
     INTERRUPTED = "interrupted"  # stopped by SIGINT/SIGTERM
+    NOT_APPLIED = "not_applied"  # failed before anything was written
 
     @property
     def exit_code(self) -> ExitCode:
@@ -39,6 +40,7 @@ _EXIT_CODES: dict[Outcome, ExitCode] = {
     Outcome.FAILED: ExitCode.FAILED,
     Outcome.TIMED_OUT: ExitCode.TIMED_OUT,
     Outcome.INTERRUPTED: ExitCode.FAILED,
+    Outcome.NOT_APPLIED: ExitCode.ERROR,
 }
 
 

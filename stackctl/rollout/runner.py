@@ -242,7 +242,9 @@ class _Apply:
 
     def _on_failure(self, reason: str) -> ApplyOutcome:
         policy = self.options.on_failure
-        if policy is FailurePolicy.ROLLBACK and self.submitted:
+        if not self.submitted:  # e.g. the first write met a version conflict
+            return self._finish(Outcome.NOT_APPLIED, f"{reason}; nothing was changed")
+        if policy is FailurePolicy.ROLLBACK:
             return self._roll_back(reason)
         self._mark_in_progress()
         outcome = Outcome.PAUSED if policy is FailurePolicy.PAUSE else Outcome.FAILED

@@ -211,7 +211,7 @@ def test_service_changed_behind_the_plan_is_not_overwritten(
         )
     )
     outcome = run_apply(SwarmWriter(client), plan, ApplyOptions(poll_interval=0.3), lambda e: None)
-    assert outcome.exit_code is ExitCode.FAILED  # nothing of ours was written
+    assert outcome.exit_code is ExitCode.ERROR  # nothing of ours was written
     assert "changed in the cluster since it was planned" in outcome.message
     after = client.api.inspect_service(f"{stack_name}_web")["Spec"]
     assert after["Mode"]["Replicated"]["Replicas"] == 3

@@ -85,7 +85,8 @@ def test_config_without_loaded_content_fails_before_services(
 ) -> None:
     plan = make_plan(config_change("conf"), create_change(service_spec("web", "web:good")))
     outcome = run_apply(engine, plan, options_for(), events.append)
-    assert outcome.exit_code is ExitCode.FAILED  # nothing was submitted, nothing to undo
+    assert outcome.outcome is Outcome.NOT_APPLIED
+    assert outcome.exit_code is ExitCode.ERROR  # nothing was written, nothing to undo
     assert "no content" in outcome.message
     assert not engine.services
 
@@ -267,8 +268,9 @@ def test_version_conflict_is_a_failure_not_an_overwrite(
     change = update_change(web, service_spec("web", "web:good", replicas=5))
     web.version += 1  # someone updated the service after the plan was made
     outcome = run_apply(engine, make_plan(change), options_for(), events.append)
-    assert outcome.exit_code is ExitCode.FAILED  # nothing was changed, nothing rolled back
+    assert outcome.exit_code is ExitCode.ERROR  # nothing was changed, nothing rolled back
     assert "changed since it was planned" in outcome.message
+    assert engine.writes == [("update_service", "shop_web")]  # the refused write only
     assert engine.service_named("shop_web").spec["Mode"]["Replicated"]["Replicas"] == 2
 
 
