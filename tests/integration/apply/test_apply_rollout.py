@@ -248,3 +248,24 @@ services:
     ]
     db, web = f"{stack_name}_db", f"{stack_name}_web"
     assert order.index(("ServiceConverged", db)) < order.index(("ResourceCreated", web))
+
+
+def test_swarm_side_rollback_is_reported_and_not_written_twice(
+    client: EngineClient, stack_name: str, tmp_path: Path
+) -> None:
+    rollback = "rollback_config: {parallelism: 0, order: start-first}"
+    v1 = web_stack("stackctl-demo/web:1", extra_deploy=rollback)
+    apply_text(
+        client,
+        stack_name,
+        v1.replace("monitor: 1s", "monitor: 1s, failure_action: rollback"),
+        tmp_path,
+    )
+    broken = web_stack("stackctl-demo/web:broken", extra_deploy=rollback).replace(
+        "monitor: 1s", "monitor: 1s, failure_action: rollback"
+    )
+    result = apply_text(client, stack_name, broken, tmp_path)
+    assert result.outcome.exit_code is ExitCode.ROLLED_BACK, result.outcome.message
+    assert "Swarm rolled the update back" in result.outcome.message
+    assert result.writes == 1  # the forward update only: Swarm restored the spec itself
+    assert live_images(client, stack_name) == {f"{stack_name}_web": "stackctl-demo/web:1"}
