@@ -161,7 +161,8 @@ def _method_section(results: Results) -> list[str]:
             s.get("single_service_sizes"),
             "one service back to `:1`, then that service to `:broken`",
         )
-        + ".",
+        + "."
+        + (f" Left out: {', '.join(s['skip_ops'])}." if s.get("skip_ops") else ""),
         "- Times are whole processes, from spawn to exit. The broken release is timed until "
         "the process has exited *and* the stack runs the old version again (the broken image "
         "was seen in a task, the service's spec names the old image and every task runs it).",

@@ -71,18 +71,34 @@ def deploy_steps(
     with_updates: bool,
     with_single_service_ops: bool,
     health_interval_ns: int,
+    skip_ops: Sequence[str] = (),
 ) -> list[Step]:
-    """deploy v1 -> redeploy v1 [-> everything to v2 [-> one service to v1 -> it to broken]]."""
+    """deploy v1 -> redeploy v1 [-> everything to v2 [-> one service to v1 -> it to broken]].
+
+    Each step starts from what the previous one left, so leaving one out (``skip_ops``)
+    keeps the rest meaningful. The first deploy is never left out.
+    """
     v1 = StackShape(size, images.v1, health_interval_ns=health_interval_ns)
-    v2 = v1.with_image(images.v2)
-    steps = [Step("deploy", v1, v1), Step("redeploy", v1, v1)]
-    if not with_updates:
-        return steps
-    steps.append(Step("update_all", v2, v2))
-    if with_single_service_ops:
-        one = v2.with_service_image(0, images.v1)
-        steps.append(Step("update_one", one, one))
-        steps.append(Step("broken", one.with_service_image(0, images.broken), one))
+    wanted: list[tuple[str, StackShape | None]] = [("deploy", v1), ("redeploy", v1)]
+    if with_updates:
+        v2 = v1.with_image(images.v2)
+        wanted.append(("update_all", v2))
+        if with_single_service_ops:
+            wanted.append(("update_one", None))  # the first service to the other version
+            wanted.append(("broken", None))  # the first service to broken; expect no change
+    steps: list[Step] = []
+    current = v1
+    for op, shape in wanted:
+        if op in skip_ops and op != "deploy":
+            continue
+        if op == "update_one":
+            other = images.v2 if current.image_of(0) == images.v1 else images.v1
+            shape = current.with_service_image(0, other)
+        elif shape is None:
+            steps.append(Step(op, current.with_service_image(0, images.broken), current))
+            continue
+        steps.append(Step(op, shape, shape))
+        current = shape
     return steps
 
 
@@ -206,6 +222,7 @@ class Bench:
         *,
         updates: bool,
         single_service_ops: bool,
+        skip_ops: Sequence[str] = (),
     ) -> None:
         """Every deploy-type operation for one contender on one fresh stack."""
         steps = deploy_steps(
@@ -214,6 +231,7 @@ class Bench:
             with_updates=updates,
             with_single_service_ops=single_service_ops,
             health_interval_ns=self.health_interval_ns,
+            skip_ops=skip_ops,
         )
         unavailable = [self._unavailable(contender, step.op, "apply") for step in steps]
         if any(unavailable):

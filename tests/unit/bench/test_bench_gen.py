@@ -17,6 +17,7 @@ from bench.gen import (
     service_specs,
     write_stack_file,
 )
+from bench.scenarios import Images, deploy_steps
 from stackctl.core.convert import convert_stack
 from stackctl.core.loading import load_stack
 
@@ -109,3 +110,34 @@ def test_floor_specs_match_what_stackctl_converts_from_the_file(tmp_path: Path) 
         )
         == []
     )
+
+
+def _images_of(shape: StackShape) -> list[str]:
+    return [shape.image_of(i) for i in range(shape.services)]
+
+
+def test_deploy_chain_steps_each_start_from_the_previous_state() -> None:
+    images = Images("w:1", "w:2", "w:broken")
+    steps = deploy_steps(
+        3, images, with_updates=True, with_single_service_ops=True, health_interval_ns=SECOND_NS
+    )
+    assert [s.op for s in steps] == ["deploy", "redeploy", "update_all", "update_one", "broken"]
+    assert _images_of(steps[2].shape) == ["w:2", "w:2", "w:2"]
+    assert _images_of(steps[3].shape) == ["w:1", "w:2", "w:2"]  # one service changes
+    assert _images_of(steps[4].shape) == ["w:broken", "w:2", "w:2"]
+    assert steps[4].expected == steps[3].shape  # a broken release must leave things as before
+
+
+def test_deploy_chain_without_update_one_breaks_from_the_full_update() -> None:
+    images = Images("w:1", "w:2", "w:broken")
+    steps = deploy_steps(
+        2,
+        images,
+        with_updates=True,
+        with_single_service_ops=True,
+        health_interval_ns=SECOND_NS,
+        skip_ops=["update_one", "deploy"],  # the first deploy cannot be left out
+    )
+    assert [s.op for s in steps] == ["deploy", "redeploy", "update_all", "broken"]
+    assert steps[-1].expected == steps[2].shape
+    assert _images_of(steps[-1].shape) == ["w:broken", "w:2"]
