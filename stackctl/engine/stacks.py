@@ -261,11 +261,16 @@ def remove_stack(
             remaining = max(0.0, deadline - time.monotonic())
             what = f"{kind} {obj['Spec']['Name']}"
             _remove_with_retry(remove, obj["ID"], what, remaining, leftovers)
+    # The manager accepts a network removal as soon as no service references it,
+    # but each node keeps its copy until the tasks' containers are gone: wait for
+    # them (as far as this node can see) so the name is free when rm returns.
+    _wait_for_containers_gone(api, {s["ID"] for s in services}, deadline)
     for network in networks:
         remaining = max(0.0, deadline - time.monotonic())
         _remove_with_retry(
             api.remove_network, network["Id"], f"network {network['Name']}", remaining, leftovers
         )
+    _wait_for_networks_gone(api, label, deadline)
     removed_revisions = 0 if keep_history else RevisionStore(api, stack).delete_all()
     return RemovalReport(
         services=tuple(sorted(s["Spec"]["Name"] for s in services)),
@@ -275,6 +280,25 @@ def remove_stack(
         revisions=removed_revisions,
         leftovers=tuple(leftovers),
     )
+
+
+def _wait_for_containers_gone(api: Any, service_ids: set[str], deadline: float) -> None:
+    """Poll (one list call per round) until no local container of these services is left."""
+    key = "com.docker.swarm.service.id"
+    while service_ids and time.monotonic() < deadline:
+        containers = _api_call(
+            "list containers", lambda: api.containers(all=True, filters={"label": key})
+        )
+        if not any((c.get("Labels") or {}).get(key) in service_ids for c in containers):
+            return
+        time.sleep(0.5)
+
+
+def _wait_for_networks_gone(api: Any, label: Mapping[str, str], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if not _api_call("list networks", lambda: api.networks(filters=label)):
+            return
+        time.sleep(0.5)
 
 
 def _remove_with_retry(

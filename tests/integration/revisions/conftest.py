@@ -87,6 +87,7 @@ def sdk_stack(api: docker.APIClient, revision_stack: str, test_image: str) -> It
     sleeper = docker.types.ContainerSpec(
         image=test_image,
         command=["sleep", "3600"],
+        stop_grace_period=1_000_000_000,  # busybox sleep ignores SIGTERM: do not wait 10 s
         healthcheck=docker.types.Healthcheck(test=["CMD", "true"], interval=1_000_000_000),
         configs=[docker.types.ConfigReference(config["ID"], f"{stack}_app-1", "/app.conf")],
         secrets=[docker.types.SecretReference(secret["ID"], f"{stack}_pw-1")],
