@@ -104,21 +104,28 @@ def test_broken_release_with_pause_exits_4_and_leaves_it_to_swarm(
     assert not any(isinstance(e, RollbackStarted) for e in paused.events)
 
 
+@pytest.mark.parametrize(
+    ("deploy", "reason"),
+    [
+        ('placement: {constraints: ["node.labels.nope==1"]}', "placement constraints"),
+        ("resources: {reservations: {cpus: '512'}}", "insufficient resources"),
+    ],
+    ids=["constraint", "resources"],
+)
 def test_unschedulable_release_rolls_back_naming_the_reason(
-    client: EngineClient, stack_name: str, tmp_path: Path
+    client: EngineClient, stack_name: str, tmp_path: Path, deploy: str, reason: str
 ) -> None:
     apply_text(client, stack_name, web_stack("stackctl-demo/web:1"), tmp_path)
     stuck = apply_text(
         client,
         stack_name,
-        web_stack(
-            "stackctl-demo/web:2", extra_deploy='placement: {constraints: ["node.labels.nope==1"]}'
-        ),
+        web_stack("stackctl-demo/web:2", extra_deploy=deploy),
         tmp_path,
         pending_timeout=4.0,
     )
     assert stuck.outcome.exit_code is ExitCode.ROLLED_BACK
-    assert "no suitable node" in stuck.outcome.message
+    assert "no suitable node" in stuck.outcome.message  # the engine's own words
+    assert reason in stuck.outcome.message  # and ours
     assert live_images(client, stack_name) == {f"{stack_name}_web": "stackctl-demo/web:1"}
 
 
