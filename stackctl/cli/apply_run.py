@@ -132,10 +132,29 @@ def _record(
             outcome=outcome.outcome.value,
             source_digest=stack.source_digest,
             dependencies=dependencies_of(stack, session.request.stack),
+            image_digests=_running_digests(session, desired, outcome),
         )
         checkpoint("revision-recorded")
     except StackctlError as error:
         warn(f"could not record the revision: {error.message}")
+
+
+def _running_digests(
+    session: _Session, desired: ClusterState, outcome: ApplyOutcome
+) -> dict[str, str] | None:
+    """The image digests services run, once known: after a converged apply whose
+    images were pinned (``--resolve-image always|changed`` with a reachable registry)."""
+    if outcome.outcome is not Outcome.APPLIED or session.request.resolve_image == "never":
+        return None
+    from stackctl.engine.observe import observe_stack
+
+    live = observe_stack(session.client, desired.stack)
+    digests = {  # the full pinned reference, as revisions re-apply it: image@sha256:...
+        name: f"{state.spec['TaskTemplate']['ContainerSpec']['Image']}@{state.status['ImageDigest']}"
+        for name, state in live.services.items()
+        if state.status.get("ImageDigest")
+    }
+    return digests or None
 
 
 def _remove_superseded(
