@@ -149,11 +149,12 @@ def _running_digests(
     from stackctl.engine.observe import observe_stack
 
     live = observe_stack(session.client, desired.stack)
-    digests = {  # the full pinned reference, as revisions re-apply it: image@sha256:...
-        name: f"{state.spec['TaskTemplate']['ContainerSpec']['Image']}@{state.status['ImageDigest']}"
-        for name, state in live.services.items()
-        if state.status.get("ImageDigest")
-    }
+    digests = {}  # the full pinned reference, as revisions re-apply it: image@sha256:...
+    for name, state in live.services.items():
+        digest = state.status.get("ImageDigest")
+        if digest:
+            image = state.spec["TaskTemplate"]["ContainerSpec"]["Image"]
+            digests[name] = f"{image}@{digest}"
     return digests or None
 
 
