@@ -401,21 +401,30 @@ def default_rollback_target(entries: Iterable[tuple[int, Outcome | None]]) -> in
 # --- rollback support -------------------------------------------------------
 
 
-def state_for_rollback(revision: Revision, *, pin_images: bool = True) -> ClusterState:
+def state_for_rollback(
+    revision: Revision, *, live_digests: Mapping[str, str] | None = None
+) -> ClusterState:
     """The desired state to re-apply ``revision``.
 
-    With ``pin_images``, services whose image digest was recorded get that exact
-    reference in their spec (Swarm then runs the very same image), while the
-    declared image stays in the ``com.docker.stack.image`` label as convert put it.
+    Services whose image digest was recorded get that exact reference in their
+    spec (Swarm then runs the very same image), unless ``live_digests`` (service
+    name -> ``sha256:...`` the live spec is pinned to, as observe reports it)
+    shows it already runs that digest: observe compares images as declared, so
+    re-pinning an identical digest would be a spurious update. The declared image
+    stays in the ``com.docker.stack.image`` label as convert put it.
     """
     state = revision.state
-    if not pin_images or not revision.image_digests:
+    if not revision.image_digests:
         return state
+    running = live_digests or {}
     services: dict[str, ResourceState] = {}
     for name, service in state.services.items():
         pinned = revision.image_digests.get(name, "")
         # Only a registry digest pins anything; a bare tag would just restate the spec.
-        services[name] = _with_image(service, pinned) if "@sha256:" in pinned else service
+        digest = pinned.partition("@")[2]
+        if digest.startswith("sha256:") and running.get(name) != digest:
+            service = _with_image(service, pinned)
+        services[name] = service
     return replace(state, services=MappingProxyType(services))
 
 

@@ -46,7 +46,7 @@ def plan_against_revision(
     prune: bool,
     last_applied: ClusterState | None = None,
 ) -> RevisionPlan:
-    """The plan that would make the live stack match ``revision`` (its image digests pinned).
+    """The plan that would make the live stack match ``revision`` (recorded digests pinned).
 
     ``last_applied`` is what stackctl last wrote (the current revision's state), so
     fields changed behind its back are marked as drift; for ``status`` that is
@@ -56,14 +56,20 @@ def plan_against_revision(
     from stackctl.core.diff import plan_changes
     from stackctl.engine.observe import observe_stack
 
-    desired = state_for_rollback(revision)
     externals = [
         (kind, name)
         for kind in (ResourceKind.NETWORK, *_FILE_KINDS)
-        for name, resource in desired.of_kind(kind).items()
+        for name, resource in revision.state.of_kind(kind).items()
         if resource.external
     ]
-    live = align_live_to_desired(desired, observe_stack(client, revision.stack, external=externals))
+    observed = observe_stack(client, revision.stack, external=externals)
+    running = {
+        name: str(service.status["ImageDigest"])
+        for name, service in observed.services.items()
+        if service.status.get("ImageDigest")
+    }
+    desired = state_for_rollback(revision, live_digests=running)
+    live = align_live_to_desired(desired, observed)
     plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
     plan = replace(plan, changes=tuple(c for c in plan.changes if not _keeps_history(c)))
     missing = tuple(
@@ -94,7 +100,7 @@ def require_objects(revision_plan: RevisionPlan) -> None:
 
 
 def revision_desired(client: Any, stack: str, number: int) -> ClusterState:
-    """The desired state of revision ``number`` (``diff --revision N``), digests pinned."""
+    """The desired state of revision ``number`` (``diff --revision N``), as declared."""
     from stackctl.engine.revisions import RevisionStore
 
-    return state_for_rollback(RevisionStore(client, stack).get(number))
+    return RevisionStore(client, stack).get(number).state

@@ -149,7 +149,8 @@ def test_describe_mentions_rollback_target() -> None:
 
 
 def test_state_for_rollback_pins_only_registry_digests() -> None:
-    pinned = "web:1@sha256:" + "e" * 64
+    digest = "sha256:" + "e" * 64
+    pinned = "web:1@" + digest
     revision = replace(
         sample_revision(),
         image_digests=MappingProxyType({"shop_web": pinned}),
@@ -164,7 +165,10 @@ def test_state_for_rollback_pins_only_registry_digests() -> None:
 
     tag_only = replace(revision, image_digests=MappingProxyType({"shop_web": "web:1"}))
     assert state_for_rollback(tag_only) == tag_only.state
-    assert state_for_rollback(revision, pin_images=False) == revision.state
+    # Already running that digest: nothing to pin (no spurious update).
+    assert state_for_rollback(revision, live_digests={"shop_web": digest}) == revision.state
+    other = {"shop_web": "sha256:" + "f" * 64}
+    assert state_for_rollback(revision, live_digests=other) == state
 
 
 def test_outcomes_round_trip_through_json() -> None:
