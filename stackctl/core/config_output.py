@@ -204,12 +204,19 @@ def _deploy(s: Service) -> dict[str, Any]:
     if d.replicas is not None:
         out["replicas"] = d.replicas
     _put(out, "labels", dict(d.labels))
-    _put(out, "update_config", _update(d.update_config))
-    _put(out, "rollback_config", _update(d.rollback_config))
+    # Present-but-empty sections are kept: {} and absent normalize differently.
+    if d.update_config is not None:
+        out["update_config"] = _update(d.update_config)
+    if d.rollback_config is not None:
+        out["rollback_config"] = _update(d.rollback_config)
     if d.resources is not None:
         resources: dict[str, Any] = {}
-        _put(resources, "limits", _limits(d.resources.limits))
-        _put(resources, "reservations", _limits(d.resources.reservations))
+        for key, limits in (
+            ("limits", d.resources.limits),
+            ("reservations", d.resources.reservations),
+        ):
+            if limits is not None:
+                resources[key] = _limits(limits)
         out["resources"] = resources
     if d.restart_policy is not None:
         r = d.restart_policy
