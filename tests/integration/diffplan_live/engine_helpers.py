@@ -35,9 +35,24 @@ def desired(stack: str, *specs: dict[str, Any]) -> ClusterState:
     return ClusterState(stack=stack, services=MappingProxyType(services))
 
 
+def create_network(client: EngineClient, stack: str) -> str:
+    """An overlay network of ``stack`` (tasks then need no docker0 bridge)."""
+    name = f"{stack}_default"
+    client.api.create_network(name, driver="overlay", labels={"com.docker.stack.namespace": stack})
+    return name
+
+
+def _with_network_ids(client: EngineClient, spec: dict[str, Any]) -> dict[str, Any]:
+    # Comparable specs name networks; the Engine API takes their IDs.
+    out = copy.deepcopy(spec)
+    for net in out.get("TaskTemplate", {}).get("Networks", []):
+        net["Target"] = client.api.inspect_network(net["Target"])["Id"]
+    return out
+
+
 def create(client: EngineClient, spec: dict[str, Any]) -> str:
     api = client.api
-    response = api._post_json(api._url("/services/create"), data=spec)
+    response = api._post_json(api._url("/services/create"), data=_with_network_ids(client, spec))
     return str(api._result(response, True)["ID"])
 
 
@@ -45,7 +60,9 @@ def update(client: EngineClient, service_id: str, spec: dict[str, Any]) -> None:
     api = client.api
     version = api.inspect_service(service_id)["Version"]["Index"]
     response = api._post_json(
-        api._url("/services/{0}/update", service_id), params={"version": version}, data=spec
+        api._url("/services/{0}/update", service_id),
+        params={"version": version},
+        data=_with_network_ids(client, spec),
     )
     api._result(response, True)
 
