@@ -102,11 +102,12 @@ def _port_key(port: Mapping[str, Any]) -> str:
     return f"{port.get('TargetPort')}/{port.get('Protocol') or 'tcp'}"
 
 
-def _file_ref_key(name_key: str) -> Callable[[Mapping[str, Any]], str]:
+def _file_ref_key() -> Callable[[Mapping[str, Any]], str]:
     def key(ref: Mapping[str, Any]) -> str:
         file = ref.get("File") or {}
-        # Runtime references (credential specs) have no file: the object names them.
-        return str(file.get("Name") or f"runtime:{ref.get(name_key)}")
+        # A runtime reference (the credential spec's config) has no file; a service has
+        # at most one, and its object's name is a value that can change.
+        return str(file.get("Name") or "runtime")
 
     return key
 
@@ -137,8 +138,8 @@ def _field(key: str) -> Callable[[Mapping[str, Any]], str]:
 _KEYED: dict[tuple[str, ...], Callable[[Mapping[str, Any]], str]] = {
     ("EndpointSpec", "Ports"): _port_key,
     ("TaskTemplate", "ContainerSpec", "Mounts"): _field("Target"),
-    ("TaskTemplate", "ContainerSpec", "Configs"): _file_ref_key("ConfigName"),
-    ("TaskTemplate", "ContainerSpec", "Secrets"): _file_ref_key("SecretName"),
+    ("TaskTemplate", "ContainerSpec", "Configs"): _file_ref_key(),
+    ("TaskTemplate", "ContainerSpec", "Secrets"): _file_ref_key(),
     ("TaskTemplate", "ContainerSpec", "Ulimits"): _field("Name"),
     ("TaskTemplate", "Networks"): _field("Target"),
     ("TaskTemplate", "Resources", "Reservations", "GenericResources"): _generic_resource_key,

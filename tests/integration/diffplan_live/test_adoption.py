@@ -1,0 +1,110 @@
+"""Adoption: a stack deployed by ``docker stack deploy`` diffs clean with stackctl.
+
+Switching tools must not cost a restart of every service. Each file (the demo
+stacks, the every-key fixture, the corpus in ../shared) is deployed with
+``docker stack deploy --resolve-image never``; then the plan from the same file
+against that deployment may contain only the documented difference
+(docs/conversion.md): configs and secrets are named by content, so they are
+created under their new names, the old ones become orphans, and the services
+using them switch ``ConfigName``/``SecretName``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stackctl.core.convert import convert_stack
+from stackctl.core.diff import plan_changes
+from stackctl.core.loading import load_stack
+from stackctl.core.plan_model import Effect, ResourceChange
+from stackctl.core.render_text import render_text
+from stackctl.core.state import ResourceKind
+from stackctl.engine.client import EngineClient, connect
+from stackctl.engine.observe import external_references, observe_stack
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tests" / "integration" / "parity"))
+from parity_support import (  # noqa: E402  (the parity tests' deploy helpers)
+    DockerDeployFailed,
+    deploy_with_docker,
+    external_resources,
+    remove_stack,
+    unique_stack_name,
+)
+
+FILE_KINDS = (ResourceKind.CONFIG, ResourceKind.SECRET)
+
+
+def _shared() -> Path | None:
+    env = os.environ.get("STACKCTL_SHARED")
+    for candidate in ([Path(env)] if env else []) + [REPO / ".." / "shared"]:
+        if (candidate / "corpus" / "sources.json").exists():
+            return candidate.resolve()
+    return None
+
+
+def _cases() -> list[Any]:
+    cases = [
+        pytest.param(path, {}, id=str(path.relative_to(REPO)))
+        for path in [
+            *sorted((REPO / "stacks").glob("*.yml")),
+            *sorted((REPO / "stacks").glob("*/stack.yml")),
+            REPO / "tests" / "fixtures" / "every-key.yml",
+        ]
+    ]
+    shared = _shared()
+    if shared is not None:
+        for entry in json.loads((shared / "corpus" / "sources.json").read_text()):
+            if entry.get("accepted", True):
+                env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+                env.update({k: str(v) for k, v in (entry.get("env") or {}).items()})
+                path = shared / "corpus" / entry["local"]
+                cases.append(pytest.param(path, env, id=f"corpus/{entry['local']}"))
+    return cases
+
+
+def _documented(change: ResourceChange) -> bool:
+    """The content-addressed config/secret rename, and nothing else."""
+    if change.kind in FILE_KINDS:
+        return change.effect in (Effect.CREATE, Effect.ORPHAN)
+    if change.kind is ResourceKind.SERVICE and change.effect is Effect.ROLLING and change.fields:
+        renames = ("].ConfigName", "].SecretName", "CredentialSpec.Config")
+        return all(f.path.endswith(renames) for f in change.fields)
+    return False
+
+
+@pytest.fixture(scope="module")
+def engine() -> Any:
+    client = connect()
+    yield client
+    client.close()
+
+
+@pytest.mark.usefixtures("demo_images")
+@pytest.mark.parametrize(("path", "env"), _cases())
+def test_docker_deployed_stack_diffs_clean(
+    engine: EngineClient, path: Path, env: Mapping[str, str]
+) -> None:
+    stack = load_stack([str(path)], env=dict(env), cwd=str(path.parent)).stack
+    name = unique_stack_name("tda")
+    desired = convert_stack(stack, name)
+    with external_resources(engine, stack):
+        try:
+            try:
+                deploy_with_docker(engine, path, name, env)
+            except DockerDeployFailed as exc:
+                pytest.skip(f"docker stack deploy cannot deploy this file here: {exc}")
+            live = observe_stack(engine, name, external=external_references(desired))
+            plan = plan_changes(desired, live)
+        finally:
+            remove_stack(engine, name)
+    unexpected = tuple(c for c in plan.changes if not _documented(c))
+    assert not unexpected, render_text(replace(plan, changes=unexpected))
