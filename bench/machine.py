@@ -62,9 +62,17 @@ def describe_machine(api: Any, repo: Path) -> dict[str, Any]:
     }
 
 
-def other_load(api: Any, own_prefix: str) -> dict[str, int]:
-    """Services and running containers on the node that are not the bench's: noise."""
+def other_load(api: Any, own_prefix: str) -> dict[str, float]:
+    """Services, running containers and load average not due to the bench: noise."""
     services = [s for s in api.services() if not s["Spec"]["Name"].startswith(own_prefix)]
     containers = api.containers(filters={"status": "running"})
     own = [c for c in containers if any(n.lstrip("/").startswith(own_prefix) for n in c["Names"])]
-    return {"other_services": len(services), "other_running_containers": len(containers) - len(own)}
+    try:
+        loadavg = float(Path("/proc/loadavg").read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError):
+        loadavg = -1.0
+    return {
+        "other_services": len(services),
+        "other_running_containers": len(containers) - len(own),
+        "load_average_1m": loadavg,
+    }

@@ -103,6 +103,7 @@ class Table:
 def _machine_section(results: Results) -> list[str]:
     m = results.machine
     load = results.load.get("before", {})
+    after = results.load.get("after", {})
     rows = [
         ("Date (UTC)", m.get("date")),
         ("CPU", f"{m.get('cpu_model')}, {m.get('cpu_cores')} cores"),
@@ -120,7 +121,14 @@ def _machine_section(results: Results) -> list[str]:
         (
             "Other load at start",
             f"{load.get('other_services', '?')} other services, "
-            f"{load.get('other_running_containers', '?')} other running containers",
+            f"{load.get('other_running_containers', '?')} other running containers, "
+            f"load average {load.get('load_average_1m', '?')}",
+        ),
+        (
+            "Other load at the end",
+            f"{after.get('other_services', '?')} other services, "
+            f"{after.get('other_running_containers', '?')} other running containers, "
+            f"load average {after.get('load_average_1m', '?')}",
         ),
     ]
     lines = ["## Machine", "", "| | |", "|---|---|"]
