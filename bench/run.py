@@ -194,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     mode = "quick" if args.quick else "full"
+    if asdict(settings) != asdict(QUICK if args.quick else FULL) or args.only:
+        mode = "custom"  # options changed the set: not comparable with a plain run
     started = dt.datetime.now(dt.UTC)
     prefix = f"bx{secrets.token_hex(2)}"
     out = args.out or RESULTS_DIR / f"{started:%Y%m%dT%H%M%SZ}-{mode}.json"
@@ -260,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         results.load["after"] = other_load(api, prefix)
         results.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         results.save()
-        if out.exists():
+        if out.exists() and args.out is None:
             RESULTS_DIR.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(out, RESULTS_DIR / "latest.json")
     _log(f"done in {time.monotonic() - clock:.0f}s; results in {out}")
