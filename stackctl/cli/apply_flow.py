@@ -113,7 +113,12 @@ class _Session:
 
     def saved_plan(self, desired: ClusterState, live: ClusterState) -> Plan:
         """The plan saved by ``diff --out``, if it still holds for these files and this cluster."""
-        from stackctl.core.saved_plan import check_plan_fresh, check_plan_matches, load_saved_plan
+        from stackctl.core.saved_plan import (
+            check_plan_fresh,
+            check_plan_matches,
+            load_saved_plan,
+            with_current_specs,
+        )
 
         assert self.request.plan_file is not None
         try:
@@ -126,7 +131,8 @@ class _Session:
         saved = load_saved_plan(text)
         check_plan_matches(saved, desired)
         check_plan_fresh(saved, live)
-        return without_superseded_deletes(saved.plan, desired)
+        # the file holds sensitive env values redacted: specs come from files and cluster
+        return without_superseded_deletes(with_current_specs(saved, desired, live), desired)
 
     def show_plan(self, plan: Plan) -> None:
         if self.request.as_json:

@@ -14,9 +14,13 @@ A saved plan is one JSON document (``kind: SavedPlan``, see docs/json-formats.md
   ``Version.Index``, so ``check_plan_fresh`` refuses a plan whose cluster moved,
   like a stale Terraform plan.
 
-The ``desired`` and ``live`` specs are what the cluster holds (or will hold) in
-its service specs, env values included, exactly as ``docker service inspect``
-shows them to anyone with API access; treat a plan file like the stack file.
+Sensitive env values (``stackctl.core.redact``) are stored as ``(sensitive)`` in
+``desired`` and ``live``, like everywhere else a plan is shown: a plan file can be
+passed around (CI artifacts) without carrying passwords. ``apply --plan`` does not
+need them from the file: it loads the stack files anyway, ``desiredDigest`` (taken
+over the full values) proves they produce exactly the saved desired state, and
+the freshness check proves the live specs are still the observed ones, so
+``with_current_specs`` takes both from there.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from stackctl.core.plan_model import (
@@ -36,6 +41,7 @@ from stackctl.core.plan_model import (
     Plan,
     ResourceChange,
 )
+from stackctl.core.redact import redact_env_list
 from stackctl.core.render_json import plan_to_json
 from stackctl.core.revision import state_from_json, state_to_json
 from stackctl.core.state import APPLY_ORDER, ClusterState, ResourceKind, ResourceState
@@ -70,7 +76,24 @@ def observed_of(live: ClusterState) -> tuple[ObservedResource, ...]:
     )
 
 
+def _redacted(state: ResourceState) -> ResourceState:
+    """``state`` with sensitive env values replaced by ``(sensitive)``."""
+    container = (state.spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    env = container.get("Env")
+    if not env:
+        return state
+    task = dict(state.spec["TaskTemplate"])
+    task["ContainerSpec"] = {**container, "Env": redact_env_list(list(env))}
+    return replace(state, spec={**state.spec, "TaskTemplate": task})
+
+
+def _redacted_state(state: ClusterState) -> ClusterState:
+    services = {name: _redacted(service) for name, service in state.services.items()}
+    return replace(state, services=MappingProxyType(services))
+
+
 def _live_json(state: ResourceState) -> dict[str, Any]:
+    state = _redacted(state)
     return {
         "kind": state.kind.value,
         "name": state.name,
@@ -90,7 +113,7 @@ def save_plan(plan: Plan, desired: ClusterState, live: ClusterState) -> str:
         "stack": plan.stack,
         "desiredDigest": desired_digest(desired),
         "plan": plan_to_json(plan),
-        "desired": state_to_json(desired),
+        "desired": state_to_json(_redacted_state(desired)),
         "live": [_live_json(c.live) for c in plan.changes if c.live is not None],
         "observed": [
             {"kind": o.kind.value, "name": o.name, "id": o.id, "version": o.version}
@@ -268,9 +291,28 @@ def check_plan_matches(saved: SavedPlan, desired: ClusterState) -> None:
     )
 
 
+def with_current_specs(saved: SavedPlan, desired: ClusterState, live: ClusterState) -> Plan:
+    """The saved plan with its specs taken from ``desired`` (the stack files now) and
+    ``live`` (the cluster now), which hold the sensitive values the file left out.
+
+    Call only after ``check_plan_matches`` and ``check_plan_fresh`` passed: they
+    prove these are the very specs the plan was made from.
+    """
+    changes = tuple(
+        replace(
+            change,
+            desired=desired.of_kind(change.kind).get(change.name),
+            live=live.of_kind(change.kind).get(change.name),
+        )
+        for change in saved.plan.changes
+    )
+    return replace(saved.plan, changes=changes)
+
+
 def _resource_json(state: ClusterState, kind: ResourceKind, name: str) -> str | None:
     resource = state.of_kind(kind).get(name)
     if resource is None:
         return None
+    resource = _redacted(resource)  # compared with the saved (redacted) form
     one = ClusterState(stack=state.stack, **{f"{kind.value}s": {name: resource}})
     return json.dumps(state_to_json(one), sort_keys=True)
