@@ -33,6 +33,17 @@ _OBJECT_KINDS = frozenset(
 _VERBS = frozenset({"json", "create", "prune", "load", "search", "get"})
 
 
+def engine_socket() -> str | None:
+    """The unix socket the engine answers on (DOCKER_HOST or the default), or None
+    when DOCKER_HOST is not a unix socket (tcp/ssh: the proxy cannot stand in)."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if not host:
+        return UPSTREAM
+    if host.startswith("unix://"):
+        return host[len("unix://") :]
+    return None
+
+
 def normalize_path(target: str) -> str:
     """``/v1.41/services/abc.../update?version=3`` -> ``/services/{id}/update``."""
     path = target.split("?", 1)[0]
@@ -206,8 +217,9 @@ class CountingProxy:
 
 
 @contextlib.contextmanager
-def counting_proxy(upstream: str = UPSTREAM) -> Iterator[CountingProxy]:
-    """Run a proxy on a fresh socket path for the duration of the block."""
+def counting_proxy(upstream: str | None = None) -> Iterator[CountingProxy]:
+    """Run a proxy (to ``upstream``, default the engine's socket) for the block."""
+    upstream = upstream or engine_socket() or UPSTREAM
     directory = tempfile.mkdtemp(prefix="bench-proxy-")
     proxy = CountingProxy(str(Path(directory) / "docker.sock"), upstream)
     proxy.start()

@@ -27,6 +27,7 @@ from bench.cluster import api_client, remove_stack
 from bench.contenders import DEPLOY_CONTENDERS, Toolbox
 from bench.gen import DEFAULT_HEALTH_INTERVAL_NS, NAMESPACE_LABEL, SECOND_NS, StackShape
 from bench.machine import describe_machine, other_load
+from bench.proxy import engine_socket
 from bench.results import Results
 from bench.scenarios import Bench, Images, rotated
 
@@ -177,7 +178,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings.help_runs = args.help_runs or settings.help_runs
     settings.image_repo = args.image_repo
     settings.health_interval = args.health_interval or settings.health_interval
-    settings.count_calls = not args.no_count_calls
+    settings.count_calls = not args.no_count_calls and engine_socket() is not None
+    if not args.no_count_calls and not settings.count_calls:
+        _log("DOCKER_HOST is not a unix socket: Engine API calls will not be counted")
     if args.contenders:
         settings.contenders = [c for c in args.contenders if c in DEPLOY_CONTENDERS]
     return settings
