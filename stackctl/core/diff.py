@@ -151,7 +151,7 @@ def _update(
     recorded: ResourceState | None,
 ) -> ResourceChange | None:
     desired_tree = diff_tree(kind, want.spec)
-    live_tree = diff_tree(kind, _unpinned(kind, want.spec, have.spec))
+    live_tree = diff_tree(kind, _settled(kind, want.spec, _unpinned(kind, want.spec, have.spec)))
     diffs = tree_changes(live_tree, desired_tree)
     content_changed = (
         kind in (ResourceKind.CONFIG, ResourceKind.SECRET)
@@ -190,6 +190,20 @@ def _update(
         drift=any(f.drift for f in fields),
         reason=reason,
     )
+
+
+def _settled(
+    kind: ResourceKind, want_spec: Mapping[str, Any], have_spec: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """``have_spec`` without the blank driver of a network the node has not set up yet.
+
+    Measured on Engine 20.10: for a second or so after an overlay network is
+    created, the network list reports it with ``Driver: ""``. That is "not known
+    yet", not a different driver, and must not plan a network recreation.
+    """
+    if kind is not ResourceKind.NETWORK or have_spec.get("Driver"):
+        return have_spec
+    return {**have_spec, "Driver": want_spec.get("Driver")}
 
 
 def _unpinned(

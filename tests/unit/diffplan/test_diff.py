@@ -368,3 +368,10 @@ def test_earlier_versions_of_declared_configs_are_kept_not_orphaned() -> None:
             ("shop_app-bbbb", Effect.CREATE),
             ("shop_old-cccc", Effect.DELETE if prune else Effect.ORPHAN),
         ]
+
+
+def test_blank_driver_of_a_just_created_network_is_not_a_change() -> None:
+    # The engine lists a new overlay network with Driver "" until the node has it.
+    assert plan_changes(state(network()), state(network(live=True, Driver=""))).changes == ()
+    (change,) = plan_changes(state(network()), state(network(live=True, Driver="bridge"))).changes
+    assert change.effect is Effect.REPLACE
