@@ -178,7 +178,8 @@ def _method_section(results: Results) -> list[str]:
         "- **docker**: `" + commands.get(DOCKER, "docker stack deploy") + "`.",
         "- **floor** (`bench/floor.py`): the Engine API directly through the docker SDK: "
         "create the network and all services in a tight loop (on updates: only services "
-        "whose image differs), then poll the stack's services and running tasks until "
+        "whose image differs), then poll the stack's services and running tasks every 0.5 s "
+        "(stackctl's rate) until "
         "every task runs the wanted image (Swarm reports a health-checked task `running` "
         "only once healthy) or Swarm rolled the service back. It does not wait for Swarm's "
         "monitor window to close.",
