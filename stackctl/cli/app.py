@@ -50,6 +50,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False,
         "--version",
@@ -57,8 +58,20 @@ def _root(
         callback=_version_callback,
         is_eager=True,
     ),
+    verbose: bool = typer.Option(
+        False, "-v", "--verbose", help="Print every Engine API call (on stderr) and the totals."
+    ),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="Print nothing on stdout; errors still go to stderr."
+    ),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour (also: NO_COLOR=1)."),
 ) -> None:
     """Declarative stack deployer for Docker Swarm."""
+    from stackctl.cli import global_options
+
+    global_options.set_global_options(verbose=verbose, quiet=quiet, no_color=no_color)
+    # After the command, even a failed one: API call totals (-v), stdout restored (-q).
+    ctx.call_on_close(global_options.finish)
 
 
 def _register_commands() -> None:
@@ -71,6 +84,12 @@ def _register_commands() -> None:
                 continue
             raise
         module.register(app)
+    from stackctl.cli.examples import epilog_for
+
+    # Every command's --help ends with examples (stackctl/cli/examples.py).
+    for info in app.registered_commands:
+        if info.epilog is None and info.name is not None:
+            info.epilog = epilog_for(info.name)
 
 
 _register_commands()

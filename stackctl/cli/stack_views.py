@@ -18,9 +18,10 @@ CONTEXT_HELP = "Docker context to use (default: the current one / DOCKER_HOST)."
 
 def connect(context: str | None) -> Any:
     """The engine client every command uses (``stackctl.engine.client.connect``)."""
+    from stackctl.cli.global_options import watch_client
     from stackctl.engine.client import connect as engine_connect
 
-    return engine_connect(context)
+    return watch_client(engine_connect(context))
 
 
 def age(then: datetime | None, now: datetime | None = None) -> str:
