@@ -24,11 +24,13 @@ import pytest
 from stackctl.core.convert import convert_stack
 from stackctl.core.diff import plan_changes
 from stackctl.core.loading import load_stack
+from stackctl.core.model import Stack
 from stackctl.core.plan_model import Effect, ResourceChange
 from stackctl.core.render_text import render_text
 from stackctl.core.state import ResourceKind
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.observe import external_references, observe_stack
+from stackctl.errors import StackFileError
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests" / "integration" / "parity"))
@@ -64,7 +66,11 @@ def _cases() -> list[Any]:
     if shared is not None:
         for entry in json.loads((shared / "corpus" / "sources.json").read_text()):
             if entry.get("accepted", True):
-                env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+                # What docker stack deploy sees: a clean PATH/HOME plus the listed values.
+                env = {
+                    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                    "HOME": os.environ.get("HOME", "/root"),
+                }
                 env.update({k: str(v) for k, v in (entry.get("env") or {}).items()})
                 path = shared / "corpus" / entry["local"]
                 cases.append(pytest.param(path, env, id=f"corpus/{entry['local']}"))
@@ -74,7 +80,12 @@ def _cases() -> list[Any]:
 def _documented(change: ResourceChange) -> bool:
     """The content-addressed config/secret rename, and nothing else."""
     if change.kind in FILE_KINDS:
-        return change.effect in (Effect.CREATE, Effect.ORPHAN)
+        # Named by content: created anew, docker's object orphaned. Objects the file
+        # names explicitly keep their name and gain stackctl's labels (in place).
+        labels_only = all(f.path.startswith("Labels[io.stackctl.") for f in change.fields)
+        return change.effect in (Effect.CREATE, Effect.ORPHAN) or (
+            change.effect is Effect.IN_PLACE and labels_only
+        )
     if change.kind is ResourceKind.SERVICE and change.effect is Effect.ROLLING and change.fields:
         renames = ("].ConfigName", "].SecretName", "CredentialSpec.Config")
         return all(f.path.endswith(renames) for f in change.fields)
@@ -93,15 +104,20 @@ def engine() -> Any:
 def test_docker_deployed_stack_diffs_clean(
     engine: EngineClient, path: Path, env: Mapping[str, str]
 ) -> None:
-    stack = load_stack([str(path)], env=dict(env), cwd=str(path.parent)).stack
     name = unique_stack_name("tda")
-    desired = convert_stack(stack, name)
+    try:
+        stack: Stack | None = load_stack([str(path)], env=dict(env), cwd=str(path.parent)).stack
+    except StackFileError as error:
+        stack, load_error = None, error  # a failure only if docker accepts the file
     with external_resources(engine, stack):
         try:
             try:
                 deploy_with_docker(engine, path, name, env)
             except DockerDeployFailed as exc:
                 pytest.skip(f"docker stack deploy cannot deploy this file here: {exc}")
+            if stack is None:
+                pytest.fail(f"docker deploys this file but stackctl cannot load it: {load_error}")
+            desired = convert_stack(stack, name)
             live = observe_stack(engine, name, external=external_references(desired))
             plan = plan_changes(desired, live)
         finally:
