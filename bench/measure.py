@@ -76,6 +76,10 @@ def run_timed(
             process.kill()
             process.wait()
             code = None
+        except KeyboardInterrupt:
+            process.terminate()  # do not leave the contender running on its own
+            process.wait()
+            raise
         exited = time.perf_counter() - started
         measured = Measured(exited, code)
         if watcher is not None:

@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -186,8 +187,19 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (and SIGINT, which background jobs ignore) end the run through cleanup."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
+    _stop_on_sigterm()
     settings = _settings(args)
     groups = set(args.only or ["help", "validate", "deploy"])
     api = api_client(None)
