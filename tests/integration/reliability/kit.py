@@ -29,7 +29,6 @@ services:
   db:
     image: {image}
     stop_grace_period: 1s
-    healthcheck: {{interval: 300ms, timeout: 2s, retries: 2, start_period: 0s}}
     environment: {{ROLE: db, RELEASE: "{release}"}}
     networks: [back]
     configs: [{{source: app_conf, target: /etc/app.conf}}]
@@ -41,7 +40,6 @@ services:
   api:
     image: {image}
     stop_grace_period: 1s
-    healthcheck: {{interval: 300ms, timeout: 2s, retries: 2, start_period: 0s}}
     environment: {{ROLE: api, RELEASE: "{release}"}}
     networks: [back]
     depends_on:
@@ -94,7 +92,7 @@ def stackctl_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def stackctl(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> CliResult:
+def stackctl(*args: str, env: Mapping[str, str] | None = None, timeout: float = 300) -> CliResult:
     proc = subprocess.run(
         [sys.executable, "-m", "stackctl", *args],
         env=stackctl_env(env),
@@ -108,7 +106,7 @@ def stackctl(*args: str, env: Mapping[str, str] | None = None, timeout: float = 
 
 
 def apply(stack: str, file: str, *extra: str, env: Mapping[str, str] | None = None) -> CliResult:
-    args = ("apply", stack, "-c", file, "--yes", "--pending-timeout", "20s", "--timeout", "90s")
+    args = ("apply", stack, "-c", file, "--yes", "--pending-timeout", "60s", "--timeout", "240s")
     return stackctl(*args, *extra, env=env)
 
 

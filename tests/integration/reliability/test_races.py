@@ -60,7 +60,7 @@ class Run:
 def start_all(stack: str, files: list[str], *extra: str) -> list[Run]:
     """Start one ``apply --json`` per file at once; read every stdout line as it comes."""
     runs = [
-        Run(spawn("apply", stack, "-c", f, "--yes", "--json", "--pending-timeout", "20s", *extra))
+        Run(spawn("apply", stack, "-c", f, "--yes", "--json", "--pending-timeout", "60s", *extra))
         for f in files
     ]
 
@@ -150,7 +150,7 @@ def test_manual_update_between_plan_and_write_is_not_overwritten(
     service = f"{stack_name}_db"
     pause = {PAUSE_ENV: "plan-rechecked", PAUSE_DIR_ENV: str(tmp_path)}
     proc = spawn(
-        "apply", stack_name, "-c", V2.write(tmp_path), "--yes", "--pending-timeout", "20s",
+        "apply", stack_name, "-c", V2.write(tmp_path), "--yes", "--pending-timeout", "60s",
         env=pause,
     )  # fmt: skip
     reached = tmp_path / "plan-rechecked.reached"
