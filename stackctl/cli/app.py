@@ -84,12 +84,15 @@ def _register_commands() -> None:
                 continue
             raise
         module.register(app)
-    from stackctl.cli.examples import epilog_for
+    from stackctl.cli.examples import epilog_for, reflow_docstring
 
-    # Every command's --help ends with examples (stackctl/cli/examples.py).
+    # Every command's --help ends with examples (stackctl/cli/examples.py), and help
+    # taken from a docstring is reflowed so it wraps to the terminal.
     for info in app.registered_commands:
         if info.epilog is None and info.name is not None:
             info.epilog = epilog_for(info.name)
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = reflow_docstring(info.callback.__doc__)
 
 
 _register_commands()

@@ -8,6 +8,9 @@ rich markup.
 
 from __future__ import annotations
 
+import inspect
+import re
+
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "validate": (
         "stackctl validate -c stack.yml -c stack.prod.yml --env-file prod.env --strict",
@@ -44,3 +47,13 @@ def epilog_for(command: str) -> str | None:
         return None
     title = "Example:" if len(lines) == 1 else "Examples:"
     return title + "\n\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def reflow_docstring(text: str) -> str:
+    """A command docstring as help text: paragraphs kept, line breaks inside them joined.
+
+    typer's rich help keeps single line breaks, so a docstring wrapped at the source's
+    line length would show ragged lines in ``--help``.
+    """
+    paragraphs = re.split(r"\n\s*\n", inspect.cleandoc(text))
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
