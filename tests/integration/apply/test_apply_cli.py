@@ -30,7 +30,7 @@ services:
     image: {image}
     stop_grace_period: 1s
     deploy:
-      replicas: 2
+      replicas: 1
       update_config: {{parallelism: 1, delay: 0s, order: start-first, monitor: 1s}}
 x-stackctl:
   ignore: [SC102]

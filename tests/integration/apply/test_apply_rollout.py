@@ -20,14 +20,16 @@ pytestmark = pytest.mark.usefixtures("demo_images")
 UPDATE = "update_config: {parallelism: 1, delay: 0s, order: start-first, monitor: 1s}"
 
 
-def web_stack(image: str, *, extra_deploy: str = "", extra_service: str = "") -> str:
+def web_stack(
+    image: str, *, extra_deploy: str = "", extra_service: str = "", replicas: int = 1
+) -> str:
     return f"""
 services:
   web:
     image: {image}
     stop_grace_period: 1s
     deploy:
-      replicas: 2
+      replicas: {replicas}
       {UPDATE}
       {extra_deploy}
     {extra_service}
@@ -51,15 +53,17 @@ def live_images(client: EngineClient, stack: str) -> dict[str, str]:
 def test_v1_to_v2_converges_and_then_diff_is_clean(
     client: EngineClient, stack_name: str, tmp_path: Path
 ) -> None:
-    first = apply_text(client, stack_name, web_stack("stackctl-demo/web:1"), tmp_path)
+    v1 = web_stack("stackctl-demo/web:1", replicas=2)
+    v2 = web_stack("stackctl-demo/web:2", replicas=2)
+    first = apply_text(client, stack_name, v1, tmp_path)
     assert first.outcome.exit_code is ExitCode.OK
-    second = apply_text(client, stack_name, web_stack("stackctl-demo/web:2"), tmp_path)
+    second = apply_text(client, stack_name, v2, tmp_path)
     assert second.outcome.exit_code is ExitCode.OK, second.outcome.message
     assert second.writes == 1  # one service update, nothing else
     assert live_images(client, stack_name) == {f"{stack_name}_web": "stackctl-demo/web:2"}
     tasks = client.api.tasks(filters={"service": f"{stack_name}_web", "desired-state": "running"})
     assert sorted(t["Status"]["State"] for t in tasks) == ["running", "running"]
-    _, desired = desired_state(stack_name, web_stack("stackctl-demo/web:2"), tmp_path)
+    _, desired = desired_state(stack_name, v2, tmp_path)
     assert not plan_for(client, desired).has_changes
 
 
