@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.contenders import DOCKER, FLOOR, STACKCTL
-from bench.results import Results, Summary, group, summarize
+from bench.results import Results
+from bench.table import Table, fmt_count, fmt_ratio, ratio
+from bench.targets import targets_section
 
 REPO = Path(__file__).resolve().parents[1]
 DOC_PATH = Path("docs/benchmarks.md")
@@ -35,69 +35,6 @@ OP_TITLES = {
 }
 DEPLOY_OPS = ("deploy", "redeploy", "update_all", "update_one", "broken")
 CLI_OPS = ("help", "validate", "diff")
-
-
-def fmt_seconds(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value < 10:
-        return f"{value:.2f} s"
-    return f"{value:.1f} s"
-
-
-def fmt_ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}x"
-
-
-def fmt_count(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:g}"
-
-
-def ratio(numerator: float | None, denominator: float | None) -> float | None:
-    if numerator is None or denominator is None or denominator <= 0:
-        return None
-    return numerator / denominator
-
-
-@dataclass(frozen=True)
-class Table:
-    """Summaries by (op, size, contender) plus what could not run."""
-
-    summaries: dict[tuple[str, int, str], Summary]
-    unavailable: dict[str, str]
-
-    @classmethod
-    def of(cls, results: Results) -> Table:
-        return cls(
-            {key: summarize(items) for key, items in group(results.samples).items()},
-            results.unavailable,
-        )
-
-    def get(self, op: str, size: int, contender: str) -> Summary | None:
-        return self.summaries.get((op, size, contender))
-
-    def median(self, op: str, size: int, contender: str) -> float | None:
-        summary = self.get(op, size, contender)
-        return None if summary is None else summary.median
-
-    def sizes(self, op: str) -> list[int]:
-        return sorted({size for (o, size, _c) in self.summaries if o == op})
-
-    def cell(self, op: str, size: int, contender: str) -> str:
-        """Median seconds with the number of runs, or why there is none."""
-        summary = self.get(op, size, contender)
-        if summary is None:
-            if f"{contender} {op}" in self.unavailable:
-                return "not available"
-            return "–"
-        if summary.median is None:
-            return f"failed ({summary.failed})"
-        text = f"{fmt_seconds(summary.median)} ({summary.runs})"
-        if summary.failed:
-            text += f", {summary.failed} failed"
-        return text
 
 
 def _machine_section(results: Results) -> list[str]:
@@ -286,116 +223,6 @@ def _cli_table(table: Table) -> list[str]:
     return [*lines, ""] if ops_present else []
 
 
-@dataclass(frozen=True)
-class Target:
-    text: str
-    evaluate: Callable[[Table], list[tuple[str, bool | None]]]  # (measured, met) per row
-
-
-def _per_size(
-    op: str, check: Callable[[Table, int], tuple[str, bool] | None], sizes: Sequence[int] = ()
-) -> Callable[[Table], list[tuple[str, bool | None]]]:
-    def evaluate(table: Table) -> list[tuple[str, bool | None]]:
-        rows: list[tuple[str, bool | None]] = []
-        for size in sizes or table.sizes(op):
-            outcome = check(table, size)
-            where = f"{size} services: " if size else ""
-            if outcome is None:
-                reason = table.unavailable.get(f"{STACKCTL} {op}")
-                rows.append((f"{where}not measured" + (f" ({reason})" if reason else ""), None))
-            else:
-                rows.append((f"{where}{outcome[0]}", outcome[1]))
-        if not rows:
-            reason = table.unavailable.get(f"{STACKCTL} {op}")
-            rows.append(("not measured" + (f" ({reason})" if reason else ""), None))
-        return rows
-
-    return evaluate
-
-
-def _ratio_check(
-    op: str, other: str, limit: float, *, inverse: bool = False
-) -> Callable[[Table, int], tuple[str, bool] | None]:
-    """stackctl/other <= limit, or (inverse) other/stackctl >= limit."""
-
-    def check(table: Table, size: int) -> tuple[str, bool] | None:
-        s = table.median(op, size, STACKCTL)
-        o = table.median(op, size, other)
-        if inverse:
-            value = ratio(o, s)
-            return None if value is None else (f"{other} / stackctl = {value:.2f}x", value >= limit)
-        value = ratio(s, o)
-        return None if value is None else (f"stackctl / {other} = {value:.2f}x", value <= limit)
-
-    return check
-
-
-def _time_check(op: str, limit: float) -> Callable[[Table, int], tuple[str, bool] | None]:
-    def check(table: Table, size: int) -> tuple[str, bool] | None:
-        value = table.median(op, size, STACKCTL)
-        return None if value is None else (fmt_seconds(value), value < limit)
-
-    return check
-
-
-def _noop_check(table: Table, size: int) -> tuple[str, bool] | None:
-    summary = table.get("redeploy", size, STACKCTL)
-    if summary is None or summary.median is None:
-        return None
-    touched = summary.services_changed
-    docker = table.get("redeploy", size, DOCKER)
-    docker_touched = "?" if docker is None else fmt_count(docker.services_changed)
-    text = (
-        f"{fmt_seconds(summary.median)}, {fmt_count(touched)} services touched "
-        f"(docker touched {docker_touched})"
-    )
-    return text, summary.median < 1.0 and touched == 0
-
-
-TARGETS: tuple[Target, ...] = (
-    Target(
-        "First deploy with waiting within 1.2x of the floor",
-        _per_size("deploy", _ratio_check("deploy", FLOOR, 1.2)),
-    ),
-    Target(
-        "First deploy with waiting at least 3x faster than docker",
-        _per_size("deploy", _ratio_check("deploy", DOCKER, 3.0, inverse=True)),
-    ),
-    Target(
-        "Unchanged redeploy under 1 s and 0 services touched",
-        _per_size("redeploy", _noop_check),
-    ),
-    Target(
-        "Unchanged redeploy at least 20x faster than docker's (issue 5)",
-        _per_size("redeploy", _ratio_check("redeploy", DOCKER, 20.0, inverse=True)),
-    ),
-    Target(
-        "Full image update within 1.2x of the floor",
-        _per_size("update_all", _ratio_check("update_all", FLOOR, 1.2)),
-    ),
-    Target("diff of 500 services under 2 s", _per_size("diff", _time_check("diff", 2.0), [500])),
-    Target(
-        "validate of 1,000 services under 1 s",
-        _per_size("validate", _time_check("validate", 1.0), [1000]),
-    ),
-    Target("`stackctl --help` under 0.3 s", _per_size("help", _time_check("help", 0.3), [0])),
-)
-
-
-def _targets_section(table: Table) -> list[str]:
-    lines = [
-        "## Targets (issue 7)",
-        "",
-        "| Target | Measured | Met |",
-        "|---|---|---|",
-    ]
-    for target in TARGETS:
-        for measured, met in target.evaluate(table):
-            verdict = "not measured" if met is None else ("met" if met else "**not met**")
-            lines.append(f"| {target.text} | {measured} | {verdict} |")
-    return [*lines, ""]
-
-
 def _failures_section(results: Results) -> list[str]:
     failed = [s for s in results.samples if not s.ok]
     if not failed:
@@ -423,7 +250,7 @@ def render_markdown(results: Results, source: str, plot: str | None) -> str:
         "against other runs.",
         "",
     ]
-    lines += _targets_section(table)
+    lines += targets_section(table)
     lines += _deploy_table(table)
     if plot:
         lines += [f"![Deploy time against number of services]({plot})", ""]
@@ -496,7 +323,9 @@ def render_all(results: Results, repo: Path = REPO) -> list[Path]:
     has_plot = plot_deploy(results, plot_file)
     if has_plot:
         written.append(plot_file)
-    source = results.path.name if results.path is not None else "a results file"
+    source = results.settings.get("results_file") or (
+        results.path.name if results.path is not None else "a results file"
+    )
     doc = repo / DOC_PATH
     doc.parent.mkdir(parents=True, exist_ok=True)
     plot_ref = str(PLOT_PATH.relative_to("docs")) if has_plot else None

@@ -221,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             **asdict(settings),
             "groups": sorted(groups),
             "commands": _command_templates(tools),
+            "results_file": out.name,
         },
         machine=describe_machine(api, REPO),
         path=out,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import Table, fmt_seconds, render_all, render_markdown
+from bench.report import render_all, render_markdown
 from bench.results import Results, Sample, summarize
+from bench.table import Table, fmt_seconds
 
 MACHINE = {
     "date": "2026-01-01T00:00:00+00:00",
