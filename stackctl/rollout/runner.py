@@ -42,6 +42,7 @@ from stackctl.rollout.waves import full_name, plan_waves
 
 OBJECT_KINDS = (ResourceKind.NETWORK, ResourceKind.CONFIG, ResourceKind.SECRET)
 WRITING_EFFECTS = (Effect.CREATE, Effect.ROLLING, Effect.IN_PLACE, Effect.REPLACE)
+PRUNE_PATIENCE = 30.0  # seconds to wait for a pruned service's tasks to let go of objects
 
 
 class _Failed(Exception):
@@ -307,7 +308,7 @@ class _Apply:
                     if kind is ResourceKind.SERVICE:
                         self.adapter.remove_service(change.live.id or change.name)
                     else:
-                        self.adapter.remove_object(kind, change.live.id or change.name)
+                        self._remove_when_free(kind, change.live.id or change.name)
                 except StackctlError as error:
                     self.emit(
                         ApplyWarning(
@@ -322,6 +323,19 @@ class _Apply:
                     self.results[change.name] = ServiceResult(
                         change.name, change.effect.value, ServiceStatus.REMOVED, "pruned"
                     )
+
+    def _remove_when_free(self, kind: ResourceKind, name_or_id: str) -> None:
+        """Remove an object; while the tasks of a just-removed service still hold
+        it (networks, mostly), the engine refuses: retry for a little while."""
+        give_up = min(self.deadline, self.options.clock() + PRUNE_PATIENCE)
+        while True:
+            try:
+                self.adapter.remove_object(kind, name_or_id)
+                return
+            except StackctlError:
+                if self.options.clock() >= give_up:
+                    raise
+                self.options.sleep(self.options.poll_interval)
 
     def _mark_in_progress(self) -> None:
         """Submitted services whose fate is unknown stay 'in progress' as Swarm left them."""

@@ -37,9 +37,9 @@ def desired_state(stack: str, text: str, workdir: Path, files: dict[str, str] | 
     return loaded.stack, convert_stack(loaded.stack, stack)
 
 
-def plan_for(client: EngineClient, desired: ClusterState) -> Plan:
+def plan_for(client: EngineClient, desired: ClusterState, *, prune: bool = False) -> Plan:
     live = observe_stack(client, desired.stack, external=external_references(desired))
-    return plan_changes(desired, live)
+    return plan_changes(desired, live, prune=prune)
 
 
 def apply_text(
@@ -49,10 +49,11 @@ def apply_text(
     workdir: Path,
     *,
     files: dict[str, str] | None = None,
+    prune: bool = False,
     **options: Any,
 ) -> Applied:
     model, desired = desired_state(stack, text, workdir, files)
-    plan = plan_for(client, desired)
+    plan = plan_for(client, desired, prune=prune)
     events: list[Event] = []
     values: dict[str, Any] = {"poll_interval": 0.3, "timeout": 120.0, "pending_timeout": 20.0}
     values.update(options)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from swarm_testkit import wait_until
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.errors import ExitCode
@@ -280,3 +281,35 @@ def test_swarm_side_rollback_is_reported_and_not_written_twice(
     assert "Swarm rolled the update back" in result.outcome.message
     assert result.writes == 1  # the forward update only: Swarm restored the spec itself
     assert live_images(client, stack_name) == {f"{stack_name}_web": "stackctl-demo/web:1"}
+
+
+def test_prune_removes_undeclared_services_and_networks_after_the_rollout(
+    client: EngineClient, stack_name: str, tmp_path: Path
+) -> None:
+    two = """
+services:
+  web:
+    image: stackctl-demo/web:1
+    stop_grace_period: 1s
+  api:
+    image: stackctl-demo/web:1
+    stop_grace_period: 1s
+    networks: [back]
+networks:
+  back: {}
+"""
+    assert apply_text(client, stack_name, two, tmp_path).outcome.exit_code is ExitCode.OK
+    one = web_stack("stackctl-demo/web:2")
+    kept = apply_text(client, stack_name, one, tmp_path)
+    assert kept.outcome.exit_code is ExitCode.OK
+    assert f"{stack_name}_api" in live_images(client, stack_name)  # orphaned, not removed
+    pruned = apply_text(client, stack_name, one, tmp_path, prune=True)
+    assert pruned.outcome.exit_code is ExitCode.OK, pruned.outcome.message
+    assert live_images(client, stack_name) == {f"{stack_name}_web": "stackctl-demo/web:2"}
+
+    def only_default_network_left() -> bool:
+        label = {"label": f"com.docker.stack.namespace={stack_name}"}
+        return [n["Name"] for n in client.api.networks(filters=label)] == [f"{stack_name}_default"]
+
+    # the node drops its copy of a removed overlay network shortly after the manager
+    wait_until(only_default_network_left, timeout=30, what="the pruned network to go")
