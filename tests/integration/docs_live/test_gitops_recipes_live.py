@@ -57,8 +57,12 @@ def github_step(job: str, name_part: str) -> str:
 
 
 def gitlab_script(job: str) -> str:
+    """The job's script after the before_script line that builds STACK_ARGS (the
+    install and SSH lines are left out)."""
     data: dict[str, Any] = yaml.safe_load((EXAMPLES / "gitlab-ci" / ".gitlab-ci.yml").read_text())
-    return "\n".join(data[job]["script"])
+    setup = [line for line in data["default"]["before_script"] if "STACK_ARGS=" in line]
+    assert len(setup) == 1, "the before_script line that builds STACK_ARGS"
+    return "\n".join([*setup, *data[job]["script"]])
 
 
 class Runner:
@@ -70,7 +74,6 @@ class Runner:
             "HOME": str(tmp),
             "STACK": stack,
             "STACK_FILE": "stack.yml",
-            "STACK_ARGS": "-c stack.yml",
             "NO_COLOR": "1",
             "GITHUB_OUTPUT": str(tmp / "github_output"),
             "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
