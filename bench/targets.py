@@ -46,9 +46,9 @@ def _ratio_check(
         o = table.median(op, size, other)
         if inverse:
             value = ratio(o, s)
-            return None if value is None else (f"{other} / stackctl = {value:.2f}x", value >= limit)
+            return None if value is None else (f"{other} / stackctl = {value:.3f}x", value >= limit)
         value = ratio(s, o)
-        return None if value is None else (f"stackctl / {other} = {value:.2f}x", value <= limit)
+        return None if value is None else (f"stackctl / {other} = {value:.3f}x", value <= limit)
 
     return check
 

@@ -100,7 +100,7 @@ def test_deploy_row_shows_medians_and_ratios() -> None:
     assert "12.0 s (3)" in row and "50.0 s (3)" in row and "10.0 s (3)" in row
     assert "| 1.20x | 0.24x | 5.00x |" in row  # 12/10, 12/50, 50/10
     assert _row(markdown, "| First deploy with waiting within 1.2x").endswith("| met |")
-    assert "docker / stackctl = 4.17x" in _row(markdown, "| First deploy with waiting at least 3x")
+    assert "docker / stackctl = 4.167x" in _row(markdown, "| First deploy with waiting at least 3x")
 
 
 def test_targets_that_are_missed_or_not_measured_say_so() -> None:
@@ -115,7 +115,7 @@ def test_targets_that_are_missed_or_not_measured_say_so() -> None:
     assert _row(markdown, "| First deploy with waiting within 1.2x").endswith("| **not met** |")
     noop = _row(markdown, "| Unchanged redeploy under 1 s")
     assert "0.40 s, 0 services touched (docker touched 20)" in noop and noop.endswith("| met |")
-    assert "100.00x" in _row(markdown, "| Unchanged redeploy at least 20x")
+    assert "100.000x" in _row(markdown, "| Unchanged redeploy at least 20x")
     assert _row(markdown, "| `stackctl --help` under 0.3 s").endswith("| **not met** |")
     assert _row(markdown, "| diff of 500 services under 2 s").endswith("| not measured |")
 
