@@ -100,7 +100,23 @@ class _Session:
         plan = plan_changes(
             desired, live, last_applied=self._last_applied(), prune=self.request.prune
         )
-        return live, without_superseded_deletes(plan, desired)
+        return live, self._without_protected_deletes(plan, desired)
+
+    def _without_protected_deletes(self, plan: Plan, desired: ClusterState) -> Plan:
+        """Never prune configs/secrets a rollback may still need.
+
+        Older versions the file still declares are left to the post-apply cleanup;
+        objects the file dropped entirely are kept while a retained revision names
+        them, because stackctl cannot recreate content it never stored.
+        """
+        from stackctl.core.revision import keep_retained_objects
+        from stackctl.engine.revisions import RevisionStore
+
+        plan = without_superseded_deletes(plan, desired)
+        if not plan.prune:
+            return plan
+        retained = RevisionStore(self.client, self.request.stack).referenced_objects()
+        return keep_retained_objects(plan, retained)
 
     def _last_applied(self) -> ClusterState | None:
         from stackctl.engine.revisions import RevisionStore
@@ -132,7 +148,7 @@ class _Session:
         check_plan_matches(saved, desired)
         check_plan_fresh(saved, live)
         # the file holds sensitive env values redacted: specs come from files and cluster
-        return without_superseded_deletes(with_current_specs(saved, desired, live), desired)
+        return self._without_protected_deletes(with_current_specs(saved, desired, live), desired)
 
     def show_plan(self, plan: Plan) -> None:
         if self.request.as_json:

@@ -245,6 +245,23 @@ def test_apply_prune_keeps_objects_that_retained_revisions_need(
     assert _web_config(docker_client.api, stack)[0] == releases["v1"].config_content
 
 
+def test_apply_prune_keeps_objects_the_file_dropped_while_a_revision_needs_them(
+    stack: str, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """v2 declares no config or secret at all; --prune must still keep v1's for a rollback."""
+    v1 = _write_release(tmp_path / "v1", "stackctl-demo/web:1", "old", "1", b"pw-1")
+    v2 = _write_release(tmp_path / "v2", "stackctl-demo/web:1", "old", "2", b"", False)
+    api = docker_client.api
+    _assert_converged(apply(stack, v1))
+    v1_config = _web_config(api, stack)
+    _assert_converged(apply(stack, v2, "--prune"))
+    web = _live_services(api, stack)[f"{stack}_web"]
+    assert "Configs" not in web["Spec"]["TaskTemplate"]["ContainerSpec"]  # type: ignore[index]
+
+    _assert_converged(stackctl("rollback", stack, "--yes"))
+    assert _web_config(api, stack) == v1_config
+
+
 def test_failed_apply_is_recorded_and_rollback_defaults_to_the_last_good_one(
     stack: str, releases: dict[str, Release], docker_client: docker.DockerClient
 ) -> None:
