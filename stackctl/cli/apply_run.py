@@ -46,7 +46,14 @@ def locked_rollout(
         return _roll_out(session, stack, desired, plan, policy)
     finally:
         checkpoint("releasing")
-        lock.release()
+        try:
+            lock.release()
+        except StackctlError as error:  # the engine is gone: keep the apply's own exit code
+            typer.echo(
+                f"stackctl: warning: could not release the lock on stack {request.stack} "
+                f"({error.message}); it expires with its lease",
+                err=True,
+            )
         if lock.lost:
             typer.echo(
                 f"stackctl: warning: the lock on stack {request.stack} was broken or taken "
@@ -119,21 +126,23 @@ def _record(
     warn: Callable[[str], None],
 ) -> None:
     """Record a revision whenever something was written (history must show failures too)."""
+    from stackctl.engine.client import engine_errors
     from stackctl.engine.recording import record_apply
 
     if outcome.changed == 0:
         return
     try:
         checkpoint("recording")
-        record_apply(
-            session.client,
-            desired=desired,
-            plan=plan,
-            outcome=outcome.outcome.value,
-            source_digest=stack.source_digest,
-            dependencies=dependencies_of(stack, session.request.stack),
-            image_digests=_running_digests(session, desired, outcome),
-        )
+        with engine_errors(session.client.endpoint, "record the revision"):  # engine gone
+            record_apply(
+                session.client,
+                desired=desired,
+                plan=plan,
+                outcome=outcome.outcome.value,
+                source_digest=stack.source_digest,
+                dependencies=dependencies_of(stack, session.request.stack),
+                image_digests=_running_digests(session, desired, outcome),
+            )
         checkpoint("revision-recorded")
     except StackctlError as error:
         warn(f"could not record the revision: {error.message}")
