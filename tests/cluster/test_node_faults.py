@@ -7,7 +7,8 @@ checkpoint (``stackctl.rollout.checkpoints``) so the fault lands at an exact ste
 
 - a worker dies mid rolling update: the apply converges on the remaining nodes or
   ends with an honest exit code, and the cluster holds what the exit code says;
-  after the node is back a re-run converges;
+  after the node is back a re-run converges (an xfail, when seen, for the known
+  bug: apply reports success over an update Swarm paused);
 - a release whose placement only the dead node satisfies is reported
   unschedulable ("no suitable node") after ``--pending-timeout`` and rolled back;
 - a 3-manager cluster loses its Raft leader mid-apply: through a surviving
@@ -125,12 +126,14 @@ def wait_converged_or_paused(
         raw = service(client, name)
         tasks = placement(client, name)
         update = raw.get("UpdateStatus") or {}
-        if update.get("State") == "paused":
+        if len(tasks) == replicas and all(
+            s == "running" and i.startswith(image) for _, s, i in tasks
+        ):
+            return True
+        if update.get("State") == "paused":  # Swarm will not move on by itself
             seen[0] = f"update {update}, tasks {tasks}"
             return True
-        return len(tasks) == replicas and all(
-            s == "running" and i.startswith(image) for _, s, i in tasks
-        )
+        return False
 
     wait_until(settled, timeout=timeout, what=f"{name} to converge on {image} (or pause)")
     return seen[0]
