@@ -77,11 +77,19 @@ def manager_ready(manager: str) -> bool:
         client = docker.DockerClient(base_url=manager, timeout=5)
         try:
             nodes = client.api.nodes()
+            info = client.info()
         finally:
             client.close()
     except Exception:  # any failure means "not back yet"
         return False
-    return sum(str(n["Status"]["State"]) == "ready" for n in nodes) == 3
+    # Every node ready, and the restarted daemon's own Swarm component active again:
+    # until it is, tasks placed on it fail with "swarm is not active".
+    swarm = info.get("Swarm") or {}
+    return (
+        sum(str(n["Status"]["State"]) == "ready" for n in nodes) == 3
+        and swarm.get("LocalNodeState") == "active"
+        and bool(swarm.get("ControlAvailable"))
+    )
 
 
 def test_manager_dockerd_restart_mid_rollout(
