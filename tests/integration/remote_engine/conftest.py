@@ -43,8 +43,8 @@ def tls_front(certificates: Certificates) -> Iterator[TLSFront]:
 def lone_dockerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second dockerd on a private unix socket that is NOT part of any Swarm.
 
-    Own data/exec roots and containerd namespaces, no bridge, no iptables: it
-    shares nothing with the system engine. Stopped (by its PID) afterwards.
+    Own network namespace, data/exec roots and containerd namespaces, no bridge,
+    no iptables: it shares nothing with the system engine. Stopped (by its PID) afterwards.
     """
     if shutil.which("dockerd") is None:
         pytest.skip("dockerd binary not available")
@@ -54,8 +54,12 @@ def lone_dockerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     sock = root / "d.sock"
     log = (tmp_path_factory.mktemp("lone") / "dockerd.log").open("w")
     ns = f"stackctl-test-{secrets.token_hex(3)}"
+    # In a network namespace of its own: even with --bridge none, a dockerd that
+    # stops deletes the host's docker0 bridge, which the system engine's tasks need.
     proc = subprocess.Popen(
         [
+            "unshare",
+            "--net",
             "dockerd",
             "-H",
             f"unix://{sock}",
