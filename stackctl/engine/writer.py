@@ -117,10 +117,12 @@ class SwarmWriter:
             raw = self.api.services(filters={"label": f"{LABEL_NAMESPACE}={stack}"}, status=True)
         return [service_info(s) for s in raw]
 
-    def list_tasks(self, stack: str) -> Sequence[TaskInfo]:
+    def list_tasks(self, stack: str, *, current_only: bool = True) -> Sequence[TaskInfo]:
         # "_up-to-date" keeps only tasks on their service's current spec (what
         # `docker service create/update` uses to show progress); one call per poll.
-        filters = {"label": f"{LABEL_NAMESPACE}={stack}", "_up-to-date": "true"}
+        filters = {"label": f"{LABEL_NAMESPACE}={stack}"}
+        if current_only:
+            filters["_up-to-date"] = "true"
         with engine_errors(self.client.endpoint, "list the stack's tasks"):
             raw = self.api.tasks(filters=filters)
         return [task_info(t) for t in raw]

@@ -87,5 +87,6 @@ class EngineAdapter(Protocol):
     def list_services(self, stack: str) -> Sequence[ServiceInfo]:
         """Every service of the stack, in one call."""
 
-    def list_tasks(self, stack: str) -> Sequence[TaskInfo]:
-        """Every task of the stack that runs its service's *current* spec, in one call."""
+    def list_tasks(self, stack: str, *, current_only: bool = True) -> Sequence[TaskInfo]:
+        """Every task of the stack, in one call; with ``current_only``, only the tasks
+        that run their service's *current* spec."""

@@ -69,8 +69,14 @@ class Watcher:
         self.limits = WatchLimits(options.max_task_failures, options.pending_timeout)
 
     def remember_current_tasks(self) -> None:
-        """Mark every task that exists now as history (its failures are not ours)."""
-        tasks = self.adapter.list_tasks(self.stack)
+        """Mark every task that exists now as history (its failures are not ours).
+
+        All tasks, not only those on the current spec: the engine counts a task as
+        "up to date" whenever its spec equals the service's, so failed tasks of an
+        earlier attempt at the very spec this apply submits would otherwise look
+        like fresh failures of this apply (seen after a manager restart).
+        """
+        tasks = self.adapter.list_tasks(self.stack, current_only=False)
         self.memory.all_seen.update(t.id for t in tasks)
         self.memory.seen_before.update(self.memory.all_seen)
 

@@ -126,7 +126,8 @@ class FakeEngine:
         self._tick()
         return [self._info(s) for s in self.services.values()]
 
-    def list_tasks(self, stack: str) -> Sequence[TaskInfo]:
+    def list_tasks(self, stack: str, *, current_only: bool = True) -> Sequence[TaskInfo]:
+        # The fake keeps only current-spec tasks, so both views are the same list.
         self.calls.append(("list_tasks", stack))
         self._tick()
         return [
