@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from stackctl.core.model import DependsOn, Stack
 from stackctl.core.plan_model import Effect, Plan, ResourceChange
 from stackctl.core.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
 from stackctl.errors import StackctlError, UserAbort
+
+if TYPE_CHECKING:
+    from stackctl.rollout.options import FailurePolicy
 
 
 @dataclass(frozen=True)
@@ -203,18 +206,24 @@ def without_superseded_deletes(plan: Plan, desired: ClusterState) -> Plan:
     return plan if len(kept) == len(plan.changes) else replace(plan, changes=kept)
 
 
+def failure_policy(value: str) -> FailurePolicy:
+    """The ``--on-failure`` value of apply and rollback, or a plain error."""
+    from stackctl.rollout.options import FailurePolicy
+
+    try:
+        return FailurePolicy(value)
+    except ValueError:
+        raise StackctlError(
+            f"--on-failure must be rollback, pause or continue, not {value!r}"
+        ) from None
+
+
 def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None = None) -> int:
     """Run ``stackctl apply``; return the exit code (StackctlError propagates: exit 1)."""
     from stackctl.cli.stack_views import connect
-    from stackctl.rollout.options import FailurePolicy
 
     write = out or (lambda line: typer.echo(line))
-    try:
-        policy = FailurePolicy(request.on_failure)
-    except ValueError:
-        raise StackctlError(
-            f"--on-failure must be rollback, pause or continue, not {request.on_failure!r}"
-        ) from None
+    policy = failure_policy(request.on_failure)
     if request.resolve_image not in ("always", "changed", "never"):
         raise StackctlError(
             f"--resolve-image must be always, changed or never, not {request.resolve_image!r}"

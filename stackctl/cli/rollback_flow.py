@@ -92,17 +92,12 @@ def _confirm(question: str, *, yes: bool) -> None:
 
 def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | None = None) -> int:
     """Run ``stackctl rollback``; return the exit code (StackctlError propagates: exit 1)."""
+    from stackctl.cli.apply_flow import failure_policy
     from stackctl.cli.stack_views import connect, when
     from stackctl.engine.revision_plans import plan_against_revision, require_objects
-    from stackctl.rollout.options import FailurePolicy
 
     write = out or (lambda line: typer.echo(line))
-    try:
-        policy = FailurePolicy(request.on_failure)
-    except ValueError:
-        raise StackctlError(
-            f"--on-failure must be rollback, pause or continue, not {request.on_failure!r}"
-        ) from None
+    policy = failure_policy(request.on_failure)
     client = connect(request.context)
     revision, current = choose_revision(client, request)
     last_applied = current.state if current is not None else None
