@@ -33,6 +33,7 @@ from stackctl.core.state import (
     APPLY_ORDER,
     LABEL_IMAGE,
     LABEL_LOGICAL_NAME,
+    SWARM_PAUSED_STATES,
     ClusterState,
     ResourceKind,
     ResourceState,
@@ -162,7 +163,7 @@ def _update(
     if content_changed:
         diffs.append((("content_sha256",), have.content_sha256, want.content_sha256))
     if not diffs:
-        return None
+        return _resumed(want, have) if kind is ResourceKind.SERVICE else None
     drifted: list[Keys] = []
     if recorded is not None:
         recorded_tree = diff_tree(kind, recorded.spec)
@@ -189,6 +190,33 @@ def _update(
         live=have,
         drift=any(f.drift for f in fields),
         reason=reason,
+    )
+
+
+def _resumed(want: ResourceState, have: ResourceState) -> ResourceChange | None:
+    """A service whose spec matches the file but whose update Swarm paused.
+
+    Swarm stops a failing update half-way when its ``failure_action`` is
+    ``pause`` (or when its own rollback fails): the spec already says what the
+    file says, yet tasks the update did not reach still run the old spec. That
+    is not "no changes": submitting the same spec again clears the paused state
+    and Swarm carries on replacing those tasks, so it is planned as a rolling
+    update with no field changes.
+    """
+    update = have.status.get("UpdateStatus") or {}
+    state = update.get("State")
+    if state not in SWARM_PAUSED_STATES:
+        return None
+    message = str(update.get("Message") or "").strip()
+    because = f": {message}" if message else ""
+    return ResourceChange(
+        ResourceKind.SERVICE,
+        have.name,
+        Effect.ROLLING,
+        desired=want,
+        live=have,
+        reason=f"Swarm left its update {state.replace('_', ' ')}{because}; "
+        "submitting the spec again resumes it",
     )
 
 

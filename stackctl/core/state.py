@@ -44,6 +44,10 @@ APPLY_ORDER: tuple[ResourceKind, ...] = (
 
 # Label keys. Docker's own are kept so stacks stay interchangeable with
 # `docker stack deploy`; stackctl's live under io.stackctl.
+# Service UpdateStatus states in which Swarm stopped an update half-way
+# (update_config failure_action: pause, or a rollback of its own that failed).
+SWARM_PAUSED_STATES = frozenset({"paused", "rollback_paused"})
+
 LABEL_NAMESPACE = "com.docker.stack.namespace"
 LABEL_IMAGE = "com.docker.stack.image"
 LABEL_PREFIX = "io.stackctl."

@@ -64,12 +64,46 @@ def _strip_digest(spec: dict[str, Any]) -> str | None:
     return digest
 
 
+# Swarm stopped its update half-way (update_config failure_action: pause); the
+# previous spec is still where some tasks are. (In "rollback_paused" the spec is
+# already the one being returned to.)
+PAUSED_UPDATE = "paused"
+
+
 def live_service_state(raw: Mapping[str, Any], network_names: Mapping[str, str]) -> ResourceState:
     """One service as listed by the engine -> its comparable ``ResourceState``.
 
-    ``network_names`` maps network IDs to names.
+    ``network_names`` maps network IDs to names. When Swarm paused the service's
+    update, ``status["PausedFromSpec"]`` holds the comparable ``PreviousSpec``:
+    the spec the tasks the update did not reach still run, which is what an
+    apply that resumes the update must return to if it fails again.
     """
-    spec: dict[str, Any] = copy.deepcopy(dict(raw.get("Spec") or {}))
+    spec, digest = _comparable_service_spec(raw.get("Spec") or {}, network_names)
+    status: dict[str, Any] = {"PreviousSpec": "PreviousSpec" in raw}
+    if "UpdateStatus" in raw:
+        status["UpdateStatus"] = raw["UpdateStatus"]
+        previous = raw.get("PreviousSpec")
+        if (raw["UpdateStatus"] or {}).get("State") == PAUSED_UPDATE and previous:
+            status["PausedFromSpec"] = _comparable_service_spec(previous, network_names)[0]
+    if "JobStatus" in raw:
+        status["JobStatus"] = raw["JobStatus"]
+    if digest:
+        status["ImageDigest"] = digest
+    return ResourceState(
+        kind=ResourceKind.SERVICE,
+        name=str(spec.get("Name", "")),
+        spec=spec,
+        id=raw.get("ID"),
+        version=(raw.get("Version") or {}).get("Index"),
+        status=MappingProxyType(status),
+    )
+
+
+def _comparable_service_spec(
+    raw_spec: Mapping[str, Any], network_names: Mapping[str, str]
+) -> tuple[dict[str, Any], str | None]:
+    """A service spec as the engine stores it -> comparable form, and the digest removed."""
+    spec: dict[str, Any] = copy.deepcopy(dict(raw_spec))
     task = spec.setdefault("TaskTemplate", {})
     container = task.get("ContainerSpec") or {}
     for net in task.get("Networks") or []:
@@ -86,21 +120,7 @@ def live_service_state(raw: Mapping[str, Any], network_names: Mapping[str, str])
     # Platforms are resolved from the image by the engine/CLI; a file cannot declare them.
     (task.get("Placement") or {}).pop("Platforms", None)
     digest = _strip_digest(spec)
-    status: dict[str, Any] = {"PreviousSpec": "PreviousSpec" in raw}
-    if "UpdateStatus" in raw:
-        status["UpdateStatus"] = raw["UpdateStatus"]
-    if "JobStatus" in raw:
-        status["JobStatus"] = raw["JobStatus"]
-    if digest:
-        status["ImageDigest"] = digest
-    return ResourceState(
-        kind=ResourceKind.SERVICE,
-        name=str(spec.get("Name", "")),
-        spec=canonical_service_spec(spec),
-        id=raw.get("ID"),
-        version=(raw.get("Version") or {}).get("Index"),
-        status=MappingProxyType(status),
-    )
+    return canonical_service_spec(spec), digest
 
 
 def _network_state(raw: Mapping[str, Any], *, external: bool = False) -> ResourceState:

@@ -13,10 +13,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from stackctl.core.state import SWARM_PAUSED_STATES
 from stackctl.rollout.adapter import FAILED_STATES, PENDING_STATES, ServiceInfo, TaskInfo
 
-# UpdateStatus states that mean Swarm gave up on the update.
-SWARM_PAUSED = frozenset({"paused", "rollback_paused"})
 SWARM_ROLLED_BACK = frozenset({"rollback_started", "rollback_completed"})
 # UpdateStatus states in which the update is still running.
 SWARM_BUSY = frozenset({"updating", "rollback_started"})
@@ -82,7 +81,7 @@ def evaluate(
         )
 
     state = service.update_state
-    if state in SWARM_PAUSED:
+    if state in SWARM_PAUSED_STATES:  # Swarm gave up on the update
         return verdict(Phase.FAILED, _swarm_reason("paused the update", service), last_error)
     if state in SWARM_ROLLED_BACK and not rolling_back:
         return verdict(Phase.FAILED, _swarm_reason("rolled the update back", service), last_error)

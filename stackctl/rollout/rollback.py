@@ -2,9 +2,12 @@
 
 The spec to return to is the one the plan observed (``ResourceChange.live``),
 not Swarm's single ``PreviousSpec``, so a rollback is exact even after several
-updates. When Swarm already rolled a service back itself (its update_config
-said so), that restored exactly the observed spec, and writing it again would
-only restart tasks, so the runner just waits for it.
+updates; the exception is a service whose update Swarm had paused, which goes
+back to where that paused update started (see ``_restore``).
+
+When Swarm already rolled a service back itself (its update_config said so),
+that restored exactly the observed spec, and writing it again would only
+restart tasks, so the runner just waits for it.
 """
 
 from __future__ import annotations
@@ -146,13 +149,17 @@ def _restore(adapter: EngineAdapter, stack: str, info: ServiceInfo, change: Reso
     """Write the observed previous spec, at the service's current version.
 
     Swarm itself bumps the version while it works on a failing update, so a
-    conflict here is retried with a fresh version.
+    conflict here is retried with a fresh version. A service whose update Swarm
+    had paused before this apply goes back to the spec its paused update came
+    from (``PausedFromSpec``), where the tasks it did not reach still are; its
+    observed spec is the failing one this apply tried again.
     """
     assert change.live is not None
+    spec = change.live.status.get("PausedFromSpec") or change.live.spec
     version = info.version
     for attempt in range(CONFLICT_RETRIES):
         try:
-            adapter.update_service(info.id, version, change.live.spec)
+            adapter.update_service(info.id, version, spec)
             return
         except VersionConflictError:
             if attempt == CONFLICT_RETRIES - 1:

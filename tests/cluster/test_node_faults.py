@@ -7,8 +7,8 @@ checkpoint (``stackctl.rollout.checkpoints``) so the fault lands at an exact ste
 
 - a worker dies mid rolling update: the apply converges on the remaining nodes or
   ends with an honest exit code, and the cluster holds what the exit code says;
-  after the node is back a re-run converges (an xfail, when seen, for the known
-  bug: apply reports success over an update Swarm paused);
+  after the node is back a re-run converges (and when Swarm paused the update
+  after that re-run looked, the next apply resumes it);
 - a release whose placement only the dead node satisfies is reported
   unschedulable ("no suitable node") after ``--pending-timeout`` and rolled back;
 - a 3-manager cluster loses its Raft leader mid-apply: through a surviving
@@ -205,11 +205,14 @@ def test_worker_killed_during_rolling_update(
     if stuck:
         # Swarm's updater waited for a new task it had placed on the dead node; when
         # the node came back that task ended early and (failure_action: pause, the
-        # default) Swarm paused the update, half the replicas still on web:1. The
-        # spec equals the file, so apply finds nothing to do and exits 0 although
-        # the service does not run the file: a stackctl bug (apply should resume a
-        # paused update, or at least not report success). Seen, not assumed:
-        pytest.xfail(f"BUG: apply exits 0 over a paused Swarm update: {stuck}")
+        # default) Swarm paused the update, some replicas still on web:1. When that
+        # happens after the re-run looked, the re-run saw an update in progress on
+        # the file's spec and had nothing to do. The next apply must see the pause
+        # and resume it (submit the spec again) rather than report "no changes".
+        print(f"Swarm paused the update after the re-run: {stuck}")
+        resumed = stackctl(manager, "apply", stack_name, "-c", v2, "--yes")
+        assert resumed.exit_code == 0, output_of(resumed)
+        assert "resumes it" in resumed.stdout, output_of(resumed)
     assert_converged(manager, name, WEB2, 6, avoid=0)  # 0: any node may run them now
     diff = stackctl(manager, "diff", stack_name, "-c", v2)
     assert diff.exit_code == 0, output_of(diff)

@@ -117,3 +117,20 @@ def test_digest_pinning_is_undone_only_when_the_declared_image_matches() -> None
     other = "nginx:2@sha256:" + "b" * 64  # changed behind stackctl's back: keep it visible
     state = live_service_state(_raw_service(other), {})
     assert state.spec["TaskTemplate"]["ContainerSpec"]["Image"] == other
+
+
+def test_a_paused_update_keeps_the_spec_it_came_from_in_comparable_form() -> None:
+    raw = _raw_service("nginx:2")
+    raw["UpdateStatus"] = {"State": "paused", "Message": "update paused due to failure"}
+    raw["PreviousSpec"] = _raw_service("nginx:1")["Spec"]
+    state = live_service_state(raw, MappingProxyType({"netid": "s_default"}))
+    previous = state.status["PausedFromSpec"]
+    assert previous["TaskTemplate"]["ContainerSpec"]["Image"] == "nginx:1"
+    assert previous["TaskTemplate"]["Networks"] == [{"Target": "s_default", "Aliases": ["web"]}]
+    container = previous["TaskTemplate"]["ContainerSpec"]
+    assert all("ConfigID" not in ref for ref in container["Configs"])
+
+
+def test_only_a_paused_update_keeps_its_previous_spec() -> None:
+    state = live_service_state(_raw_service("nginx:1"), MappingProxyType({"netid": "s_default"}))
+    assert "PausedFromSpec" not in state.status

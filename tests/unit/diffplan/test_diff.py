@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
+from types import MappingProxyType
 
 import pytest
 
@@ -375,3 +377,23 @@ def test_blank_driver_of_a_just_created_network_is_not_a_change() -> None:
     assert plan_changes(state(network()), state(network(live=True, Driver=""))).changes == ()
     (change,) = plan_changes(state(network()), state(network(live=True, Driver="bridge"))).changes
     assert change.effect is Effect.REPLACE
+
+
+@pytest.mark.parametrize("swarm_state", ["paused", "rollback_paused"])
+def test_a_paused_update_with_the_spec_already_equal_is_resumed(swarm_state: str) -> None:
+    spec = service_spec()
+    update = {"State": swarm_state, "Message": "update paused due to failure"}
+    live = replace(_live(spec), status=MappingProxyType({"UpdateStatus": update}))
+    plan = plan_changes(state(network(), service(spec)), state(network(live=True), live))
+    (change,) = plan.changes
+    assert (change.effect, change.fields) == (Effect.ROLLING, ())
+    assert change.reason is not None
+    assert "update paused due to failure" in change.reason and "resumes" in change.reason
+
+
+@pytest.mark.parametrize("swarm_state", ["completed", "updating", "rollback_completed"])
+def test_other_update_states_with_equal_specs_are_no_change(swarm_state: str) -> None:
+    spec = service_spec()
+    live = replace(_live(spec), status=MappingProxyType({"UpdateStatus": {"State": swarm_state}}))
+    plan = plan_changes(state(network(), service(spec)), state(network(live=True), live))
+    assert plan.changes == ()
