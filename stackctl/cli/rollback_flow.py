@@ -94,7 +94,7 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
     """Run ``stackctl rollback``; return the exit code (StackctlError propagates: exit 1)."""
     from stackctl.cli.apply_flow import failure_policy
     from stackctl.cli.stack_views import connect, when
-    from stackctl.engine.revision_plans import plan_against_revision, require_objects
+    from stackctl.engine.revision_plans import plan_against_revision, require_restorable
 
     write = out or (lambda line: typer.echo(line))
     policy = failure_policy(request.on_failure)
@@ -108,7 +108,7 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
             err=True,
         )
     planned = plan_against_revision(client, revision, prune=True, last_applied=last_applied)
-    require_objects(planned)
+    require_restorable(planned)
     plan = planned.plan
     if request.as_json:
         write(json.dumps({"event": "plan", "plan": _plan_json(plan)}, sort_keys=True))
@@ -139,14 +139,14 @@ def _locked_rollback(
 ) -> int:
     from stackctl.cli.apply_flow import plan_signature
     from stackctl.engine.lock import StackLock
-    from stackctl.engine.revision_plans import plan_against_revision, require_objects
+    from stackctl.engine.revision_plans import plan_against_revision, require_restorable
 
     lock = StackLock(client, request.stack)
     lock.acquire(request.lock_timeout)
     try:
         lock.start_heartbeat()
         planned = plan_against_revision(client, revision, prune=True, last_applied=last_applied)
-        require_objects(planned)
+        require_restorable(planned)
         if plan_signature(planned.plan) != plan_signature(approved):
             raise StalePlanError(
                 f"stack {request.stack} changed in the cluster since the plan was shown; "

@@ -29,6 +29,7 @@ from stackctl.core.diff_tree import Tree, diff_tree, join_path
 from stackctl.core.effects import classify_object, classify_service, costlier
 from stackctl.core.plan_model import SENSITIVE, Effect, FieldChange, FieldOp, Plan, ResourceChange
 from stackctl.core.redact import is_sensitive_path
+from stackctl.core.sealed_env import restore_sealed
 from stackctl.core.state import (
     APPLY_ORDER,
     LABEL_IMAGE,
@@ -57,6 +58,10 @@ def plan_changes(
 ) -> Plan:
     """The changes that make ``live`` match ``desired`` (see the module docstring)."""
     live = align_live_to_desired(desired, live)
+    # States read from revisions hold sensitive env values sealed; compare real values.
+    desired = restore_sealed(desired, live)
+    if last_applied is not None:
+        last_applied = restore_sealed(last_applied, live)
     _require_externals(desired, live)
     changes: dict[tuple[ResourceKind, str], ResourceChange] = {}
     for kind in APPLY_ORDER:

@@ -2,8 +2,9 @@
 
 A revision is the durable record of one apply (or rollback). It holds the
 *desired* ``ClusterState`` as it was applied (comparable specs: content-addressed
-config/secret names and content hashes, never payloads), so a later rollback can
-plan against the live cluster with nothing but the cluster itself as input.
+config/secret names and content hashes, never payloads; sensitive env values
+sealed as digests, ``stackctl.core.sealed_env``), so a later rollback can plan
+against the live cluster with nothing but the cluster itself as input.
 
 This module is pure: the clock, the user, the host and the environment are passed
 in. Storage (as Swarm configs) lives in ``stackctl.engine.revisions``.
@@ -22,6 +23,7 @@ from typing import Any
 
 from stackctl.core.model import DependsOn, FileObject
 from stackctl.core.plan_model import Effect, Plan
+from stackctl.core.sealed_env import seal_service_spec
 from stackctl.core.state import ClusterState, ResourceKind, ResourceState
 from stackctl.errors import StackctlError
 
@@ -235,10 +237,14 @@ def _resource_to_json(resource: ResourceState) -> dict[str, Any]:
     if resource.kind in (ResourceKind.CONFIG, ResourceKind.SECRET) and "Data" in resource.spec:
         # Payloads identify themselves by content hash; the value itself never goes in.
         raise UnsafeRevisionError(f"refusing to store the Data of {where}")
+    spec = resource.spec
+    if resource.kind is ResourceKind.SERVICE:
+        # Sensitive env values are stored as digests only (stackctl.core.sealed_env).
+        spec = seal_service_spec(resource.name, spec)
     return {
         "kind": resource.kind.value,
         "name": resource.name,
-        "spec": _plain(resource.spec, f"{where}.spec"),
+        "spec": _plain(spec, f"{where}.spec"),
         "content_sha256": resource.content_sha256,
         "external": resource.external,
     }

@@ -73,13 +73,20 @@ PAUSED_UPDATE = "paused"
 def live_service_state(raw: Mapping[str, Any], network_names: Mapping[str, str]) -> ResourceState:
     """One service as listed by the engine -> its comparable ``ResourceState``.
 
-    ``network_names`` maps network IDs to names. When Swarm paused the service's
+    ``network_names`` maps network IDs to names. ``status["PreviousEnv"]`` is the
+    environment of Swarm's ``PreviousSpec`` (``stackctl.core.sealed_env`` restores
+    sealed revision values from it). When Swarm paused the service's
     update, ``status["PausedFromSpec"]`` holds the comparable ``PreviousSpec``:
     the spec the tasks the update did not reach still run, which is what an
     apply that resumes the update must return to if it fails again.
     """
     spec, digest = _comparable_service_spec(raw.get("Spec") or {}, network_names)
     status: dict[str, Any] = {"PreviousSpec": "PreviousSpec" in raw}
+    previous_env = (
+        ((raw.get("PreviousSpec") or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    ).get("Env")
+    if previous_env:  # where a revision's sealed env values may still be found
+        status["PreviousEnv"] = tuple(previous_env)
     if "UpdateStatus" in raw:
         status["UpdateStatus"] = raw["UpdateStatus"]
         previous = raw.get("PreviousSpec")

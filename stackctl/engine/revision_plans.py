@@ -5,6 +5,10 @@ and stores only hashes, never payloads. Re-applying it therefore needs those
 exact objects to still exist in the cluster: apply's cleanup keeps every object
 a retained revision refers to (``RevisionStore.referenced_objects``). When one
 is gone anyway, ``MissingObjectsError`` says which, instead of failing half-way.
+
+Sensitive env values are stored sealed (``stackctl.core.sealed_env``) and
+restored from the live services while planning; one that no longer runs
+anywhere cannot be restored, and ``SealedValuesError`` names it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from stackctl.core.plan_model import Effect, Plan, ResourceChange
 from stackctl.core.revision import Revision, state_for_rollback
+from stackctl.core.sealed_env import restore_sealed, unrestored
 from stackctl.core.state import ClusterState, ResourceKind
 from stackctl.errors import StackctlError
 
@@ -24,6 +29,10 @@ class MissingObjectsError(StackctlError):
     """Configs/secrets a revision needs are gone; stackctl cannot recreate them."""
 
 
+class SealedValuesError(StackctlError):
+    """Sensitive env values a revision needs run nowhere any more; stackctl never stored them."""
+
+
 @dataclass(frozen=True)
 class RevisionPlan:
     revision: Revision
@@ -31,6 +40,7 @@ class RevisionPlan:
     live: ClusterState
     plan: Plan
     missing: tuple[str, ...]  # config/secret objects the revision needs that no longer exist
+    sealed: tuple[tuple[str, str], ...] = ()  # (service, env variable) it cannot restore
 
 
 def _keeps_history(change: ResourceChange) -> bool:
@@ -70,6 +80,7 @@ def plan_against_revision(
     }
     desired = state_for_rollback(revision, live_digests=running)
     live = align_live_to_desired(desired, observed)
+    desired = restore_sealed(desired, live)
     plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
     plan = replace(plan, changes=tuple(c for c in plan.changes if not _keeps_history(c)))
     missing = tuple(
@@ -80,14 +91,31 @@ def plan_against_revision(
             if name not in live.of_kind(kind)
         )
     )
-    return RevisionPlan(revision=revision, desired=desired, live=live, plan=plan, missing=missing)
+    written = [c.desired for c in plan.changes if c.desired is not None]
+    sealed = tuple(unrestored(written))
+    return RevisionPlan(
+        revision=revision, desired=desired, live=live, plan=plan, missing=missing, sealed=sealed
+    )
 
 
-def require_objects(revision_plan: RevisionPlan) -> None:
-    """Raise ``MissingObjectsError`` when the revision's configs/secrets are gone."""
+def require_restorable(revision_plan: RevisionPlan) -> None:
+    """Raise when the revision needs what the cluster no longer holds: configs or
+    secrets (``MissingObjectsError``), or sensitive env values (``SealedValuesError``)."""
+    number = revision_plan.revision.number
+    if revision_plan.sealed:
+        where = ", ".join(f"{name} of {service}" for service, name in revision_plan.sealed)
+        raise SealedValuesError(
+            f"revision {number} needs sensitive env value(s) that no longer run in the "
+            f"cluster: {where}",
+            hint=(
+                "stackctl stores only digests of sensitive env values, never the values, and "
+                "restores them from the live services (their current or previous spec); "
+                "re-apply the stack file of that release instead (`stackctl apply -c FILE`); "
+                "values kept as Swarm secrets (`secrets:`) are restored by rollback"
+            ),
+        )
     if not revision_plan.missing:
         return
-    number = revision_plan.revision.number
     raise MissingObjectsError(
         f"revision {number} needs config/secret object(s) that no longer exist: "
         f"{', '.join(revision_plan.missing)}",

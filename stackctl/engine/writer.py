@@ -19,6 +19,7 @@ from typing import Any
 
 import docker.errors
 
+from stackctl.core.sealed_env import sealed_names
 from stackctl.core.state import LABEL_IMAGE, LABEL_NAMESPACE, ResourceKind, ResourceState
 from stackctl.engine.client import EngineClient, engine_errors
 from stackctl.errors import EngineError
@@ -154,6 +155,13 @@ class SwarmWriter:
         body: dict[str, Any] = copy.deepcopy(dict(spec))
         task = body.get("TaskTemplate") or {}
         container = task.get("ContainerSpec") or {}
+        sealed = sealed_names(spec)
+        if sealed:  # a revision's digest in place of a value: never run a service with it
+            raise EngineError(
+                f"refusing to write service {spec.get('Name')}: the value of "
+                f"{', '.join(sealed)} is a sealed digest from a revision, not the value",
+                hint="re-apply the stack file that sets it (`stackctl apply -c FILE`)",
+            )
         for network in task.get("Networks") or []:
             network["Target"] = self._id_of(ResourceKind.NETWORK, str(network["Target"]))
         for ref in container.get("Configs") or []:
