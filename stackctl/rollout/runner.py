@@ -100,8 +100,8 @@ class _Apply:
         for change in service_changes:
             self._result(change, ServiceStatus.NOT_STARTED)
 
-        self.watcher.remember_current_tasks()
         try:
+            self.watcher.remember_current_tasks()
             self._apply_objects()
             failed = self._apply_waves(waves)
         except _Failed as failure:
@@ -115,8 +115,8 @@ class _Apply:
             self._mark_in_progress()
             return self._finish(Outcome.INTERRUPTED, "stopped by a signal")
         except StackctlError as error:  # the engine failed us outside a service's own step
-            if not self.submitted:
-                raise  # nothing written yet: a plain error (exit 1) is the truth
+            if not self.submitted:  # nothing written yet: say so, and end the event stream
+                return self._finish(Outcome.NOT_APPLIED, f"{error.message}; nothing was changed")
             self._mark_in_progress()
             return self._finish(Outcome.FAILED, f"stopped part-way: {error.message}")
         if failed:  # only with --on-failure continue

@@ -51,6 +51,8 @@ class Run:
         times = {str(e["event"]): t for t, e in self.events}
         if "apply_started" not in times:
             return None
+        # every apply_started must be closed by an apply_finished, whatever happened
+        assert "apply_finished" in times, (self.proc.returncode, self.events, self.stderr)
         return times["apply_started"], times["apply_finished"]
 
     def finished(self) -> dict[str, object] | None:

@@ -377,3 +377,23 @@ def test_engine_outage_past_the_deadline_times_out(
     engine.list_services = down  # type: ignore[method-assign]
     outcome = run_apply(engine, plan, options_for(timeout=10.0), events.append)
     assert outcome.exit_code is ExitCode.TIMED_OUT
+
+
+def test_engine_error_before_any_write_ends_the_event_stream_as_not_applied(
+    engine: FakeEngine, options_for: Options, events: list[Event]
+) -> None:
+    from stackctl.errors import EngineError
+    from stackctl.rollout.events import ApplyFinished
+
+    def unreachable(stack: str, *, current_only: bool = True):  # type: ignore[no-untyped-def]
+        raise EngineError("cannot reach the Docker engine")
+
+    engine.list_tasks = unreachable  # type: ignore[method-assign]
+    plan = make_plan(create_change(service_spec("web", "web:good")))
+    outcome = run_apply(engine, plan, options_for(), events.append)
+    assert outcome.outcome is Outcome.NOT_APPLIED and outcome.exit_code is ExitCode.ERROR
+    assert "cannot reach the Docker engine" in outcome.message
+    assert "nothing was changed" in outcome.message
+    assert engine.writes == []
+    # JSON consumers get a final event for every apply_started
+    assert isinstance(events[-1], ApplyFinished) and events[-1].outcome is Outcome.NOT_APPLIED
