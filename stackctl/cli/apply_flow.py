@@ -40,6 +40,7 @@ class ApplyRequest:
     lock_timeout: float = 0.0
     detach: bool = False
     resolve_image: str = "never"
+    history_max: int = 10  # revisions kept; older ones are deleted when this apply records
     as_json: bool = False
     no_color: bool = False
     context: str | None = None

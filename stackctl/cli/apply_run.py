@@ -142,6 +142,7 @@ def _record(
                 source_digest=stack.source_digest,
                 dependencies=dependencies_of(stack, session.request.stack),
                 image_digests=_running_digests(session, desired, outcome),
+                history_max=session.request.history_max,
             )
         checkpoint("revision-recorded")
     except StackctlError as error:

@@ -68,6 +68,9 @@ def apply(
         help="always | changed | never (default: never, use the tag as declared; without a "
         "reachable registry, always/changed fall back to the tag with one warning).",
     ),
+    history_max: int = typer.Option(
+        10, "--history-max", min=1, help="Revisions to keep (older ones are deleted)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Stream events as JSON lines."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
@@ -88,6 +91,7 @@ def apply(
         lock_timeout=_seconds(lock_timeout, "--lock-timeout"),
         detach=detach,
         resolve_image=resolve_image,
+        history_max=history_max,
         as_json=as_json,
         no_color=no_color,
         context=context,

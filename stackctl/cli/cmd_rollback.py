@@ -36,7 +36,9 @@ def rollback(
     lock_timeout: str = typer.Option(
         "0s", "--lock-timeout", help="Wait this long for another apply's lock (then exit 1)."
     ),
-    history_max: int = typer.Option(10, "--history-max", help="Revisions to keep."),
+    history_max: int = typer.Option(
+        10, "--history-max", min=1, help="Revisions to keep (older ones are deleted)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Stream events as JSON lines."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),

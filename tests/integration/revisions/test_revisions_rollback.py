@@ -23,7 +23,7 @@ import docker
 import pytest
 
 from stackctl.core.state import LABEL_CONTENT_HASH, LABEL_NAMESPACE
-from stackctl.engine.revisions import LABEL_REV_STACK
+from stackctl.engine.revisions import LABEL_REV_KIND, LABEL_REV_NUMBER, LABEL_REV_STACK
 
 pytestmark = pytest.mark.swarm
 
@@ -361,3 +361,18 @@ def test_status_flags_drift_made_behind_stackctls_back(stack: str, tmp_path: Pat
     assert drifted["drifted"] == [f"{stack}_web"]
     text = stackctl("status", stack)
     assert "drift: YES" in text.stdout
+
+
+def test_apply_history_max_keeps_only_the_newest_revisions(
+    stack: str, releases: dict[str, Release], docker_client: docker.DockerClient
+) -> None:
+    for name in ("v1", "v2", "v1"):
+        _assert_converged(apply(stack, releases[name], "--history-max", "2"))
+    assert [e["number"] for e in history(stack)] == [2, 3]
+    stored = docker_client.api.configs(
+        filters={"label": [f"{LABEL_REV_STACK}={stack}", f"{LABEL_REV_KIND}=revision"]}
+    )
+    assert {c["Spec"]["Labels"][LABEL_REV_NUMBER] for c in stored} == {"2", "3"}
+    refused = apply(stack, releases["v2"], "--history-max", "0")
+    assert refused.returncode == 1 and "--history-max" in refused.stderr  # before any write
+    assert [e["number"] for e in history(stack)] == [2, 3]
