@@ -237,6 +237,10 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
         plan = session.saved_plan(desired, live)
     session.show_plan(plan)
     if not plan.has_changes:  # the rendered plan already says so; nothing written, no lock
+        if plan.in_progress and not request.detach:
+            from stackctl.cli.apply_run import wait_for_swarm
+
+            return wait_for_swarm(session, stack, desired, plan, policy)
         return 0
     session.confirm()
     from stackctl.cli.apply_run import locked_rollout

@@ -39,7 +39,7 @@ def locked_rollout(
         checkpoint("lock-acquired")
         lock.start_heartbeat()
         plan = _recheck(session, desired, plan)
-        if not plan.has_changes:
+        if not plan.has_changes and not plan.in_progress:
             session.out(f"stack {request.stack}: nothing left to do (applied meanwhile).")
             return 0
         checkpoint("plan-rechecked")
@@ -60,6 +60,16 @@ def locked_rollout(
                 "over while this apply ran; another apply may have interleaved",
                 err=True,
             )
+
+
+def wait_for_swarm(
+    session: _Session, stack: Stack, desired: ClusterState, plan: Plan, policy: FailurePolicy
+) -> int:
+    """Nothing to write, but Swarm is still rolling services out to the file's spec
+    (``Plan.in_progress``): watch them like an apply's own, so exit 0 still means
+    the cluster runs the file. Writes nothing, so it takes no lock and records no
+    revision."""
+    return _roll_out(session, stack, desired, plan, policy)
 
 
 def _recheck(session: _Session, desired: ClusterState, approved: Plan) -> Plan:
@@ -107,7 +117,7 @@ def _roll_out(
             )
             outcome = run_apply(writer, plan, options, view)
         _record(session, stack, desired, plan, outcome, warn)
-        if outcome.outcome is Outcome.APPLIED:
+        if outcome.outcome is Outcome.APPLIED and outcome.changed:  # only under the lock
             _remove_superseded(session, desired, view, started, warn)
     finally:
         view.close()

@@ -12,6 +12,10 @@ stackctl's back (``docker service scale``, ``docker service update --env-add``),
 and a recorded resource missing from the cluster was removed behind its back; both
 are marked ``drift``.
 
+A service whose spec already matches while Swarm is still rolling it out is no
+change; the plan lists it in ``in_progress`` (apply waits for it). One whose
+update Swarm *paused* is a change: submitting the spec again resumes it.
+
 External resources are never created, updated or deleted. One that the file
 declares but the cluster lacks makes the plan impossible: ``plan_changes`` raises
 ``MissingExternalError`` naming all of them, so ``diff`` and ``apply`` stop with
@@ -34,6 +38,7 @@ from stackctl.core.state import (
     APPLY_ORDER,
     LABEL_IMAGE,
     LABEL_LOGICAL_NAME,
+    SWARM_BUSY_STATES,
     SWARM_PAUSED_STATES,
     ClusterState,
     ResourceKind,
@@ -84,7 +89,14 @@ def plan_changes(
     _roll_dependents(desired, live, changes)
     order = {kind: i for i, kind in enumerate(APPLY_ORDER)}
     ordered = sorted(changes.values(), key=lambda c: (order[c.kind], c.name))
-    return Plan(stack=desired.stack, changes=tuple(ordered), prune=prune)
+    busy = tuple(
+        name
+        for name, service in sorted(live.services.items())
+        if name in desired.services
+        and (ResourceKind.SERVICE, name) not in changes
+        and (service.status.get("UpdateStatus") or {}).get("State") in SWARM_BUSY_STATES
+    )
+    return Plan(stack=desired.stack, changes=tuple(ordered), prune=prune, in_progress=busy)
 
 
 def _is_kept_version(have: ResourceState, wanted: Mapping[str, ResourceState]) -> bool:

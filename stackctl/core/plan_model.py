@@ -92,6 +92,10 @@ class Plan:
     observed: tuple[ObservedResource, ...] | None = None
     """Saved plans only: every live resource the plan was made against, so
     ``saved_plan.check_plan_fresh`` can refuse when the cluster moved since."""
+    in_progress: tuple[str, ...] = ()
+    """Services with no change whose spec Swarm is still rolling out (an update
+    submitted earlier, e.g. by an apply that was killed): nothing to write, but
+    the cluster does not run the file everywhere yet, so apply waits for them."""
 
     @property
     def has_changes(self) -> bool:

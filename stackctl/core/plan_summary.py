@@ -39,6 +39,16 @@ class PlanCounts:
 NO_CHANGES = "No changes. The stack matches the file."
 
 
+def in_progress_line(plan: Plan) -> str | None:
+    """The note for services Swarm is still rolling out to the file's spec, if any."""
+    if not plan.in_progress:
+        return None
+    return (
+        f"Still rolling out: {', '.join(plan.in_progress)} (Swarm is updating them to this "
+        "spec; apply waits for them)."
+    )
+
+
 def count(plan: Plan) -> PlanCounts:
     def n(effect: Effect) -> int:
         return len(plan.of_effect(effect))

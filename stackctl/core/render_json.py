@@ -57,4 +57,5 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "drift": counts.drift,
         },
         "changes": [_change_json(c) for c in plan.changes],
+        "inProgress": list(plan.in_progress),
     }

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from stackctl.core.plan_model import SENSITIVE, Effect, FieldChange, FieldOp, Plan
-from stackctl.core.plan_summary import MARKERS, NO_CHANGES, count, effect_phrase, format_value
+from stackctl.core.plan_summary import (
+    MARKERS,
+    NO_CHANGES,
+    count,
+    effect_phrase,
+    format_value,
+    in_progress_line,
+)
 
 
 def _cell(text: str) -> str:
@@ -27,6 +34,9 @@ def render_markdown(plan: Plan) -> str:
     counts = count(plan)
     lines = [f"### stackctl plan for `{_cell(plan.stack)}`", ""]
     lines.append(f"**{counts.line() if plan.has_changes else NO_CHANGES}**")
+    busy = in_progress_line(plan)
+    if busy:
+        lines += ["", _cell(busy)]
     if counts.drift:
         lines += [
             "",

@@ -22,6 +22,7 @@ from stackctl.core.plan_summary import (
     count,
     effect_phrase,
     format_value,
+    in_progress_line,
     live_replicas,
 )
 
@@ -133,6 +134,9 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
                 color,
             )
         )
+    busy = in_progress_line(plan)
+    if busy:
+        lines.append(_paint(busy, "cyan", color))
     if plan.has_changes:
         lines.append(_paint(counts.line(), "bold", color))
     else:

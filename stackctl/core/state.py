@@ -47,6 +47,8 @@ APPLY_ORDER: tuple[ResourceKind, ...] = (
 # Service UpdateStatus states in which Swarm stopped an update half-way
 # (update_config failure_action: pause, or a rollback of its own that failed).
 SWARM_PAUSED_STATES = frozenset({"paused", "rollback_paused"})
+# ... and in which Swarm is still working on one.
+SWARM_BUSY_STATES = frozenset({"updating", "rollback_started"})
 
 LABEL_NAMESPACE = "com.docker.stack.namespace"
 LABEL_IMAGE = "com.docker.stack.image"

@@ -13,12 +13,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from stackctl.core.state import SWARM_PAUSED_STATES
+from stackctl.core.state import SWARM_BUSY_STATES, SWARM_PAUSED_STATES
 from stackctl.rollout.adapter import FAILED_STATES, PENDING_STATES, ServiceInfo, TaskInfo
 
 SWARM_ROLLED_BACK = frozenset({"rollback_started", "rollback_completed"})
-# UpdateStatus states in which the update is still running.
-SWARM_BUSY = frozenset({"updating", "rollback_started"})
 
 JOB_MODES = frozenset({"replicated-job", "global-job"})
 
@@ -109,7 +107,7 @@ def evaluate(
             stuck[0].error or stuck[0].message,
         )
 
-    if updated >= desired and state not in SWARM_BUSY:
+    if updated >= desired and state not in SWARM_BUSY_STATES:
         return verdict(Phase.CONVERGED)
     waiting = "waiting for Swarm to finish the update" if updated >= desired else ""
     return verdict(Phase.PROGRESSING, waiting, last_error)

@@ -58,7 +58,7 @@ class ServiceStatus(StrEnum):
 @dataclass(frozen=True)
 class ServiceResult:
     name: str
-    effect: str  # the planned effect: create | rolling | in-place | replace | delete
+    effect: str  # planned: create | rolling | in-place | replace | delete; none: only waited for
     status: ServiceStatus
     reason: str = ""
 

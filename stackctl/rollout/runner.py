@@ -10,6 +10,7 @@ it a plan built from a stored revision.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from stackctl.core.plan_model import Effect, Plan, ResourceChange
 from stackctl.core.state import ResourceKind
@@ -95,7 +96,7 @@ class _Apply:
         )
         writes = len(self.changes) + len(self.plan.of_effect(Effect.DELETE))
         self.emit(ApplyStarted(self.elapsed(), self.plan.stack, writes, waves))
-        if writes == 0:
+        if writes == 0 and not self.plan.in_progress:
             return self._finish(Outcome.APPLIED, "nothing to do")
         for change in service_changes:
             self._result(change, ServiceStatus.NOT_STARTED)
@@ -104,6 +105,7 @@ class _Apply:
             self.watcher.remember_current_tasks()
             self._apply_objects()
             failed = self._apply_waves(waves)
+            unfinished = [] if failed or self.options.detach else self._await_in_progress()
         except _Failed as failure:
             return self._on_failure(failure.reason)
         except DeadlineExceeded:
@@ -122,6 +124,14 @@ class _Apply:
         if failed:  # only with --on-failure continue
             return self._finish(
                 Outcome.FAILED, f"{len(failed)} service(s) failed: " + ", ".join(failed)
+            )
+        if unfinished:  # not this apply's changes: nothing of ours to roll back
+            return self._finish(
+                Outcome.FAILED,
+                "Swarm's update of "
+                + "; ".join(self._reasons(unfinished))
+                + " (in progress before this apply) did not finish; `stackctl apply` again "
+                "resumes it once the cause is fixed",
             )
         if self.options.detach:
             return self._finish(Outcome.SUBMITTED, "submitted without waiting (--detach)")
@@ -289,6 +299,30 @@ class _Apply:
         deps = self.options.dependencies.get(name, ())
         return any(full_name(self.plan.stack, d.service) in failed for d in deps)
 
+    def _await_in_progress(self) -> list[str]:
+        """Wait for the services Swarm was still rolling out to this very spec when
+        the plan was made (``Plan.in_progress``): the apply converges only when they
+        do. Returns those that failed; their update is Swarm's, not this apply's."""
+        if not self.plan.in_progress:
+            return []
+        ids = {s.name: s.id for s in self.adapter.list_services(self.plan.stack)}
+        watches = {n: Watch(n, ids[n]) for n in self.plan.in_progress if n in ids}
+        for name in watches:
+            self.results[name] = ServiceResult(
+                name, Effect.NONE.value, ServiceStatus.IN_PROGRESS, "being rolled out by Swarm"
+            )
+        failed: list[str] = []
+        while watches:
+            for name, verdict in self.watcher.wait(watches, self.deadline).items():
+                del watches[name]
+                converged = verdict.phase is Phase.CONVERGED
+                status = ServiceStatus.CONVERGED if converged else ServiceStatus.FAILED
+                reason = "" if converged else _join(verdict.reason, verdict.task_error)
+                self.results[name] = ServiceResult(name, Effect.NONE.value, status, reason)
+                if not converged:
+                    failed.append(name)
+        return failed
+
     # -- prune and bookkeeping -------------------------------------------------
 
     def _prune(self) -> None:
@@ -341,7 +375,7 @@ class _Apply:
         """Submitted services whose fate is unknown stay 'in progress' as Swarm left them."""
         for name, result in self.results.items():
             if result.status is ServiceStatus.IN_PROGRESS:
-                self._result(self.changes[name], ServiceStatus.IN_PROGRESS, "left as Swarm has it")
+                self.results[name] = replace(result, reason="left as Swarm has it")
 
     def _result(self, change: ResourceChange, status: ServiceStatus, reason: str = "") -> None:
         self.results[change.name] = ServiceResult(change.name, change.effect.value, status, reason)

@@ -141,3 +141,28 @@ def test_a_resumed_update_that_fails_again_returns_to_where_the_paused_one_began
         timeout=60,
         what="both replicas back on web:1",
     )
+
+
+def test_a_rerun_waits_for_an_update_swarm_is_still_running(
+    client: EngineClient, stack_name: str, tmp_path: Path, run_stackctl: RunStackctl
+) -> None:
+    slow = web_stack("stackctl-demo/web:1").replace("delay: 0s", "delay: 4s")
+    first = apply_text(client, stack_name, slow, tmp_path)
+    assert first.outcome.exit_code is ExitCode.OK, first.outcome.message
+    v2 = slow.replace("stackctl-demo/web:1", "stackctl-demo/web:2")
+    detached = apply_text(client, stack_name, v2, tmp_path, detach=True)  # e.g. a killed apply
+    assert detached.outcome.exit_code is ExitCode.OK, detached.outcome.message
+    assert (_service(client, stack_name).get("UpdateStatus") or {}).get("State") == "updating"
+
+    _, desired = desired_state(stack_name, v2, tmp_path)
+    plan = plan_for(client, desired)
+    assert not plan.has_changes and plan.in_progress == (f"{stack_name}_web",)
+
+    rerun = run_stackctl("apply", stack_name, "-c", str(tmp_path / "stack.yml"), "--yes")
+    assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
+    assert "Still rolling out" in rerun.stdout and "converged" in rerun.stdout, rerun.stdout
+    # it returned only once Swarm had finished, every replica on the file's image
+    assert _service(client, stack_name)["UpdateStatus"]["State"] == "completed"
+    assert _running_images(client, stack_name) == ["stackctl-demo/web:2"] * 2
+    revisions = client.api.configs(filters={"label": f"io.stackctl.stack={stack_name}"})
+    assert revisions == []  # it wrote nothing: no revision, no lock left behind

@@ -391,9 +391,26 @@ def test_a_paused_update_with_the_spec_already_equal_is_resumed(swarm_state: str
     assert "update paused due to failure" in change.reason and "resumes" in change.reason
 
 
-@pytest.mark.parametrize("swarm_state", ["completed", "updating", "rollback_completed"])
-def test_other_update_states_with_equal_specs_are_no_change(swarm_state: str) -> None:
+@pytest.mark.parametrize(
+    ("swarm_state", "busy"),
+    [("completed", False), ("rollback_completed", False), ("updating", True),
+     ("rollback_started", True)],
+)  # fmt: skip
+def test_other_update_states_with_equal_specs_are_no_change(swarm_state: str, busy: bool) -> None:
     spec = service_spec()
     live = replace(_live(spec), status=MappingProxyType({"UpdateStatus": {"State": swarm_state}}))
     plan = plan_changes(state(network(), service(spec)), state(network(live=True), live))
-    assert plan.changes == ()
+    assert plan.changes == () and not plan.has_changes
+    # still being rolled out by Swarm: listed, so apply waits for it
+    assert plan.in_progress == ((f"{STACK}_web",) if busy else ())
+
+
+def test_a_service_with_a_change_is_not_also_listed_as_in_progress() -> None:
+    spec = service_spec()
+    live = replace(
+        _live(service_spec(Mode={"Replicated": {"Replicas": 1}})),
+        status=MappingProxyType({"UpdateStatus": {"State": "updating"}}),
+    )
+    plan = plan_changes(state(network(), service(spec)), state(network(live=True), live))
+    assert [c.effect for c in plan.changes] == [Effect.IN_PLACE]
+    assert plan.in_progress == ()

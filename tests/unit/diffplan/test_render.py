@@ -141,3 +141,14 @@ def test_markdown_escapes_table_breakers() -> None:
     want["TaskTemplate"]["ContainerSpec"]["Args"] = ["sh", "-c", "a | b"]
     md = render_markdown(plan_changes(state(service(want)), state(service(engine_filled(spec)))))
     assert "a \\| b" in md
+
+
+def test_services_swarm_is_still_rolling_out_are_named_in_every_format() -> None:
+    plan = Plan("shop", (), in_progress=("shop_web",))
+    text = render_text(plan)
+    assert "Still rolling out: shop_web" in text and "apply waits for them" in text
+    assert text.endswith("No changes. The stack matches the file.")
+    assert "Still rolling out: shop_web" in render_markdown(plan)
+    document = plan_to_json(plan)
+    assert document["inProgress"] == ["shop_web"] and document["hasChanges"] is False
+    assert "Still rolling out" not in render_text(Plan("shop", ()))

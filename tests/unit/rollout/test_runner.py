@@ -397,3 +397,39 @@ def test_engine_error_before_any_write_ends_the_event_stream_as_not_applied(
     assert engine.writes == []
     # JSON consumers get a final event for every apply_started
     assert isinstance(events[-1], ApplyFinished) and events[-1].outcome is Outcome.NOT_APPLIED
+
+
+def test_a_rollout_swarm_is_still_running_is_waited_for_with_no_write(
+    engine: FakeEngine, options_for: Options, events: list[Event]
+) -> None:
+    from dataclasses import replace
+
+    from stackctl.rollout.events import ApplyFinished, ServiceConverged
+
+    web = engine.add_running_service(service_spec("web", "web:good"))
+    engine._replace_spec(web, service_spec("web", "web:good2"), "updating")  # an earlier apply
+    plan = replace(make_plan(), in_progress=("shop_web",))
+    outcome = run_apply(engine, plan, options_for(), events.append)
+    assert outcome.exit_code is ExitCode.OK and outcome.changed == 0
+    assert engine.writes == []
+    assert web.update_state == "completed"  # it returned only once Swarm had finished
+    assert [e.service for e in events if isinstance(e, ServiceConverged)] == ["shop_web"]
+    assert status_of(outcome.services, "shop_web") is ServiceStatus.CONVERGED
+    assert isinstance(events[-1], ApplyFinished)
+
+
+def test_a_swarm_rollout_that_fails_while_waited_for_is_reported_not_rolled_back(
+    engine: FakeEngine, options_for: Options, events: list[Event]
+) -> None:
+    from dataclasses import replace
+
+    web = engine.add_running_service(service_spec("web", "web:good", failure_action="pause"))
+    broken = service_spec("web", "web:broken", failure_action="pause")
+    engine._replace_spec(web, broken, "updating")
+    plan = replace(make_plan(), in_progress=("shop_web",))
+    outcome = run_apply(engine, plan, options_for(), events.append)
+    assert outcome.outcome is Outcome.FAILED and outcome.exit_code is ExitCode.FAILED
+    assert "in progress before this apply" in outcome.message
+    assert "apply` again resumes it" in outcome.message
+    assert engine.writes == []  # not this apply's change: nothing written, nothing undone
+    assert status_of(outcome.services, "shop_web") is ServiceStatus.FAILED
