@@ -70,7 +70,10 @@ def checkpoint(name: str) -> None:
 
 def _pause(name: str) -> None:
     folder = Path(os.environ.get(PAUSE_DIR_ENV, "."))
-    (folder / f"{name}.reached").write_text(str(os.getpid()))
+    # Written aside and renamed: a test polling for the file must never read it empty.
+    partial = folder / f"{name}.reached.partial"
+    partial.write_text(str(os.getpid()))
+    partial.replace(folder / f"{name}.reached")
     go = folder / f"{name}.go"
     deadline = time.monotonic() + float(os.environ.get(PAUSE_MAX_ENV, "120"))
     while not go.exists() and time.monotonic() < deadline:
