@@ -7,8 +7,6 @@ describes what would happen, so nothing is applied (exit 1).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
@@ -16,15 +14,14 @@ import typer
 from stackctl.cli.apply_flow import dependencies_of, file_contents, plan_signature
 from stackctl.core.model import Stack
 from stackctl.core.plan_model import Plan
-from stackctl.core.state import ClusterState, ResourceKind
+from stackctl.core.state import ClusterState
 from stackctl.errors import StackctlError, StalePlanError
 from stackctl.rollout.checkpoints import checkpoint
-from stackctl.rollout.events import ApplyWarning, Event, Outcome, ResourceRemoved
-from stackctl.rollout.options import ApplyOptions, ApplyOutcome, FailurePolicy
+from stackctl.rollout.events import Outcome
+from stackctl.rollout.options import FailurePolicy
 
 if TYPE_CHECKING:
     from stackctl.cli.apply_flow import _Session
-    from stackctl.cli.apply_view import EventView
 
 
 def locked_rollout(
@@ -90,81 +87,44 @@ def _recheck(session: _Session, desired: ClusterState, approved: Plan) -> Plan:
 def _roll_out(
     session: _Session, stack: Stack, desired: ClusterState, plan: Plan, policy: FailurePolicy
 ) -> int:
-    from stackctl.cli.apply_view import make_view, summary_lines
-    from stackctl.cli.cmd_apply import stop_on_signals
-    from stackctl.engine.writer import SwarmWriter
-    from stackctl.rollout.runner import run_apply
-
-    request = session.request
-    started = time.monotonic()
-    view = make_view(as_json=request.as_json, no_color=request.no_color)
-
-    def warn(message: str) -> None:
-        view(ApplyWarning(time.monotonic() - started, message))
-
-    try:
-        writer = SwarmWriter(session.client, resolve_image=request.resolve_image, warn=warn)
-        with stop_on_signals() as stop:
-            options = ApplyOptions(
-                on_failure=policy,
-                max_concurrent=request.max_concurrent,
-                timeout=request.timeout,
-                pending_timeout=request.pending_timeout,
-                detach=request.detach,
-                dependencies=dependencies_of(stack, request.stack),
-                contents=file_contents(stack, desired),
-                should_stop=stop.is_set,
-            )
-            outcome = run_apply(writer, plan, options, view)
-        _record(session, stack, desired, plan, outcome, warn)
-        if outcome.outcome is Outcome.APPLIED and outcome.changed:  # only under the lock
-            _remove_superseded(session, desired, view, started, warn)
-    finally:
-        view.close()
-    if not request.as_json:
-        for line in summary_lines(outcome):
-            typer.echo(line)
-    return int(outcome.exit_code)
-
-
-def _record(
-    session: _Session,
-    stack: Stack,
-    desired: ClusterState,
-    plan: Plan,
-    outcome: ApplyOutcome,
-    warn: Callable[[str], None],
-) -> None:
-    """Record a revision whenever something was written (history must show failures too)."""
-    from stackctl.engine.client import engine_errors
+    from stackctl.cli.rollout_session import RolloutSettings, Warn, run_rollout
     from stackctl.engine.recording import record_apply
 
-    if outcome.changed == 0:
-        return
-    try:
-        checkpoint("recording")
-        with engine_errors(session.client.endpoint, "record the revision"):  # engine gone
-            record_apply(
-                session.client,
-                desired=desired,
-                plan=plan,
-                outcome=outcome.outcome.value,
-                source_digest=stack.source_digest,
-                dependencies=dependencies_of(stack, session.request.stack),
-                image_digests=_running_digests(session, desired, outcome),
-                history_max=session.request.history_max,
-            )
-        checkpoint("revision-recorded")
-    except StackctlError as error:
-        warn(f"could not record the revision: {error.message}")
+    request = session.request
+    settings = RolloutSettings(
+        on_failure=policy,
+        max_concurrent=request.max_concurrent,
+        timeout=request.timeout,
+        pending_timeout=request.pending_timeout,
+        as_json=request.as_json,
+        no_color=request.no_color,
+        detach=request.detach,
+        resolve_image=request.resolve_image,
+        dependencies=dependencies_of(stack, request.stack),
+        contents=file_contents(stack, desired),
+    )
+
+    def record(outcome: str, warn: Warn) -> None:
+        record_apply(
+            session.client,
+            desired=desired,
+            plan=plan,
+            outcome=outcome,
+            source_digest=stack.source_digest,
+            dependencies=settings.dependencies,
+            image_digests=_running_digests(session, desired, outcome),
+            history_max=request.history_max,
+        )
+
+    return run_rollout(session.client, plan, desired, settings, record)
 
 
 def _running_digests(
-    session: _Session, desired: ClusterState, outcome: ApplyOutcome
+    session: _Session, desired: ClusterState, outcome: str
 ) -> dict[str, str] | None:
     """The image digests services run, once known: after a converged apply whose
     images were pinned (``--resolve-image always|changed`` with a reachable registry)."""
-    if outcome.outcome is not Outcome.APPLIED or session.request.resolve_image == "never":
+    if outcome != Outcome.APPLIED.value or session.request.resolve_image == "never":
         return None
     from stackctl.engine.observe import observe_stack
 
@@ -176,24 +136,3 @@ def _running_digests(
             image = state.spec["TaskTemplate"]["ContainerSpec"]["Image"]
             digests[name] = f"{image}@{digest}"
     return digests or None
-
-
-def _remove_superseded(
-    session: _Session,
-    desired: ClusterState,
-    view: EventView,
-    started: float,
-    warn: Callable[[str], None],
-) -> None:
-    from stackctl.engine.cleanup import remove_superseded
-    from stackctl.engine.revisions import RevisionStore
-
-    def removed(kind: ResourceKind, name: str) -> None:
-        event: Event = ResourceRemoved(time.monotonic() - started, kind.value, name, "superseded")
-        view(event)
-
-    try:
-        keep = RevisionStore(session.client, session.request.stack).referenced_objects()
-        remove_superseded(session.client, desired, keep=keep, removed=removed)
-    except StackctlError as error:
-        warn(f"could not clean up superseded configs/secrets: {error.message}")

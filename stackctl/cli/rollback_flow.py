@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from stackctl.core.revision import Outcome as RevisionOutcome
 from stackctl.core.revision import Revision
 from stackctl.core.state import ClusterState
 from stackctl.errors import StackctlError, StalePlanError
+from stackctl.rollout.options import FailurePolicy
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def _locked_rollback(
     revision: Revision,
     last_applied: ClusterState | None,
     approved: Plan,
-    policy: Any,
+    policy: FailurePolicy,
 ) -> int:
     from stackctl.cli.apply_flow import plan_signature
     from stackctl.engine.lock import StackLock
@@ -165,59 +165,24 @@ def _roll_out(
     request: RollbackRequest,
     revision: Revision,
     plan: Plan,
-    desired: Any,
-    policy: Any,
+    desired: ClusterState,
+    policy: FailurePolicy,
 ) -> int:
-    from stackctl.cli.apply_view import make_view, summary_lines
-    from stackctl.cli.cmd_apply import stop_on_signals
-    from stackctl.engine.writer import SwarmWriter
-    from stackctl.rollout.events import ApplyWarning
-    from stackctl.rollout.events import Outcome as RolloutOutcome
-    from stackctl.rollout.options import ApplyOptions
-    from stackctl.rollout.runner import run_apply
-
-    started = time.monotonic()
-    view = make_view(as_json=request.as_json, no_color=request.no_color)
-
-    def warn(message: str) -> None:
-        view(ApplyWarning(time.monotonic() - started, message))
-
-    try:
-        writer = SwarmWriter(client, resolve_image="never", warn=warn)
-        with stop_on_signals() as stop:
-            options = ApplyOptions(
-                on_failure=policy,
-                max_concurrent=request.max_concurrent,
-                timeout=request.timeout,
-                pending_timeout=request.pending_timeout,
-                dependencies=revision.dependencies,
-                should_stop=stop.is_set,
-            )
-            outcome = run_apply(writer, plan, options, view)
-        if outcome.changed:
-            _record(client, request, revision, plan, outcome.outcome.value, warn)
-        if outcome.outcome is RolloutOutcome.APPLIED:
-            _remove_superseded(client, request, desired, warn)
-    finally:
-        view.close()
-    if not request.as_json:
-        for line in summary_lines(outcome):
-            typer.echo(line)
-    return int(outcome.exit_code)
-
-
-def _record(
-    client: Any,
-    request: RollbackRequest,
-    revision: Revision,
-    plan: Plan,
-    outcome: str,
-    warn: Callable[[str], None],
-) -> None:
-    """Record the rollback as a new revision with the target's content ("rollback to N")."""
+    from stackctl.cli.rollout_session import RolloutSettings, Warn, run_rollout
     from stackctl.engine.recording import record_apply
 
-    try:
+    settings = RolloutSettings(
+        on_failure=policy,
+        max_concurrent=request.max_concurrent,
+        timeout=request.timeout,
+        pending_timeout=request.pending_timeout,
+        as_json=request.as_json,
+        no_color=request.no_color,
+        dependencies=revision.dependencies,
+    )
+
+    def record(outcome: str, warn: Warn) -> None:
+        """The rollback is a new revision with the target's content ("rollback to N")."""
         record_apply(
             client,
             desired=revision.state,
@@ -229,18 +194,5 @@ def _record(
             dependencies=revision.dependencies,
             history_max=request.history_max,
         )
-    except StackctlError as error:
-        warn(f"could not record the revision: {error.message}")
 
-
-def _remove_superseded(
-    client: Any, request: RollbackRequest, desired: Any, warn: Callable[[str], None]
-) -> None:
-    from stackctl.engine.cleanup import remove_superseded
-    from stackctl.engine.revisions import RevisionStore
-
-    try:
-        keep = RevisionStore(client, request.stack).referenced_objects()
-        remove_superseded(client, desired, keep=keep)
-    except StackctlError as error:
-        warn(f"could not clean up superseded configs/secrets: {error.message}")
+    return run_rollout(client, plan, desired, settings, record)
