@@ -28,6 +28,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
+from stackctl.core.plan_model import SENSITIVE
 from stackctl.core.redact import is_sensitive_name
 from stackctl.core.state import ClusterState, ResourceState
 
@@ -62,7 +63,8 @@ def seal_service_spec(service: str, spec: Mapping[str, Any]) -> Mapping[str, Any
     sealed: list[str] = []
     for item in env:
         name, sep, value = str(item).partition("=")
-        if sep and is_sensitive_name(name) and not is_sealed(value):
+        # "(sensitive)" is a redacted placeholder (saved plans), not a value to seal.
+        if sep and is_sensitive_name(name) and not is_sealed(value) and value != SENSITIVE:
             item = f"{name}={seal_value(service, name, value)}"
         sealed.append(str(item))
     return _with_env(spec, sealed) if sealed != list(env) else spec

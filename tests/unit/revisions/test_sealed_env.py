@@ -59,6 +59,8 @@ def test_sealing_is_salted_per_service_and_variable_and_idempotent() -> None:
     assert seal_service_spec("shop_web", {"TaskTemplate": {"ContainerSpec": {}}}) == {
         "TaskTemplate": {"ContainerSpec": {}}
     }
+    redacted = {"TaskTemplate": {"ContainerSpec": {"Env": ["DB_PASSWORD=(sensitive)"]}}}
+    assert seal_service_spec("shop_web", redacted) == redacted  # a placeholder, not a value
 
 
 def test_sealed_values_are_restored_from_the_live_spec_or_its_previous_one() -> None:
