@@ -87,17 +87,13 @@ def _recheck(session: _Session, desired: ClusterState, approved: Plan) -> Plan:
 def _roll_out(
     session: _Session, stack: Stack, desired: ClusterState, plan: Plan, policy: FailurePolicy
 ) -> int:
-    from stackctl.cli.rollout_session import RolloutSettings, Warn, run_rollout
+    from stackctl.cli.rollout_session import Warn, run_rollout, settings_for
     from stackctl.engine.recording import record_apply
 
     request = session.request
-    settings = RolloutSettings(
-        on_failure=policy,
-        max_concurrent=request.max_concurrent,
-        timeout=request.timeout,
-        pending_timeout=request.pending_timeout,
-        as_json=request.as_json,
-        no_color=request.no_color,
+    settings = settings_for(
+        request,
+        policy,
         detach=request.detach,
         resolve_image=request.resolve_image,
         dependencies=dependencies_of(stack, request.stack),

@@ -168,18 +168,10 @@ def _roll_out(
     desired: ClusterState,
     policy: FailurePolicy,
 ) -> int:
-    from stackctl.cli.rollout_session import RolloutSettings, Warn, run_rollout
+    from stackctl.cli.rollout_session import Warn, run_rollout, settings_for
     from stackctl.engine.recording import record_apply
 
-    settings = RolloutSettings(
-        on_failure=policy,
-        max_concurrent=request.max_concurrent,
-        timeout=request.timeout,
-        pending_timeout=request.pending_timeout,
-        as_json=request.as_json,
-        no_color=request.no_color,
-        dependencies=revision.dependencies,
-    )
+    settings = settings_for(request, policy, dependencies=revision.dependencies)
 
     def record(outcome: str, warn: Warn) -> None:
         """The rollback is a new revision with the target's content ("rollback to N")."""

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 
@@ -46,6 +46,45 @@ class RolloutSettings:
     dependencies: Dependencies = field(default_factory=lambda: MappingProxyType({}))
     contents: Mapping[str, bytes] = field(  # config/secret payloads
         default_factory=lambda: MappingProxyType({}), repr=False
+    )
+
+
+class RolloutRequest(Protocol):
+    """The rollout options ``ApplyRequest`` and ``RollbackRequest`` both carry."""
+
+    @property
+    def max_concurrent(self) -> int | None: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def pending_timeout(self) -> float: ...
+    @property
+    def as_json(self) -> bool: ...
+    @property
+    def no_color(self) -> bool: ...
+
+
+def settings_for(
+    request: RolloutRequest,
+    policy: FailurePolicy,
+    *,
+    dependencies: Dependencies,
+    detach: bool = False,
+    resolve_image: str = "never",
+    contents: Mapping[str, bytes] | None = None,
+) -> RolloutSettings:
+    """``RolloutSettings`` from a command's request and what only that command has."""
+    return RolloutSettings(
+        on_failure=policy,
+        max_concurrent=request.max_concurrent,
+        timeout=request.timeout,
+        pending_timeout=request.pending_timeout,
+        as_json=request.as_json,
+        no_color=request.no_color,
+        detach=detach,
+        resolve_image=resolve_image,
+        dependencies=dependencies,
+        contents=MappingProxyType(dict(contents or {})),
     )
 
 
