@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
-from stackctl.core.coerce import coerce_types
-from stackctl.core.lint import lint_stack
-from stackctl.core.normalize import normalize_document
-from stackctl.core.validate import validate_document
+from stackctl.core.model.coerce import coerce_types
+from stackctl.core.model.normalize import normalize_document
+from stackctl.core.validate.lint import lint_stack
+from stackctl.core.validate.validate import validate_document
 from stackctl.errors import Location
 
 

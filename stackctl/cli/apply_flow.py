@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from stackctl.core.model import DependsOn, Stack
-from stackctl.core.plan_model import Effect, Plan, ResourceChange
-from stackctl.core.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
+from stackctl.core.model.model import DependsOn, Stack
+from stackctl.core.model.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
+from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.errors import StackctlError, UserAbort
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class _Session:
     def load(self) -> tuple[Stack, ClusterState]:
         from stackctl.cli.common import format_finding
         from stackctl.cli.stackfile_options import load_from_cli
-        from stackctl.core.convert import convert_stack
+        from stackctl.core.convert.convert import convert_stack
 
         loaded = load_from_cli(list(self.request.files), list(self.request.env_files))
         for finding in loaded.findings:
@@ -97,7 +97,7 @@ class _Session:
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 
     def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
-        from stackctl.core.diff import plan_changes
+        from stackctl.core.plan.diff import plan_changes
         from stackctl.engine.observe import external_references, observe_stack
 
         live = observe_stack(self.client, self.request.stack, external=external_references(desired))
@@ -113,7 +113,7 @@ class _Session:
         objects the file dropped entirely are kept while a retained revision names
         them, because stackctl cannot recreate content it never stored.
         """
-        from stackctl.core.revision import keep_retained_objects
+        from stackctl.core.history.revision import keep_retained_objects
         from stackctl.engine.revisions import RevisionStore
 
         plan = without_superseded_deletes(plan, desired)
@@ -133,7 +133,7 @@ class _Session:
 
     def saved_plan(self, desired: ClusterState, live: ClusterState) -> Plan:
         """The plan saved by ``diff --out``, if it still holds for these files and this cluster."""
-        from stackctl.core.saved_plan import (
+        from stackctl.core.plan.saved_plan import (
             check_plan_fresh,
             check_plan_matches,
             load_saved_plan,

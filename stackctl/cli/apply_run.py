@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from stackctl.cli.apply_flow import dependencies_of, file_contents, plan_signature
-from stackctl.core.model import Stack
-from stackctl.core.plan_model import Plan
-from stackctl.core.state import ClusterState
+from stackctl.core.model.model import Stack
+from stackctl.core.model.state import ClusterState
+from stackctl.core.plan.plan_model import Plan
 from stackctl.errors import StackctlError, StalePlanError
 from stackctl.rollout.checkpoints import checkpoint
 from stackctl.rollout.events import Outcome

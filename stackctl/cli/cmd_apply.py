@@ -101,7 +101,7 @@ def apply(
 
 
 def _seconds(text: str, option: str) -> float:
-    from stackctl.core.units import UnitError, parse_duration
+    from stackctl.core.model.units import UnitError, parse_duration
     from stackctl.errors import StackctlError
 
     try:

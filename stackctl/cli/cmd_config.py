@@ -25,7 +25,7 @@ def config(
     """
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.config_output import render_stack_yaml
+    from stackctl.core.convert.config_output import render_stack_yaml
 
     result = load_from_cli(files, env_files)
     for finding in result.findings:

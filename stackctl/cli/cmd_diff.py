@@ -17,7 +17,7 @@ import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
 from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
-from stackctl.core.state import ClusterState
+from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, StackctlError
 
 FORMATS = ("text", "json", "markdown")
@@ -102,7 +102,7 @@ def _format(as_json: bool, output_format: str | None) -> str:
 def _desired_from_files(stack: str, files: list[str], env_files: list[str]) -> ClusterState:
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.convert import convert_stack
+    from stackctl.core.convert.convert import convert_stack
 
     loaded = load_from_cli(files, env_files)
     for finding in loaded.findings:
@@ -140,7 +140,7 @@ def diff_desired(
     ``last_applied`` defaults to the stack's last applied revision when
     ``use_history`` is true.
     """
-    from stackctl.core.diff import plan_changes
+    from stackctl.core.plan.diff import plan_changes
     from stackctl.engine.observe import external_references, observe_stack
 
     live = observe_stack(client, desired.stack, external=external_references(desired))
@@ -165,7 +165,7 @@ def _render(plan: Any, fmt: str, no_color: bool) -> str:
 
 
 def _save(plan: Any, desired: ClusterState, live: ClusterState, out: str, *, stack: str) -> None:
-    from stackctl.core.saved_plan import save_plan
+    from stackctl.core.plan.saved_plan import save_plan
 
     try:
         with open(out, "w", encoding="utf-8") as handle:

@@ -20,7 +20,7 @@ def history(
 ) -> None:
     """List the stack's revisions (oldest first); the one running now is marked with *."""
     from stackctl.cli.stack_views import connect, table, when
-    from stackctl.core.revision import current_number
+    from stackctl.core.history.revision import current_number
     from stackctl.engine.revisions import RevisionStore
 
     summaries = RevisionStore(connect(context), stack).list()

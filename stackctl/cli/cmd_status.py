@@ -22,7 +22,7 @@ def status(
     """Per service: replicas running/desired, healthy, update state, image; plus the
     current revision and whether the live stack drifted from it."""
     from stackctl.cli.stack_views import connect, table, when
-    from stackctl.core.revision import current_number
+    from stackctl.core.history.revision import current_number
     from stackctl.engine.revisions import RevisionStore
     from stackctl.engine.stacks import service_statuses
     from stackctl.errors import StackctlError
@@ -111,7 +111,7 @@ def _compare(client: Any, revision: Any) -> tuple[list[str], list[str]]:
     Orphans (left by an apply without --prune) are listed apart: stackctl left
     them knowingly, so they are not drift.
     """
-    from stackctl.core.plan_model import Effect
+    from stackctl.core.plan.plan_model import Effect
     from stackctl.engine.revision_plans import plan_against_revision
 
     result = plan_against_revision(client, revision, prune=False, last_applied=revision.state)

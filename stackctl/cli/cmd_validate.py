@@ -39,7 +39,7 @@ def validate(
     """
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.semantic import stack_name_findings
+    from stackctl.core.validate.semantic import stack_name_findings
     from stackctl.errors import Finding, Severity, StackFileError
 
     findings: list[Finding]

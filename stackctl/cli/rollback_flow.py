@@ -16,10 +16,10 @@ from typing import Any
 
 import typer
 
-from stackctl.core.plan_model import Plan
-from stackctl.core.revision import Outcome as RevisionOutcome
-from stackctl.core.revision import Revision
-from stackctl.core.state import ClusterState
+from stackctl.core.history.revision import Outcome as RevisionOutcome
+from stackctl.core.history.revision import Revision
+from stackctl.core.model.state import ClusterState
+from stackctl.core.plan.plan_model import Plan
 from stackctl.errors import StackctlError, StalePlanError
 from stackctl.rollout.options import FailurePolicy
 
@@ -42,7 +42,7 @@ class RollbackRequest:
 
 def choose_revision(client: Any, request: RollbackRequest) -> tuple[Revision, Revision | None]:
     """Revision ``--to N`` (or the last applied one before the current), and the current."""
-    from stackctl.core.revision import current_number, default_rollback_target
+    from stackctl.core.history.revision import current_number, default_rollback_target
     from stackctl.engine.revisions import RevisionStore
 
     store = RevisionStore(client, request.stack)

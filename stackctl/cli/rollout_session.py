@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 import typer
 
-from stackctl.core.plan_model import Plan
-from stackctl.core.state import ClusterState, ResourceKind
+from stackctl.core.model.state import ClusterState, ResourceKind
+from stackctl.core.plan.plan_model import Plan
 from stackctl.errors import StackctlError
 from stackctl.rollout.checkpoints import checkpoint
 from stackctl.rollout.events import ApplyWarning, Outcome, ResourceRemoved

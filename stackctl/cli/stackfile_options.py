@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stackctl.core.loading import LoadResult
+    from stackctl.core.load.loading import LoadResult
 
 FILES_HELP = (
     "Stack file (repeatable; later files override earlier ones; '-' reads standard input). "
@@ -21,7 +21,7 @@ def load_from_cli(
     files: Sequence[str], env_files: Sequence[str], *, strict: bool = False
 ) -> LoadResult:
     """Run the stack-file pipeline with the process environment and, for '-', stdin."""
-    from stackctl.core.loading import load_stack
+    from stackctl.core.load.loading import load_stack
 
     stdin_text = sys.stdin.read() if "-" in files else None
     return load_stack(

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from stackctl.core.state import LABEL_LOGICAL_NAME, LABEL_NAMESPACE, ClusterState, ResourceKind
+from stackctl.core.model.state import (
+    LABEL_LOGICAL_NAME,
+    LABEL_NAMESPACE,
+    ClusterState,
+    ResourceKind,
+)
 from stackctl.engine.client import EngineClient, engine_errors
 from stackctl.errors import EngineError
 from stackctl.rollout.checkpoints import checkpoint

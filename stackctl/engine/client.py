@@ -45,7 +45,7 @@ class EngineClient:
     """A docker SDK ``APIClient`` plus the endpoint it talks to and a call counter.
 
     ``api`` is the low-level client: specs go to and come from the engine as
-    plain JSON-shaped dicts, exactly the shape ``stackctl.core.state`` uses.
+    plain JSON-shaped dicts, exactly the shape ``stackctl.core.model.state`` uses.
     """
 
     def __init__(

@@ -7,7 +7,7 @@ one unfiltered network list to map the IDs of networks outside the stack
 (`host`, `bridge`: never listed), plus one name-filtered list per kind of
 external config/secret the caller asks about. No per-service inspect.
 
-The specs are then put in the comparable form (``stackctl.core.state``):
+The specs are then put in the comparable form (``stackctl.core.model.state``):
 IDs become names, server-managed fields leave the spec (``Version.Index`` goes
 to ``version``, ``UpdateStatus`` to ``status``), config data is dropped (its
 hash is kept), and order-free lists are put in canonical order.
@@ -26,9 +26,9 @@ from typing import Any
 
 import docker.errors
 
-from stackctl.core.comparable import canonical_service_spec
-from stackctl.core.convert_service import engine_image
-from stackctl.core.state import (
+from stackctl.core.convert.comparable import canonical_service_spec
+from stackctl.core.convert.convert_service import engine_image
+from stackctl.core.model.state import (
     LABEL_CONTENT_HASH,
     LABEL_IMAGE,
     LABEL_NAMESPACE,
@@ -74,7 +74,7 @@ def live_service_state(raw: Mapping[str, Any], network_names: Mapping[str, str])
     """One service as listed by the engine -> its comparable ``ResourceState``.
 
     ``network_names`` maps network IDs to names. ``status["PreviousEnv"]`` is the
-    environment of Swarm's ``PreviousSpec`` (``stackctl.core.sealed_env`` restores
+    environment of Swarm's ``PreviousSpec`` (``stackctl.core.history.sealed_env`` restores
     sealed revision values from it). When Swarm paused the service's
     update, ``status["PausedFromSpec"]`` holds the comparable ``PreviousSpec``:
     the spec the tasks the update did not reach still run, which is what an

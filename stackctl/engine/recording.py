@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from stackctl.core.model import DependsOn
-from stackctl.core.plan_model import Plan
-from stackctl.core.revision import Outcome, actor_from_env, new_revision
-from stackctl.core.state import ClusterState
+from stackctl.core.history.revision import Outcome, actor_from_env, new_revision
+from stackctl.core.model.model import DependsOn
+from stackctl.core.model.state import ClusterState
+from stackctl.core.plan.plan_model import Plan
 from stackctl.engine.revisions import DEFAULT_HISTORY_MAX, RevisionStore
 
 

@@ -1,6 +1,6 @@
 """Comparable spec -> the body the engine accepts: names back to IDs.
 
-The comparable form (``stackctl.core.state``) references configs and secrets
+The comparable form (``stackctl.core.model.state``) references configs and secrets
 by name only; ``POST /services/create`` and ``/services/{id}/update`` need
 ``ConfigID``/``SecretID`` too, and a credential spec that uses a config needs
 that config's ID. Networks may stay names: the engine resolves

@@ -6,7 +6,7 @@ exact objects to still exist in the cluster: apply's cleanup keeps every object
 a retained revision refers to (``RevisionStore.referenced_objects``). When one
 is gone anyway, ``MissingObjectsError`` says which, instead of failing half-way.
 
-Sensitive env values are stored sealed (``stackctl.core.sealed_env``) and
+Sensitive env values are stored sealed (``stackctl.core.history.sealed_env``) and
 restored from the live services while planning; one that no longer runs
 anywhere cannot be restored, and ``SealedValuesError`` names it.
 """
@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from stackctl.core.plan_model import Effect, Plan, ResourceChange
-from stackctl.core.revision import Revision, state_for_rollback
-from stackctl.core.sealed_env import restore_sealed, unrestored
-from stackctl.core.state import ClusterState, ResourceKind
+from stackctl.core.history.revision import Revision, state_for_rollback
+from stackctl.core.history.sealed_env import restore_sealed, unrestored
+from stackctl.core.model.state import ClusterState, ResourceKind
+from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.errors import StackctlError
 
 _FILE_KINDS = (ResourceKind.CONFIG, ResourceKind.SECRET)
@@ -62,8 +62,8 @@ def plan_against_revision(
     fields changed behind its back are marked as drift; for ``status`` that is
     ``revision`` itself.
     """
-    from stackctl.core.comparable import align_live_to_desired
-    from stackctl.core.diff import plan_changes
+    from stackctl.core.convert.comparable import align_live_to_desired
+    from stackctl.core.plan.diff import plan_changes
     from stackctl.engine.observe import observe_stack
 
     externals = [

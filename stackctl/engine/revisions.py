@@ -34,7 +34,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from stackctl.core.revision import (
+from stackctl.core.history.revision import (
     Outcome,
     Revision,
     RevisionFormatError,

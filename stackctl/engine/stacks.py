@@ -15,7 +15,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from stackctl.core.state import LABEL_IMAGE, LABEL_NAMESPACE
+from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE
 from stackctl.engine.revisions import (
     LABEL_REV_KIND,
     LABEL_REV_NUMBER,

@@ -1,7 +1,7 @@
 """The real ``EngineAdapter``: writes and watches through the Docker SDK's low-level API.
 
 Specs arrive in the comparable form (references by name, see
-``stackctl.core.state``); this module resolves network, config and secret
+``stackctl.core.model.state``); this module resolves network, config and secret
 names to IDs when it writes them. Images are used as declared: no registry is
 queried unless ``resolve_image`` asks for it, and no registry credentials are
 sent. Service updates carry the version index they were planned against, so a
@@ -19,8 +19,8 @@ from typing import Any
 
 import docker.errors
 
-from stackctl.core.sealed_env import sealed_names
-from stackctl.core.state import LABEL_IMAGE, LABEL_NAMESPACE, ResourceKind, ResourceState
+from stackctl.core.history.sealed_env import sealed_names
+from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE, ResourceKind, ResourceState
 from stackctl.engine.client import EngineClient, engine_errors
 from stackctl.errors import EngineError
 from stackctl.rollout.adapter import ServiceInfo, TaskInfo, VersionConflictError

@@ -3,7 +3,7 @@
 The runner only talks to an ``EngineAdapter``. The real one
 (``stackctl.engine.writer.SwarmWriter``) uses the Docker SDK; the unit tests
 use an in-memory fake that simulates task state transitions. Specs passed in
-are the *comparable* specs of ``stackctl.core.state`` (references by name);
+are the *comparable* specs of ``stackctl.core.model.state`` (references by name);
 resolving names to IDs is the adapter's job.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from stackctl.core.state import ResourceKind, ResourceState
+from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.errors import EngineError
 
 # Task states in which a task has not started yet (scheduling, pulling, ...).

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from stackctl.core.state import SWARM_BUSY_STATES, SWARM_PAUSED_STATES
+from stackctl.core.model.state import SWARM_BUSY_STATES, SWARM_PAUSED_STATES
 from stackctl.rollout.adapter import FAILED_STATES, PENDING_STATES, ServiceInfo, TaskInfo
 
 SWARM_ROLLED_BACK = frozenset({"rollback_started", "rollback_completed"})

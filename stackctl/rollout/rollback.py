@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from stackctl.core.plan_model import ResourceChange
-from stackctl.core.state import ResourceKind
+from stackctl.core.model.state import ResourceKind
+from stackctl.core.plan.plan_model import ResourceChange
 from stackctl.errors import StackctlError
 from stackctl.rollout.adapter import EngineAdapter, ServiceInfo, VersionConflictError
 from stackctl.rollout.checkpoints import checkpoint

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from stackctl.core.plan_model import Effect, Plan, ResourceChange
-from stackctl.core.state import ResourceKind
+from stackctl.core.model.state import ResourceKind
+from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.errors import StackctlError
 from stackctl.rollout.adapter import EngineAdapter
 from stackctl.rollout.checkpoints import checkpoint

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from stackctl.core.model import DependsOn
+from stackctl.core.model.model import DependsOn
 from stackctl.errors import StackctlError
 
 # Full engine service name -> what it depends on (``DependsOn.service`` is the

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.cli.apply_flow import dependencies_of, file_contents
-from stackctl.core.convert import convert_stack
-from stackctl.core.diff import plan_changes
-from stackctl.core.loading import load_stack
-from stackctl.core.plan_model import Plan
-from stackctl.core.state import ClusterState
+from stackctl.core.convert.convert import convert_stack
+from stackctl.core.load.loading import load_stack
+from stackctl.core.model.state import ClusterState
+from stackctl.core.plan.diff import plan_changes
+from stackctl.core.plan.plan_model import Plan
 from stackctl.engine.client import EngineClient
 from stackctl.engine.observe import external_references, observe_stack
 from stackctl.engine.writer import SwarmWriter

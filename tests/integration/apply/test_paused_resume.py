@@ -19,7 +19,7 @@ import docker
 import pytest
 from swarm_testkit import RunStackctl, wait_until
 
-from stackctl.core.plan_model import Effect
+from stackctl.core.plan.plan_model import Effect
 from stackctl.engine.client import EngineClient, connect
 from stackctl.errors import ExitCode
 from stackctl.rollout.events import RollbackStarted

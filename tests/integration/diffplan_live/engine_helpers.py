@@ -6,7 +6,7 @@ import copy
 from types import MappingProxyType
 from typing import Any
 
-from stackctl.core.state import ClusterState, ResourceKind, ResourceState
+from stackctl.core.model.state import ClusterState, ResourceKind, ResourceState
 from stackctl.engine.client import EngineClient
 
 IMAGE = "stackctl-demo/web:1"

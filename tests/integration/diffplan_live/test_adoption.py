@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
-from stackctl.core.convert import convert_stack
-from stackctl.core.diff import plan_changes
-from stackctl.core.loading import load_stack
-from stackctl.core.model import Stack
-from stackctl.core.plan_model import Effect, ResourceChange
-from stackctl.core.render_text import render_text
-from stackctl.core.state import ResourceKind
+from stackctl.core.convert.convert import convert_stack
+from stackctl.core.load.loading import load_stack
+from stackctl.core.model.model import Stack
+from stackctl.core.model.state import ResourceKind
+from stackctl.core.plan.diff import plan_changes
+from stackctl.core.plan.plan_model import Effect, ResourceChange
+from stackctl.core.render.render_text import render_text
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.observe import external_references, observe_stack
 from stackctl.errors import StackFileError

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from swarm_testkit import RunStackctl
 
-from stackctl.core.saved_plan import check_plan_fresh, load_saved_plan
+from stackctl.core.plan.saved_plan import check_plan_fresh, load_saved_plan
 from stackctl.engine.client import connect
 from stackctl.engine.observe import external_references, observe_stack
 from stackctl.errors import StalePlanError

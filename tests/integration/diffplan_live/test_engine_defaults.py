@@ -15,7 +15,7 @@ from typing import Any
 import docker
 import pytest
 
-from stackctl.core.diff import plan_changes
+from stackctl.core.plan.diff import plan_changes
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.observe import observe_stack
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from swarm_testkit import wait_until
 
-from stackctl.core.diff import plan_changes
-from stackctl.core.plan_model import Effect
+from stackctl.core.plan.diff import plan_changes
+from stackctl.core.plan.plan_model import Effect
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.observe import observe_stack
 

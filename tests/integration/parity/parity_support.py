@@ -22,9 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stackctl.core.comparable import align_live_to_desired
-from stackctl.core.model import Stack
-from stackctl.core.state import LABEL_LOGICAL_NAME, LABEL_NAMESPACE, LABEL_PREFIX, ClusterState
+from stackctl.core.convert.comparable import align_live_to_desired
+from stackctl.core.model.model import Stack
+from stackctl.core.model.state import (
+    LABEL_LOGICAL_NAME,
+    LABEL_NAMESPACE,
+    LABEL_PREFIX,
+    ClusterState,
+)
 from stackctl.engine.client import EngineClient
 from stackctl.engine.references import engine_service_spec
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from parity_support import remove_stack, unique_stack_name
 
-from stackctl.core.state import LABEL_IMAGE, LABEL_NAMESPACE
+from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE
 from stackctl.engine.client import ApiCallCount, EngineClient
 from stackctl.engine.observe import observe_stack
 

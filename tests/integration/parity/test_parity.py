@@ -33,8 +33,8 @@ from parity_support import (
     unique_stack_name,
 )
 
-from stackctl.core.convert import convert_stack
-from stackctl.core.model import Stack
+from stackctl.core.convert.convert import convert_stack
+from stackctl.core.model.model import Stack
 from stackctl.engine.client import EngineClient
 from stackctl.engine.observe import external_references, observe_stack
 from stackctl.errors import StackFileError
@@ -53,7 +53,9 @@ def shared_dir() -> Path | None:
 
 
 def load(file: Path, env: Mapping[str, str]) -> Stack:
-    loading = pytest.importorskip("stackctl.core.loading", reason="stack-file loader not landed")
+    loading = pytest.importorskip(
+        "stackctl.core.load.loading", reason="stack-file loader not landed"
+    )
     result = loading.load_stack([str(file)], env=dict(env), cwd=str(file.parent))
     stack: Stack = result.stack
     return stack

@@ -12,7 +12,7 @@ import docker
 import pytest
 from revision_builders import sample_revision
 
-from stackctl.core.revision import Outcome
+from stackctl.core.history.revision import Outcome
 from stackctl.engine.revisions import RevisionStore
 from stackctl.engine.stacks import service_statuses
 

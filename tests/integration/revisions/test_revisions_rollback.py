@@ -22,7 +22,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from stackctl.core.state import LABEL_CONTENT_HASH, LABEL_NAMESPACE
+from stackctl.core.model.state import LABEL_CONTENT_HASH, LABEL_NAMESPACE
 from stackctl.engine.revisions import LABEL_REV_KIND, LABEL_REV_NUMBER, LABEL_REV_STACK
 
 pytestmark = pytest.mark.swarm

@@ -12,8 +12,8 @@ import docker
 import pytest
 from revision_builders import sample_revision
 
-from stackctl.core.revision import Outcome, Revision
-from stackctl.core.state import ResourceKind, ResourceState
+from stackctl.core.history.revision import Outcome, Revision
+from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.engine.revisions import (
     CHUNK_BYTES,
     LABEL_REV_STACK,

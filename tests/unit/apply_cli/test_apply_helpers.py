@@ -11,10 +11,10 @@ from stackctl.cli.apply_flow import (
     without_superseded_deletes,
 )
 from stackctl.cli.apply_view import JsonLinesView, PlainView, summary_lines
-from stackctl.core.convert import convert_stack
-from stackctl.core.model import DependsOn, FileObject, Service, Stack, frozen_map
-from stackctl.core.plan_model import Effect, FieldChange, FieldOp, Plan, ResourceChange
-from stackctl.core.state import LABEL_LOGICAL_NAME, ResourceKind, ResourceState
+from stackctl.core.convert.convert import convert_stack
+from stackctl.core.model.model import DependsOn, FileObject, Service, Stack, frozen_map
+from stackctl.core.model.state import LABEL_LOGICAL_NAME, ResourceKind, ResourceState
+from stackctl.core.plan.plan_model import Effect, FieldChange, FieldOp, Plan, ResourceChange
 from stackctl.rollout.events import ApplyFinished, Outcome, ServiceFailed
 from stackctl.rollout.options import ApplyOutcome, ServiceResult, ServiceStatus
 

@@ -18,8 +18,8 @@ from bench.gen import (
     write_stack_file,
 )
 from bench.scenarios import Images, deploy_steps
-from stackctl.core.convert import convert_stack
-from stackctl.core.loading import load_stack
+from stackctl.core.convert.convert import convert_stack
+from stackctl.core.load.loading import load_stack
 
 
 def _subset_mismatches(expected: Any, actual: Any, path: str = "") -> list[str]:

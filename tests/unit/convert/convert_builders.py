@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from stackctl.core.model import (
+from stackctl.core.model.model import (
     CredentialSpec,
     Deploy,
     FileObject,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from stackctl.core.comparable import (
+from stackctl.core.convert.comparable import (
     align_live_to_desired,
     canonical_file_target,
     canonical_service_spec,
 )
-from stackctl.core.state import ClusterState, ResourceKind, ResourceState
+from stackctl.core.model.state import ClusterState, ResourceKind, ResourceState
 from stackctl.engine.observe import live_service_state
 
 

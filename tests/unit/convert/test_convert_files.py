@@ -7,8 +7,8 @@ import json
 
 from convert_builders import every_key_stack, file_object, service, stack
 
-from stackctl.core.convert import convert_stack
-from stackctl.core.model import FileObject, FileReference
+from stackctl.core.convert.convert import convert_stack
+from stackctl.core.model.model import FileObject, FileReference
 
 SECRET = b"hunter2-very-secret"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from convert_builders import S, every_key_stack, file_object, service, stack
 
-from stackctl.core.convert import convert_stack
-from stackctl.core.model import (
+from stackctl.core.convert.convert import convert_stack
+from stackctl.core.model.model import (
     CredentialSpec,
     Deploy,
     FileReference,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any
 
-from stackctl.core.state import ClusterState, ResourceKind, ResourceState
+from stackctl.core.model.state import ClusterState, ResourceKind, ResourceState
 
 STACK = "shop"
 

@@ -8,9 +8,9 @@ from types import MappingProxyType
 
 import pytest
 
-from stackctl.core.diff import MissingExternalError, plan_changes
-from stackctl.core.plan_model import SENSITIVE, Effect, FieldOp
-from stackctl.core.state import ResourceKind, ResourceState
+from stackctl.core.model.state import ResourceKind, ResourceState
+from stackctl.core.plan.diff import MissingExternalError, plan_changes
+from stackctl.core.plan.plan_model import SENSITIVE, Effect, FieldOp
 
 from .plan_helpers import STACK, engine_filled, network, paths, service, service_spec, state
 

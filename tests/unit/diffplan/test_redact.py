@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.core.redact import is_sensitive_name, is_sensitive_path, redact_env_list
+from stackctl.core.render.redact import is_sensitive_name, is_sensitive_path, redact_env_list
 
 
 @pytest.mark.parametrize(

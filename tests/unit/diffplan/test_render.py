@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import json
 
-from stackctl.core.diff import plan_changes
-from stackctl.core.plan_model import Plan
+from stackctl.core.plan.diff import plan_changes
+from stackctl.core.plan.plan_model import Plan
 from stackctl.core.render import plan_to_json, render_markdown, render_text
 
 from .plan_helpers import engine_filled, network, service, service_spec, state

@@ -9,9 +9,10 @@ from types import MappingProxyType
 
 import pytest
 
-from stackctl.core.diff import plan_changes
-from stackctl.core.plan_model import Effect
-from stackctl.core.saved_plan import (
+from stackctl.core.model.state import ClusterState, ResourceKind, ResourceState
+from stackctl.core.plan.diff import plan_changes
+from stackctl.core.plan.plan_model import Effect
+from stackctl.core.plan.saved_plan import (
     PlanFileError,
     check_plan_fresh,
     check_plan_matches,
@@ -19,7 +20,6 @@ from stackctl.core.saved_plan import (
     load_saved_plan,
     save_plan,
 )
-from stackctl.core.state import ClusterState, ResourceKind, ResourceState
 from stackctl.errors import StalePlanError
 
 from .plan_helpers import engine_filled, network, service, service_spec, state

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from convert_builders import every_key_stack
 
-from stackctl.core.convert import convert_stack
+from stackctl.core.convert.convert import convert_stack
 from stackctl.engine.references import engine_service_spec
 from stackctl.errors import EngineError
 

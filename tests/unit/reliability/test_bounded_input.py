@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stackctl.core.loading import load_stack
+from stackctl.core.load.loading import load_stack
 from stackctl.errors import StackFileError
 
 MEMORY_LIMIT = 64 * 1024 * 1024

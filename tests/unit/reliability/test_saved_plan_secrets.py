@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.core.convert import convert_stack
-from stackctl.core.diff import plan_changes
-from stackctl.core.loading import load_stack
-from stackctl.core.saved_plan import (
+from stackctl.core.convert.convert import convert_stack
+from stackctl.core.load.loading import load_stack
+from stackctl.core.model.state import ClusterState
+from stackctl.core.plan.diff import plan_changes
+from stackctl.core.plan.saved_plan import (
     check_plan_fresh,
     check_plan_matches,
     load_saved_plan,
     save_plan,
     with_current_specs,
 )
-from stackctl.core.state import ClusterState
 from stackctl.errors import StalePlanError
 
 PASSWORD = "pw-5f1c9e0b7d"

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from revision_builders import sample_revision
 
-from stackctl.core.revision import Revision
+from stackctl.core.history.revision import Revision
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from stackctl.core.plan_model import Effect, Plan, ResourceChange
-from stackctl.core.revision import Actor, Outcome, Revision, new_revision
-from stackctl.core.state import ClusterState, ResourceKind, ResourceState
+from stackctl.core.history.revision import Actor, Outcome, Revision, new_revision
+from stackctl.core.model.state import ClusterState, ResourceKind, ResourceState
+from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 
 
 def sample_state(stack: str = "shop", config_hash: str = "a" * 64) -> ClusterState:

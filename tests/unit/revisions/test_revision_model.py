@@ -10,9 +10,7 @@ from types import MappingProxyType
 import pytest
 from revision_builders import sample_plan, sample_revision, sample_state
 
-from stackctl.core.model import DependsOn, FileObject
-from stackctl.core.plan_model import Effect, Plan, ResourceChange
-from stackctl.core.revision import (
+from stackctl.core.history.revision import (
     REVISION_API_VERSION,
     Actor,
     Outcome,
@@ -29,7 +27,9 @@ from stackctl.core.revision import (
     revision_to_json,
     state_for_rollback,
 )
-from stackctl.core.state import ResourceKind, ResourceState
+from stackctl.core.model.model import DependsOn, FileObject
+from stackctl.core.model.state import ResourceKind, ResourceState
+from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 
 
 def test_round_trip_preserves_everything(revision: Revision) -> None:

@@ -8,9 +8,8 @@ from typing import Any
 
 from revision_builders import sample_revision, sample_state
 
-from stackctl.core.diff import plan_changes
-from stackctl.core.revision import decode_revision, encode_revision
-from stackctl.core.sealed_env import (
+from stackctl.core.history.revision import decode_revision, encode_revision
+from stackctl.core.history.sealed_env import (
     is_sealed,
     restore_sealed,
     seal_service_spec,
@@ -18,7 +17,8 @@ from stackctl.core.sealed_env import (
     sealed_names,
     unrestored,
 )
-from stackctl.core.state import ClusterState, ResourceState
+from stackctl.core.model.state import ClusterState, ResourceState
+from stackctl.core.plan.diff import plan_changes
 
 PASSWORD = "correct-horse-battery-staple"
 ENV = ["A=1", f"DB_PASSWORD={PASSWORD}", "MODE=prod"]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from stackctl.core.plan_model import Effect, Plan, ResourceChange
-from stackctl.core.state import ResourceKind, ResourceState
+from stackctl.core.model.state import ResourceKind, ResourceState
+from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.rollout.events import Event
 from stackctl.rollout.options import ApplyOptions
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackctl.core.state import ResourceKind, ResourceState
+from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.rollout.adapter import ServiceInfo, TaskInfo, VersionConflictError
 
 _ids = itertools.count(1)

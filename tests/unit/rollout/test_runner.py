@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from stackctl.core.model import DependsOn
-from stackctl.core.plan_model import Effect
+from stackctl.core.model.model import DependsOn
+from stackctl.core.plan.plan_model import Effect
 from stackctl.errors import ExitCode
 from stackctl.rollout.events import (
     ApplyFinished,
@@ -313,8 +313,8 @@ def test_prune_removes_undeclared_services_after_the_rest_converged(
     engine: FakeEngine, options_for: Options, events: list[Event]
 ) -> None:
     old = engine.add_running_service(service_spec("old", "old:good"))
-    from stackctl.core.plan_model import ResourceChange
-    from stackctl.core.state import ResourceKind, ResourceState
+    from stackctl.core.model.state import ResourceKind, ResourceState
+    from stackctl.core.plan.plan_model import ResourceChange
 
     delete = ResourceChange(
         ResourceKind.SERVICE,

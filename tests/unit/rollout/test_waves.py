@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.core.model import DependsOn
+from stackctl.core.model.model import DependsOn
 from stackctl.rollout.waves import DependencyCycleError, plan_waves
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.core.yaml_source import SourceDocument, parse_document
+from stackctl.core.load.yaml_source import SourceDocument, parse_document
 from stackctl.errors import Finding, Severity, StackFileError
 
 

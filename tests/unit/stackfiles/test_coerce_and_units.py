@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.core.coerce import coerce_types
-from stackctl.core.units import (
+from stackctl.core.model.coerce import coerce_types
+from stackctl.core.model.units import (
     UnitError,
     format_cpus,
     format_duration,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from stackctl.core.config_output import render_stack_yaml, stack_to_document
+from stackctl.core.convert.config_output import render_stack_yaml, stack_to_document
 
 from .validate_helpers import normalized
 

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
-from stackctl.core.config_output import stack_to_document
-from stackctl.core.loading import LoadResult, load_stack
-from stackctl.core.schema import SWARM_IGNORED, root_shape
-from stackctl.core.units import parse_cpus, parse_duration
+from stackctl.core.convert.config_output import stack_to_document
+from stackctl.core.load.loading import LoadResult, load_stack
+from stackctl.core.model.units import parse_cpus, parse_duration
+from stackctl.core.validate.schema import SWARM_IGNORED, root_shape
 from stackctl.errors import Severity, StackFileError
 
 REPO = Path(__file__).resolve().parents[3]

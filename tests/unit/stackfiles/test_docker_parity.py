@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from stackctl.core.loading import load_stack
-from stackctl.core.model import Service
-from stackctl.core.yaml_scalars import go_str, resolve_plain
+from stackctl.core.load.loading import load_stack
+from stackctl.core.load.yaml_scalars import go_str, resolve_plain
+from stackctl.core.model.model import Service
 
 pytestmark = pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.core.envfile import decode_env_file, parse_service_env_file, parse_variable_file
+from stackctl.core.load.envfile import decode_env_file, parse_service_env_file, parse_variable_file
 
 
 class TestVariableFiles:

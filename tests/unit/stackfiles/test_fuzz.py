@@ -8,12 +8,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stackctl.core.doc_paths import make_locator
-from stackctl.core.interpolate import InterpolationError, interpolate_document, substitute
-from stackctl.core.loading import load_stack
-from stackctl.core.merge import LocatedDocument, merge_documents
-from stackctl.core.yaml_source import parse_document
-from stackctl.core.yaml_text import decode_source
+from stackctl.core.load.doc_paths import make_locator
+from stackctl.core.load.interpolate import InterpolationError, interpolate_document, substitute
+from stackctl.core.load.loading import load_stack
+from stackctl.core.load.merge import LocatedDocument, merge_documents
+from stackctl.core.load.yaml_source import parse_document
+from stackctl.core.load.yaml_text import decode_source
 from stackctl.errors import Location, StackFileError
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

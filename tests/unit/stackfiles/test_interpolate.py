@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.core.doc_paths import make_locator
-from stackctl.core.interpolate import (
+from stackctl.core.load.doc_paths import make_locator
+from stackctl.core.load.interpolate import (
     CODE_INVALID,
     CODE_REQUIRED,
     CODE_UNSET,

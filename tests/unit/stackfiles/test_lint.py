@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.core.lint import image_tag
+from stackctl.core.validate.lint import image_tag
 from stackctl.errors import Severity
 
 from .validate_helpers import lints

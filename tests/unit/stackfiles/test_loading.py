@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.core.loading import load_stack
+from stackctl.core.load.loading import load_stack
 from stackctl.errors import Location, Severity, StackFileError
 
 from .stackfile_helpers import errors_of

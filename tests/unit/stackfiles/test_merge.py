@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackctl.core.merge import (
+from stackctl.core.load.merge import (
     LocatedDocument,
     merge_documents,
     port_identity,

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from stackctl.core.model import (
+from stackctl.core.model.model import (
     DependsOn,
     FileReference,
     Mount,
@@ -16,7 +16,7 @@ from stackctl.core.model import (
     ServiceNetwork,
     Ulimit,
 )
-from stackctl.core.normalize import normalize_document
+from stackctl.core.model.normalize import normalize_document
 from stackctl.errors import StackFileError
 
 from .validate_helpers import normalized

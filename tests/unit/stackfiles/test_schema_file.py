@@ -12,8 +12,8 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from stackctl.core.coerce import coerce_types
-from stackctl.core.schema import (
+from stackctl.core.model.coerce import coerce_types
+from stackctl.core.validate.schema import (
     SWARM_IGNORED,
     SWARM_UNSUPPORTED,
     conforms,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.core.semantic import stack_name_findings
+from stackctl.core.validate.semantic import stack_name_findings
 from stackctl.errors import Severity
 
 from .validate_helpers import errors, findings, warnings

@@ -10,12 +10,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stackctl.core.coerce import coerce_types
-from stackctl.core.config_output import render_stack_yaml
-from stackctl.core.lint import lint_stack
-from stackctl.core.normalize import normalize_document
-from stackctl.core.schema import conforms, root_shape, stack_validator
-from stackctl.core.validate import validate_document
+from stackctl.core.convert.config_output import render_stack_yaml
+from stackctl.core.model.coerce import coerce_types
+from stackctl.core.model.normalize import normalize_document
+from stackctl.core.validate.lint import lint_stack
+from stackctl.core.validate.schema import conforms, root_shape, stack_validator
+from stackctl.core.validate.validate import validate_document
 from stackctl.errors import Location, Severity, StackFileError
 
 BASE: dict[str, Any] = {

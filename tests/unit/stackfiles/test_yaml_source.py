@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from stackctl.core.doc_paths import make_locator
-from stackctl.core.yaml_scalars import go_str, resolve_plain
-from stackctl.core.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH
-from stackctl.core.yaml_text import decode_source
+from stackctl.core.load.doc_paths import make_locator
+from stackctl.core.load.yaml_scalars import go_str, resolve_plain
+from stackctl.core.load.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH
+from stackctl.core.load.yaml_text import decode_source
 from stackctl.errors import Location, Severity, StackFileError
 
 from .stackfile_helpers import parse, parse_error

@@ -9,13 +9,13 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping
 
-from stackctl.core.coerce import coerce_types
-from stackctl.core.doc_paths import make_locator
-from stackctl.core.lint import lint_stack
-from stackctl.core.model import Stack
-from stackctl.core.normalize import normalize_document
-from stackctl.core.validate import validate_document
-from stackctl.core.yaml_source import SourceDocument, parse_document
+from stackctl.core.load.doc_paths import make_locator
+from stackctl.core.load.yaml_source import SourceDocument, parse_document
+from stackctl.core.model.coerce import coerce_types
+from stackctl.core.model.model import Stack
+from stackctl.core.model.normalize import normalize_document
+from stackctl.core.validate.lint import lint_stack
+from stackctl.core.validate.validate import validate_document
 from stackctl.errors import Finding, Location, Severity
 
 FILE = "stack.yml"

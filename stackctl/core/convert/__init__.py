@@ -1,0 +1,1 @@
+"""Stage 4: Stack -> Engine API specs (pure; docker stack deploy parity)."""

@@ -1,0 +1,1 @@
+"""Revision model: what is stored in the cluster per release."""

@@ -1,0 +1,1 @@
+"""Stage 1: stack files on disk -> located documents (YAML, interpolation, .env, merge)."""

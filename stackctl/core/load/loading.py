@@ -1,0 +1,383 @@
+"""The stack-file pipeline: files on disk -> a validated, normalized ``Stack``.
+
+Steps: find the files -> read them (the only I/O of the stack-file layer lives
+here) -> parse -> interpolate -> resolve relative paths and service
+environments per file -> merge -> cast interpolated values -> validate ->
+normalize -> lint. Findings of every stage are collected, and a
+``StackFileError`` carrying all of them is raised when any is an error.
+
+Variables for ``${VAR}`` come from, highest priority first: the process
+environment (``env``), ``--env-file`` files (a later file wins), and a ``.env``
+file beside the first stack file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stackctl.core.load.doc_paths import Path, make_locator
+from stackctl.core.load.envfile import decode_env_file, parse_variable_file
+from stackctl.core.load.file_refs import resolve_environments, resolve_paths
+from stackctl.core.load.interpolate import InterpolatedStr, interpolate_document
+from stackctl.core.load.merge import LocatedDocument, merge_documents
+from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
+from stackctl.core.load.yaml_text import decode_source
+from stackctl.core.model.model import Stack
+from stackctl.errors import Finding, Location, Severity, StackFileError
+
+DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "stack.yml")
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+MAX_OBJECT_BYTES = 500 * 1024
+"""Swarm refuses configs and secrets larger than this."""
+
+CODE_NO_FILE = "SC030"
+CODE_MISSING_FILE = "SC031"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """A loaded stack, the warnings found on the way, and the files it came from."""
+
+    stack: Stack
+    findings: tuple[Finding, ...]
+    files: tuple[str, ...]
+
+
+def _fail(message: str, file: str | None = None, hint: str | None = None) -> Finding:
+    return Finding(Severity.ERROR, message, CODE_NO_FILE, Location(file), hint=hint)
+
+
+def _read_limited(path: str, limit: int) -> bytes:
+    """Read a file, refusing it (without reading it) when it is larger than ``limit``."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit:
+            raise OSError(
+                27, f"file is {size / 1024 / 1024:.1f} MB; the limit is {limit // 1024 // 1024} MB"
+            )
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # a growing file or a pipe
+        raise OSError(27, f"file is larger than the {limit // 1024 // 1024} MB limit")
+    return data
+
+
+def default_stack_file(cwd: str) -> str | None:
+    """The file used when no ``-c`` is given: the first of DEFAULT_FILES found in ``cwd``."""
+    for name in DEFAULT_FILES:
+        if os.path.isfile(os.path.join(cwd, name)):
+            return name
+    return None
+
+
+@dataclass
+class _Source:
+    given: str  # as the user wrote it: the name used in messages
+    path: str  # absolute path, or "-" for stdin
+    base_dir: str
+    raw: bytes
+
+
+def _read_sources(
+    files: Sequence[str], cwd: str, stdin_text: str | None, findings: list[Finding]
+) -> list[_Source]:
+    sources: list[_Source] = []
+    for given in files:
+        if given == STDIN:
+            if stdin_text is None:
+                findings.append(_fail("'-' means standard input, but none was given"))
+                continue
+            raw = stdin_text.encode("utf-8", errors="surrogateescape")
+            if len(raw) > MAX_FILE_BYTES:
+                findings.append(
+                    _fail("standard input is larger than 20 MB; refusing it", STDIN_NAME)
+                )
+                continue
+            sources.append(_Source(STDIN_NAME, STDIN, cwd, raw))
+            continue
+        path = os.path.normpath(os.path.join(cwd, os.path.expanduser(given)))
+        try:
+            raw = _read_limited(path, MAX_FILE_BYTES)
+        except FileNotFoundError:
+            findings.append(_fail(f"stack file {given} does not exist", given))
+            continue
+        except IsADirectoryError:
+            findings.append(_fail(f"{given} is a directory, not a stack file", given))
+            continue
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+            reason = exc.strerror if isinstance(exc, OSError) else None
+            findings.append(_fail(f"cannot read {given}: {reason or exc}", given))
+            continue
+        sources.append(_Source(given, path, os.path.dirname(path), raw))
+    return sources
+
+
+def _variables(
+    env: Mapping[str, str],
+    env_files: Sequence[str],
+    first_dir: str,
+    cwd: str,
+    findings: list[Finding],
+) -> dict[str, str]:
+    """Variables for interpolation: process env > --env-file (later wins) > .env."""
+    merged: dict[str, str] = {}
+    dotenv = os.path.join(first_dir, ".env")
+    candidates: list[tuple[str, bool]] = [(dotenv, False)]
+    candidates += [(os.path.join(cwd, f), True) for f in env_files]
+    for path, required in candidates:
+        if not required and not os.path.isfile(path):
+            continue  # no .env (a folder named .env is often a Python virtualenv)
+        try:
+            raw = _read_limited(path, MAX_FILE_BYTES)
+        except FileNotFoundError:
+            if required:
+                findings.append(_fail(f"env file {path} does not exist", path))
+            continue
+        except OSError as exc:
+            if required or os.path.exists(path):
+                findings.append(_fail(f"cannot read env file {path}: {exc.strerror or exc}", path))
+            continue
+        text, problems = decode_env_file(raw, path)
+        findings.extend(problems)
+        if text is not None:
+            values, problems = parse_variable_file(text, path)
+            findings.extend(problems)
+            merged.update(values)
+    merged.update(env)
+    return merged
+
+
+def _read_text(path: str) -> str:
+    raw = _read_limited(path, MAX_FILE_BYTES)
+    text, problems = decode_env_file(raw, path)
+    if text is None:
+        raise OSError(22, problems[0].message if problems else "not valid UTF-8 text")
+    return text
+
+
+def _keep_literal_strings(original: Any, coerced: Any) -> Any:
+    """Undo casts of strings that interpolation did not produce (docker casts only those).
+
+    Also turns ``InterpolatedStr`` markers back into plain ``str``.
+    """
+    kind = type(original)
+    if kind is str:
+        return original
+    if kind is InterpolatedStr:
+        return str(coerced) if isinstance(coerced, str) else coerced
+    if kind is dict and type(coerced) is dict:
+        return {
+            key: _keep_literal_strings(original[key], value) if key in original else value
+            for key, value in coerced.items()
+        }
+    if kind is list and type(coerced) is list and len(original) == len(coerced):
+        return [_keep_literal_strings(o, c) for o, c in zip(original, coerced, strict=True)]
+    return coerced
+
+
+def _object_reader() -> Callable[[str], bytes]:
+    """read_file for normalize: config/secret/env files, cached, size-limited."""
+    cache: dict[str, bytes] = {}
+
+    def read_file(path: str) -> bytes:
+        if path not in cache:
+            cache[path] = _read_limited(path, MAX_OBJECT_BYTES * 8)
+        return cache[path]
+
+    return read_file
+
+
+def _check_object_files(
+    data: Mapping[str, Any],
+    locate: Callable[[Path], Location],
+    findings: list[Finding],
+    display: Callable[[str], str],
+) -> None:
+    """Configs/secrets with ``file:`` must exist and fit Swarm's size limit."""
+    for section in ("configs", "secrets"):
+        objects = data.get(section)
+        if not isinstance(objects, dict):
+            continue
+        for name, spec in objects.items():
+            if not isinstance(spec, dict) or spec.get("external"):
+                continue
+            file = spec.get("file")
+            if not isinstance(file, str):
+                continue
+            where: Path = (section, name, "file")
+            message = None
+            try:
+                size = os.stat(file).st_size
+                if not os.path.isfile(file):
+                    message = f"{display(file)} is not a regular file"
+                elif size > MAX_OBJECT_BYTES:
+                    message = f"{display(file)} is {size // 1024} KB; Swarm allows at most 500 KB"
+            except FileNotFoundError:
+                message = f"file {display(file)} does not exist"
+            except OSError as exc:
+                message = f"{display(file)} cannot be read: {exc.strerror or exc}"
+            if message:
+                findings.append(
+                    Finding(
+                        Severity.ERROR,
+                        f"{section[:-1]} {name}: {message}",
+                        CODE_MISSING_FILE,
+                        locate(where),
+                        ".".join(map(str, where)),
+                        "the path is relative to the stack file that names it",
+                    )
+                )
+
+
+def load_stack(
+    files: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    env_files: Sequence[str] = (),
+    strict: bool = False,
+    cwd: str | None = None,
+    stdin_text: str | None = None,
+) -> LoadResult:
+    """Load, check and normalize a stack from its files.
+
+    Empty ``files`` looks for compose.yaml, compose.yml, docker-compose.yml and
+    stack.yml in ``cwd`` (first found wins; ``LoadResult.files`` says which).
+    ``-`` reads ``stdin_text``. Raises StackFileError with every finding when
+    any of them is an error; otherwise returns the warnings with the stack.
+    """
+    cwd = os.path.abspath(cwd or os.getcwd())
+    findings: list[Finding] = []
+    if not files:
+        default = default_stack_file(cwd)
+        if default is None:
+            raise StackFileError(
+                [
+                    _fail(
+                        f"no stack file given and none found in {cwd}",
+                        hint="pass -c FILE, or create one of: " + ", ".join(DEFAULT_FILES),
+                    )
+                ]
+            )
+        files = [default]
+    sources = _read_sources(files, cwd, stdin_text, findings)
+    if findings:
+        raise StackFileError(findings)
+    variables = _variables(env, env_files, sources[0].base_dir, cwd, findings)
+    home = variables.get("HOME")
+
+    def display(path: str) -> str:
+        """Paths under the working directory are shown relative to it."""
+        return os.path.relpath(path, cwd) if path.startswith(cwd + os.sep) else path
+
+    documents: list[LocatedDocument] = []
+    failed: set[str] = set()  # values left uninterpolated: validation stays quiet on them
+    for source in sources:
+        try:
+            text = decode_source(source.raw, source.given)
+            parsed = parse_document(text, source.given)
+        except StackFileError as exc:
+            findings.extend(exc.findings)
+            continue
+        findings.extend(parsed.warnings)
+        locate = make_locator(parsed.locations, Location(source.given, 1, 1))
+        result = interpolate_document(parsed.data, variables, locate, strict=strict)
+        findings.extend(result.findings)
+        failed |= result.failed_paths
+        data = result.data
+        resolve_paths(data, source.base_dir, home)
+        findings.extend(
+            resolve_environments(data, parsed.locations, variables, _read_text, display)
+        )
+        documents.append(LocatedDocument(data, parsed.locations))
+    if len(documents) < len(sources):
+        raise StackFileError(_in_reading_order(findings, [s.given for s in sources]))
+
+    merged = merge_documents(documents)
+    locate = make_locator(merged.locations, Location(sources[0].given, 1, 1))
+    data = _coerce(merged.data)
+    # A value whose interpolation failed is reported once, not again by validation.
+    findings.extend(f for f in _validate(data, locate) if f.path not in failed)
+    _check_object_files(data, locate, findings, display)
+    stack = Stack()
+    if not _has_errors(findings):
+        try:
+            stack = _normalize(data, _object_reader(), locate)
+        except StackFileError as exc:
+            findings.extend(exc.findings)
+    if not _has_errors(findings):
+        findings.extend(_lint(stack, data, locate, strict))
+    findings = _in_reading_order(findings, [s.given for s in sources])
+    if _has_errors(findings):
+        raise StackFileError(findings)
+
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.raw)
+    stack = _with_sources(stack, tuple(s.path for s in sources), digest.hexdigest())
+    return LoadResult(stack, tuple(findings), tuple(s.path for s in sources))
+
+
+def _in_reading_order(findings: list[Finding], files: list[str]) -> list[Finding]:
+    """Stack files in the order given, then other files; by line and column within each."""
+    rank = {name: index for index, name in enumerate(files)}
+
+    def key(finding: Finding) -> tuple[int, str, int, int]:
+        where = finding.location
+        file = where.file or ""
+        return (rank.get(file, len(rank)), file, where.line or 0, where.column or 0)
+
+    return sorted(dict.fromkeys(findings), key=key)
+
+
+def _has_errors(findings: Sequence[Finding]) -> bool:
+    return any(f.severity is Severity.ERROR for f in findings)
+
+
+def _coerce(data: dict[str, Any]) -> dict[str, Any]:
+    from stackctl.core.model.coerce import coerce_types
+
+    return dict(_keep_literal_strings(data, coerce_types(data)))
+
+
+def _validate(data: dict[str, Any], locate: Callable[[Path], Location]) -> list[Finding]:
+    from stackctl.core.validate.validate import validate_document
+
+    return validate_document(data, locate)
+
+
+def _normalize(
+    data: dict[str, Any], read_file: Callable[[str], bytes], locate: Callable[[Path], Location]
+) -> Stack:
+    from stackctl.core.model.normalize import normalize_document
+
+    return normalize_document(data, read_file=read_file, locate=locate)
+
+
+def _lint(
+    stack: Stack, data: dict[str, Any], locate: Callable[[Path], Location], strict: bool
+) -> list[Finding]:
+    try:
+        from stackctl.core.validate.lint import lint_stack
+    except ModuleNotFoundError as exc:  # the lint module lands separately
+        if exc.name != "stackctl.core.validate.lint":
+            raise
+        return []
+    found = lint_stack(stack, data, locate)
+    if not strict:
+        return found
+    return [
+        Finding(Severity.ERROR, f.message, f.code, f.location, f.path, f.hint)
+        if f.severity is Severity.WARNING
+        else f
+        for f in found
+    ]
+
+
+def _with_sources(stack: Stack, files: tuple[str, ...], digest: str) -> Stack:
+    from dataclasses import replace
+
+    return replace(stack, source_files=files, source_digest=digest)

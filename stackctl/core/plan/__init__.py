@@ -1,0 +1,1 @@
+"""Stage 5: desired vs live -> Plan (diff, effects, saved plans)."""

@@ -1,0 +1,106 @@
+"""The plan as data: what will change, field by field, and what each change costs.
+
+Produced by ``stackctl.core.plan.diff.plan_changes(desired, live, ...)`` (pure),
+rendered by ``stackctl.core.render`` (human / JSON / markdown) and executed by
+``stackctl.rollout``. A plan saved with ``diff --out`` carries the live version
+index of every resource it planned against, so ``apply --plan`` can refuse when
+the cluster moved since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from stackctl.core.model.state import ResourceKind, ResourceState
+
+PLAN_API_VERSION = "stackctl/v1"
+PLAN_KIND = "Plan"
+
+
+class Effect(StrEnum):
+    """What applying a resource change costs."""
+
+    CREATE = "create"
+    DELETE = "delete"  # only planned with --prune
+    ORPHAN = "orphan"  # live but no longer declared; kept (no --prune)
+    ROLLING = "rolling"  # tasks get replaced
+    IN_PLACE = "in-place"  # no task restarts (replicas, service labels, update/rollback config)
+    REPLACE = "replace"  # cannot be updated; removed and created again
+    NONE = "none"
+
+
+class FieldOp(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+# Shown instead of any value that must not be printed.
+SENSITIVE = "(sensitive)"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed field, located by a dotted path in the comparable spec.
+
+    Paths use the spec's own keys, with list items addressed by identity in
+    brackets: ``TaskTemplate.ContainerSpec.Env[DB_HOST]``,
+    ``EndpointSpec.Ports[80/tcp].PublishedPort``.
+    """
+
+    path: str
+    op: FieldOp
+    old: Any = None  # already redacted to SENSITIVE where sensitive
+    new: Any = None
+    sensitive: bool = False
+    drift: bool = False  # the live value differs from the last applied revision
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    kind: ResourceKind
+    name: str  # full engine name
+    effect: Effect
+    fields: tuple[FieldChange, ...] = ()
+    desired: ResourceState | None = None  # None for delete/orphan
+    live: ResourceState | None = None  # None for create
+    drift: bool = False  # some of the change was made behind stackctl's back
+    reason: str | None = None  # why this effect, e.g. "mode replicated -> global cannot be updated"
+
+    @property
+    def restarts_tasks(self) -> bool:
+        return self.effect in (Effect.ROLLING, Effect.REPLACE)
+
+
+@dataclass(frozen=True)
+class ObservedResource:
+    """One live resource as a saved plan saw it (``stackctl.core.plan.saved_plan``)."""
+
+    kind: ResourceKind
+    name: str
+    id: str | None
+    version: int | None  # Version.Index; None for networks (the Engine API has none)
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    changes: tuple[ResourceChange, ...]  # sorted by (APPLY_ORDER index, name)
+    prune: bool = False
+    observed: tuple[ObservedResource, ...] | None = None
+    """Saved plans only: every live resource the plan was made against, so
+    ``saved_plan.check_plan_fresh`` can refuse when the cluster moved since."""
+    in_progress: tuple[str, ...] = ()
+    """Services with no change whose spec Swarm is still rolling out (an update
+    submitted earlier, e.g. by an apply that was killed): nothing to write, but
+    the cluster does not run the file everywhere yet, so apply waits for them."""
+
+    @property
+    def has_changes(self) -> bool:
+        """True when applying would write anything (orphans alone write nothing)."""
+        return any(c.effect not in (Effect.NONE, Effect.ORPHAN) for c in self.changes)
+
+    def of_effect(self, *effects: Effect) -> tuple[ResourceChange, ...]:
+        return tuple(c for c in self.changes if c.effect in effects)

@@ -1,0 +1,67 @@
+"""The machine-readable plan (``diff --json``), documented in docs/json-formats.md.
+
+Versioned with ``apiVersion: stackctl/v1`` and ``kind: Plan``. Values are the
+plan's own, already redacted: a sensitive env value is the string ``(sensitive)``
+with ``"sensitive": true``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackctl.core.plan.plan_model import (
+    PLAN_API_VERSION,
+    PLAN_KIND,
+    FieldChange,
+    Plan,
+    ResourceChange,
+)
+from stackctl.core.plan.plan_summary import count, live_replicas
+
+
+def _field_json(field: FieldChange) -> dict[str, Any]:
+    return {
+        "path": field.path,
+        "op": field.op.value,
+        "old": field.old,
+        "new": field.new,
+        "sensitive": field.sensitive,
+        "drift": field.drift,
+    }
+
+
+def _change_json(change: ResourceChange) -> dict[str, Any]:
+    return {
+        "kind": change.kind.value,
+        "name": change.name,
+        "effect": change.effect.value,
+        "restartsTasks": change.restarts_tasks,
+        "liveReplicas": live_replicas(change),
+        "drift": change.drift,
+        "reason": change.reason,
+        "fields": [_field_json(f) for f in change.fields],
+    }
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON-ready data (``json.dumps`` it with ``sort_keys`` for stable output)."""
+    counts = count(plan)
+    return {
+        "apiVersion": PLAN_API_VERSION,
+        "kind": PLAN_KIND,
+        "stack": plan.stack,
+        "prune": plan.prune,
+        "hasChanges": plan.has_changes,
+        "summary": {
+            "create": counts.create,
+            "update": counts.update,
+            "rolling": counts.rolling,
+            "inPlace": counts.in_place,
+            "replace": counts.replace,
+            "delete": counts.delete,
+            "orphan": counts.orphan,
+            "drift": counts.drift,
+        },
+        "changes": [_change_json(c) for c in plan.changes],
+        "inProgress": list(plan.in_progress),
+    }

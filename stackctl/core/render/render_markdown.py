@@ -1,0 +1,69 @@
+"""The plan as Markdown for pull-request comments: a summary and a collapsible table."""
+
+from __future__ import annotations
+
+from stackctl.core.plan.plan_model import SENSITIVE, Effect, FieldChange, FieldOp, Plan
+from stackctl.core.plan.plan_summary import (
+    MARKERS,
+    NO_CHANGES,
+    count,
+    effect_phrase,
+    format_value,
+    in_progress_line,
+)
+
+
+def _cell(text: str) -> str:
+    # Pipes end a table cell and newlines a row; backticks would end the code span.
+    return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
+
+
+def _code(text: str) -> str:
+    return f"`{_cell(text)}`"
+
+
+def _value(field: FieldChange, value: object) -> str:
+    if value is None:
+        return ""
+    if field.sensitive:
+        return f"_{SENSITIVE}_"
+    return _code(format_value(field.path, value))
+
+
+def render_markdown(plan: Plan) -> str:
+    counts = count(plan)
+    lines = [f"### stackctl plan for `{_cell(plan.stack)}`", ""]
+    lines.append(f"**{counts.line() if plan.has_changes else NO_CHANGES}**")
+    busy = in_progress_line(plan)
+    if busy:
+        lines += ["", _cell(busy)]
+    if counts.drift:
+        lines += [
+            "",
+            f"⚠️ {counts.drift} resource(s) changed outside stackctl since the last apply.",
+        ]
+    if not plan.changes:
+        return "\n".join(lines) + "\n"
+    lines += ["", "| | Resource | Effect | Fields | Drift |", "|---|---|---|---|---|"]
+    for change in plan.changes:
+        effect = effect_phrase(change)
+        if change.reason and change.effect is not Effect.ORPHAN:
+            effect += f" ({change.reason})"
+        lines.append(
+            f"| `{MARKERS[change.effect]}` | {change.kind.value} {_code(change.name)} "
+            f"| {_cell(effect)} | {len(change.fields)} | {'yes' if change.drift else ''} |"
+        )
+    with_fields = [c for c in plan.changes if c.fields]
+    if with_fields:
+        lines += ["", "<details><summary>Field changes</summary>", ""]
+        lines += ["| Resource | Field | Change | Old | New | Drift |", "|---|---|---|---|---|---|"]
+        for change in with_fields:
+            for field in change.fields:
+                op = {FieldOp.ADDED: "added", FieldOp.REMOVED: "removed"}.get(field.op, "changed")
+                lines.append(
+                    f"| {_code(change.name)} | {_code(field.path)} | {op} "
+                    f"| {_value(field, field.old)} | {_value(field, field.new)} "
+                    f"| {'yes' if field.drift else ''} |"
+                )
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,151 @@
+"""The human plan, read like Terraform's or Nomad's.
+
+::
+
+    ~ service shop_web  (restarts 3 tasks)
+        ~ TaskTemplate.ContainerSpec.Image: "shop/web:1" -> "shop/web:2"
+        + TaskTemplate.ContainerSpec.Env[FEATURE_X]: "on"
+        ~ Mode.Replicated.Replicas: 5 -> 3   # drift: changed outside stackctl
+
+    Plan: 0 to create, 1 to update (1 rolling, 0 in place), 0 to delete.
+
+Pure: returns a string. ``color=True`` adds ANSI colours (the CLI decides, from
+the TTY, ``NO_COLOR`` and ``--no-color``).
+"""
+
+from __future__ import annotations
+
+from stackctl.core.plan.plan_model import (
+    SENSITIVE,
+    Effect,
+    FieldChange,
+    FieldOp,
+    Plan,
+    ResourceChange,
+)
+from stackctl.core.plan.plan_summary import (
+    MARKERS,
+    NO_CHANGES,
+    count,
+    effect_phrase,
+    format_value,
+    in_progress_line,
+    live_replicas,
+)
+
+_ANSI = {
+    "green": "\033[32m",
+    "red": "\033[31m",
+    "yellow": "\033[33m",
+    "magenta": "\033[35m",
+    "cyan": "\033[36m",
+    "bold": "\033[1m",
+    "dim": "\033[2m",
+}
+_RESET = "\033[0m"
+
+_EFFECT_COLOR = {
+    Effect.CREATE: "green",
+    Effect.DELETE: "red",
+    Effect.ROLLING: "yellow",
+    Effect.IN_PLACE: "yellow",
+    Effect.REPLACE: "magenta",
+    Effect.ORPHAN: "dim",
+    Effect.NONE: "dim",
+}
+_OP_MARK = {FieldOp.ADDED: "+", FieldOp.REMOVED: "-", FieldOp.CHANGED: "~"}
+_OP_COLOR = {FieldOp.ADDED: "green", FieldOp.REMOVED: "red", FieldOp.CHANGED: "yellow"}
+DRIFT_NOTE = "# drift: changed outside stackctl"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{_ANSI[style]}{text}{_RESET}" if color else text
+
+
+def _value(field: FieldChange, value: object) -> str:
+    if field.sensitive and value is not None:
+        return SENSITIVE
+    return format_value(field.path, value)
+
+
+def _field_line(field: FieldChange, color: bool) -> str:
+    mark = _paint(_OP_MARK[field.op], _OP_COLOR[field.op], color)
+    if field.op is FieldOp.ADDED:
+        text = f"{field.path}: {_value(field, field.new)}"
+    elif field.op is FieldOp.REMOVED:
+        text = f"{field.path}: {_value(field, field.old)}"
+    else:
+        text = f"{field.path}: {_value(field, field.old)} -> {_value(field, field.new)}"
+    line = f"    {mark} {text}"
+    if field.drift:
+        line += "   " + _paint(DRIFT_NOTE, "cyan", color)
+    return line
+
+
+def _create_details(change: ResourceChange) -> list[str]:
+    if change.desired is None or change.kind.value != "service":
+        return []
+    spec = change.desired.spec
+    image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+    mode = spec.get("Mode") or {"Replicated": {"Replicas": 1}}
+    if "Replicated" in mode:
+        n = (mode.get("Replicated") or {}).get("Replicas", 1)
+        what = f"{n} replica{'s' if n != 1 else ''}"
+    else:
+        what = next(iter(mode), "global").lower()
+    return [f"      image {image}, {what}"]
+
+
+def _resource_lines(change: ResourceChange, color: bool) -> list[str]:
+    style = _EFFECT_COLOR[change.effect]
+    marker = MARKERS[change.effect]
+    head = f"{marker} {change.kind.value} {change.name}"
+    detail = effect_phrase(change)
+    if change.effect is Effect.REPLACE and change.kind.value == "service":
+        n = live_replicas(change)
+        detail += f", restarts {n} task{'s' if n != 1 else ''}" if n is not None else ""
+    notes = [detail]
+    if change.reason:
+        notes.append(change.reason)
+    line = f"  {_paint(head, style, color)}  ({'; '.join(notes)})"
+    if change.drift:
+        line += "  " + _paint("[drift]", "cyan", color)
+    lines = [line]
+    if change.effect is Effect.CREATE:
+        lines += _create_details(change)
+    lines += [_field_line(f, color) for f in change.fields]
+    return lines
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The whole plan as text, ending with the summary line (no trailing newline)."""
+    counts = count(plan)
+    acting = [c for c in plan.changes if c.effect not in (Effect.ORPHAN, Effect.NONE)]
+    orphans = plan.of_effect(Effect.ORPHAN)
+    lines: list[str] = []
+    if acting:
+        lines.append(f"Stack {plan.stack}:")
+        lines.append("")
+        for change in acting:
+            lines += _resource_lines(change, color)
+            lines.append("")
+    if orphans:
+        lines.append("No longer in the file (kept; `--prune` deletes them):")
+        lines += [f"  {_paint('?', 'dim', color)} {c.kind.value} {c.name}" for c in orphans]
+        lines.append("")
+    if counts.drift:
+        lines.append(
+            _paint(
+                f"Drift: {counts.drift} resource(s) changed outside stackctl since the last apply.",
+                "cyan",
+                color,
+            )
+        )
+    busy = in_progress_line(plan)
+    if busy:
+        lines.append(_paint(busy, "cyan", color))
+    if plan.has_changes:
+        lines.append(_paint(counts.line(), "bold", color))
+    else:
+        lines.append(NO_CHANGES)
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Stage 3: schema, semantic checks and lint over the merged document."""
