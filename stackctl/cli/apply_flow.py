@@ -39,7 +39,8 @@ class ApplyRequest:
     pending_timeout: float = 120.0
     lock_timeout: float = 0.0
     detach: bool = False
-    resolve_image: str = "never"
+    resolve_image: str = "always"  # docker stack deploy's default
+    with_registry_auth: bool = False
     history_max: int = 10  # revisions kept; older ones are deleted when this apply records
     as_json: bool = False
     no_color: bool = False
@@ -85,6 +86,19 @@ class _Session:
         self.request = request
         self.out = out
         self.client: Any = None
+        self.image_locations: dict[str, Any] = {}
+        self._registry_auth: Callable[[str], str | None] | None = None
+
+    @property
+    def registry_auth(self) -> Callable[[str], str | None]:
+        """Credentials for the deploy's requests, read once (--with-registry-auth)."""
+        if self._registry_auth is None:
+            from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config
+
+            self._registry_auth = (
+                registry_auth_from_config() if self.request.with_registry_auth else no_registry_auth
+            )
+        return self._registry_auth
 
     def load(self) -> tuple[Stack, ClusterState]:
         from stackctl.cli.common import format_finding
@@ -94,17 +108,38 @@ class _Session:
         loaded = load_from_cli(list(self.request.files), list(self.request.env_files))
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)
+        self.image_locations = dict(loaded.image_locations)
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 
-    def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
-        from stackctl.core.plan.diff import plan_changes
+    def observe(self, desired: ClusterState) -> ClusterState:
         from stackctl.engine.observe import external_references, observe_stack
 
-        live = observe_stack(self.client, self.request.stack, external=external_references(desired))
+        return observe_stack(self.client, self.request.stack, external=external_references(desired))
+
+    def resolve_images(self, desired: ClusterState, live: ClusterState) -> ClusterState:
+        """Pin images to registry digests per --resolve-image, before anything is planned."""
+        from stackctl.engine.images import ImageResolver
+
+        resolver = ImageResolver(
+            self.client,
+            self.request.resolve_image,
+            registry_auth=self.registry_auth,
+            locations=self.image_locations,
+            warn=lambda message: typer.echo(message, err=True),
+        )
+        return resolver.resolve(desired, live)
+
+    def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
+        live = self.observe(desired)
+        return live, self.plan_for(desired, live)
+
+    def plan_for(self, desired: ClusterState, live: ClusterState) -> Plan:
+        from stackctl.core.plan.diff import plan_changes
+
         plan = plan_changes(
             desired, live, last_applied=self._last_applied(), prune=self.request.prune
         )
-        return live, self._without_protected_deletes(plan, desired)
+        return self._without_protected_deletes(plan, desired)
 
     def _without_protected_deletes(self, plan: Plan, desired: ClusterState) -> Plan:
         """Never prune configs/secrets a rollback may still need.
@@ -232,7 +267,9 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     session = _Session(request, write)
     stack, desired = session.load()
     session.client = connect(request.context)
-    live, plan = session.observe_and_plan(desired)
+    live = session.observe(desired)
+    desired = session.resolve_images(desired, live)
+    plan = session.plan_for(desired, live)
     if request.plan_file:
         plan = session.saved_plan(desired, live)
     session.show_plan(plan)

@@ -95,7 +95,7 @@ def _roll_out(
         request,
         policy,
         detach=request.detach,
-        resolve_image=request.resolve_image,
+        registry_auth=session.registry_auth,
         dependencies=dependencies_of(stack, request.stack),
         contents=file_contents(stack, desired),
     )
@@ -118,17 +118,15 @@ def _roll_out(
 def _running_digests(
     session: _Session, desired: ClusterState, outcome: str
 ) -> dict[str, str] | None:
-    """The image digests services run, once known: after a converged apply whose
-    images were pinned (``--resolve-image always|changed`` with a reachable registry)."""
-    if outcome != Outcome.APPLIED.value or session.request.resolve_image == "never":
-        return None
-    from stackctl.engine.observe import observe_stack
+    """The pinned image references (``image:tag@sha256:...``) the services run after a
+    converged apply: what a rollback to this revision re-applies exactly."""
+    from stackctl.core.convert.pinning import image_of, pinned_digest
 
-    live = observe_stack(session.client, desired.stack)
-    digests = {}  # the full pinned reference, as revisions re-apply it: image@sha256:...
-    for name, state in live.services.items():
-        digest = state.status.get("ImageDigest")
-        if digest:
-            image = state.spec["TaskTemplate"]["ContainerSpec"]["Image"]
-            digests[name] = f"{image}@{digest}"
+    if outcome != Outcome.APPLIED.value:
+        return None
+    digests = {
+        name: str(image_of(state.spec))
+        for name, state in desired.services.items()
+        if pinned_digest(state.spec) is not None
+    }
     return digests or None

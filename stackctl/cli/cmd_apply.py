@@ -63,10 +63,18 @@ def apply(
     ),
     detach: bool = typer.Option(False, "--detach", help="Submit the changes and return."),
     resolve_image: str = typer.Option(
-        "never",
+        "always",
         "--resolve-image",
-        help="always | changed | never (default: never, use the tag as declared; without a "
-        "reachable registry, always/changed fall back to the tag with one warning).",
+        help="always | changed | never, as docker stack deploy: pin each image to the digest "
+        "its registry has for the tag (always: every service; changed: services whose image "
+        "changed; never: no registry is contacted). An image the registry lacks stops the "
+        "apply before any write; an unreachable registry gives docker's warning and the tag.",
+    ),
+    with_registry_auth: bool = typer.Option(
+        False,
+        "--with-registry-auth",
+        help="Send the registry credentials of the docker client config ($DOCKER_CONFIG or "
+        "~/.docker/config.json) to the engine for this deploy.",
     ),
     history_max: int = typer.Option(
         10, "--history-max", min=1, help="Revisions to keep (older ones are deleted)."
@@ -91,6 +99,7 @@ def apply(
         lock_timeout=_seconds(lock_timeout, "--lock-timeout"),
         detach=detach,
         resolve_image=resolve_image,
+        with_registry_auth=with_registry_auth,
         history_max=history_max,
         as_json=as_json,
         no_color=no_color,

@@ -11,6 +11,7 @@ revision for ``diff --revision N``): it takes a ``ClusterState`` from anywhere.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import typer
@@ -18,7 +19,7 @@ import typer
 from stackctl.cli.stack_views import CONTEXT_HELP
 from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
 from stackctl.core.model.state import ClusterState
-from stackctl.errors import ExitCode, StackctlError
+from stackctl.errors import ExitCode, Location, StackctlError
 
 FORMATS = ("text", "json", "markdown")
 
@@ -54,15 +55,41 @@ def diff(
     revision: int | None = typer.Option(
         None, "--revision", help="Compare stored revision N (see `stackctl history`), not files."
     ),
+    resolve_image: str = typer.Option(
+        "always",
+        "--resolve-image",
+        help="always | changed | never: resolve images to registry digests as `apply` "
+        "would (a tag whose digest moved is a change); never: no registry is contacted.",
+    ),
+    with_registry_auth: bool = typer.Option(
+        False, "--with-registry-auth", help="Ask the registry with the docker client's credentials."
+    ),
 ) -> int:
     fmt = _format(as_json, output_format)
     if revision is not None:
         return _diff_revision(stack, revision, files, env_files, out, context, prune, fmt, no_color)
-    desired = _desired_from_files(stack, files, env_files)
+    desired, locations = _desired_from_files(stack, files, env_files)
     from stackctl.cli.stack_views import connect
+    from stackctl.engine.images import ImageResolver
+    from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config
 
     client = connect(context)
-    return diff_desired(client, desired, prune=prune, fmt=fmt, out=out, no_color=no_color)
+    resolver = ImageResolver(
+        client,
+        resolve_image,
+        registry_auth=registry_auth_from_config() if with_registry_auth else no_registry_auth,
+        locations=locations,
+        warn=lambda message: typer.echo(message, err=True),
+    )
+    return diff_desired(
+        client,
+        desired,
+        prune=prune,
+        fmt=fmt,
+        out=out,
+        no_color=no_color,
+        resolve=resolver.resolve,
+    )
 
 
 def _diff_revision(
@@ -99,7 +126,9 @@ def _format(as_json: bool, output_format: str | None) -> str:
     return "json" if as_json else (output_format or "text")
 
 
-def _desired_from_files(stack: str, files: list[str], env_files: list[str]) -> ClusterState:
+def _desired_from_files(
+    stack: str, files: list[str], env_files: list[str]
+) -> tuple[ClusterState, Mapping[str, Location]]:
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
@@ -107,7 +136,7 @@ def _desired_from_files(stack: str, files: list[str], env_files: list[str]) -> C
     loaded = load_from_cli(files, env_files)
     for finding in loaded.findings:
         typer.echo(format_finding(finding), err=True)
-    return convert_stack(loaded.stack, stack)
+    return convert_stack(loaded.stack, stack), loaded.image_locations
 
 
 def last_applied_state(client: Any, stack: str) -> ClusterState | None:
@@ -134,6 +163,7 @@ def diff_desired(
     no_color: bool = False,
     last_applied: ClusterState | None = None,
     use_history: bool = True,
+    resolve: Callable[[ClusterState, ClusterState], ClusterState] | None = None,
 ) -> int:
     """Plan ``desired`` against the live stack, print it, save it; return the exit code.
 
@@ -144,6 +174,8 @@ def diff_desired(
     from stackctl.engine.observe import external_references, observe_stack
 
     live = observe_stack(client, desired.stack, external=external_references(desired))
+    if resolve is not None:  # image digests, as apply resolves them (needs the live labels)
+        desired = resolve(desired, live)
     if last_applied is None and use_history:
         last_applied = last_applied_state(client, desired.stack)
     plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)

@@ -42,7 +42,10 @@ class RolloutSettings:
     as_json: bool
     no_color: bool
     detach: bool = False
-    resolve_image: str = "never"
+    # image -> encoded X-Registry-Auth for service writes (--with-registry-auth)
+    registry_auth: Callable[[str], str | None] = field(
+        default=lambda image: None, repr=False, compare=False
+    )
     dependencies: Dependencies = field(default_factory=lambda: MappingProxyType({}))
     contents: Mapping[str, bytes] = field(  # config/secret payloads
         default_factory=lambda: MappingProxyType({}), repr=False
@@ -70,7 +73,7 @@ def settings_for(
     *,
     dependencies: Dependencies,
     detach: bool = False,
-    resolve_image: str = "never",
+    registry_auth: Callable[[str], str | None] | None = None,
     contents: Mapping[str, bytes] | None = None,
 ) -> RolloutSettings:
     """``RolloutSettings`` from a command's request and what only that command has."""
@@ -82,7 +85,7 @@ def settings_for(
         as_json=request.as_json,
         no_color=request.no_color,
         detach=detach,
-        resolve_image=resolve_image,
+        registry_auth=registry_auth or (lambda image: None),
         dependencies=dependencies,
         contents=MappingProxyType(dict(contents or {})),
     )
@@ -112,7 +115,7 @@ def run_rollout(
         view(ResourceRemoved(time.monotonic() - started, kind.value, name, "superseded"))
 
     try:
-        writer = SwarmWriter(client, resolve_image=settings.resolve_image, warn=warn)
+        writer = SwarmWriter(client, registry_auth=settings.registry_auth, warn=warn)
         with stop_on_signals() as stop:
             options = ApplyOptions(
                 on_failure=settings.on_failure,

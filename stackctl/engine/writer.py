@@ -2,9 +2,10 @@
 
 Specs arrive in the comparable form (references by name, see
 ``stackctl.core.model.state``); this module resolves network, config and secret
-names to IDs when it writes them. Images are used as declared: no registry is
-queried unless ``resolve_image`` asks for it, and no registry credentials are
-sent. Service updates carry the version index they were planned against, so a
+names to IDs when it writes them. Images are written as the desired spec holds
+them (pinned to a digest by ``stackctl.engine.images`` before the plan, or the tag);
+registry credentials are sent only when ``registry_auth`` gives some for the image
+(``--with-registry-auth``). Service updates carry the version index they were planned against, so a
 service someone changed in the meantime is refused, never silently
 overwritten.
 """
@@ -20,12 +21,11 @@ from typing import Any
 import docker.errors
 
 from stackctl.core.history.sealed_env import sealed_names
-from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE, ResourceKind, ResourceState
+from stackctl.core.model.state import LABEL_NAMESPACE, ResourceKind, ResourceState
 from stackctl.engine.client import EngineClient, engine_errors
 from stackctl.errors import EngineError
 from stackctl.rollout.adapter import ServiceInfo, TaskInfo, VersionConflictError
 
-RESOLVE_CHOICES = ("always", "changed", "never")
 _PATHS = {
     ResourceKind.NETWORK: "networks",
     ResourceKind.CONFIG: "configs",
@@ -36,26 +36,22 @@ _PATHS = {
 class SwarmWriter:
     """Implements ``stackctl.rollout.adapter.EngineAdapter`` against a real engine.
 
-    ``resolve_image``: ``never`` (default) uses the declared tag as is;
-    ``always``/``changed`` pin each service written to the registry digest
-    (only services that change are written, so both mean the same here). When
-    the registry cannot be reached the tag is used and ``warn`` is called once.
+    ``registry_auth(image)``: the encoded ``X-Registry-Auth`` value to send with
+    a service create/update of that image (the engine hands it to the nodes that
+    pull it), or ``None`` to send none.
     """
 
     def __init__(
         self,
         client: EngineClient,
         *,
-        resolve_image: str = "never",
+        registry_auth: Callable[[str], str | None] = lambda image: None,
         warn: Callable[[str], None] = lambda message: None,
     ) -> None:
-        if resolve_image not in RESOLVE_CHOICES:
-            raise ValueError(f"resolve_image must be one of {RESOLVE_CHOICES}")
         self.client = client
         self.api = client.api
-        self.resolve_image = resolve_image
+        self.registry_auth = registry_auth
         self.warn = warn
-        self._registry_failed = False
         self._ids: dict[ResourceKind, dict[str, str]] = {}
 
     # -- networks, configs, secrets -------------------------------------------
@@ -97,14 +93,16 @@ class SwarmWriter:
     def create_service(self, spec: Mapping[str, Any]) -> str:
         body = self._engine_spec(spec)
         with engine_errors(self.client.endpoint, f"create service {spec.get('Name')}"):
-            result = self._post("/services/create", body)
+            result = self._post("/services/create", body, headers=self._auth_headers(body))
         return str(result["ID"])
 
     def update_service(self, service_id: str, version: int, spec: Mapping[str, Any]) -> None:
         body = self._engine_spec(spec)
         name = f"service {spec.get('Name')}"
         with engine_errors(self.client.endpoint, f"update {name}"):
-            self._checked_update(f"/services/{service_id}/update", version, body, name)
+            self._checked_update(
+                f"/services/{service_id}/update", version, body, name, self._auth_headers(body)
+            )
 
     def remove_service(self, service_id: str) -> None:
         with (
@@ -130,15 +128,32 @@ class SwarmWriter:
 
     # -- helpers ------------------------------------------------------------------
 
-    def _post(self, path: str, body: Mapping[str, Any], **params: Any) -> dict[str, Any]:
-        response = self.api._post_json(self.api._url(path), data=body, params=params or None)
+    def _auth_headers(self, body: Mapping[str, Any]) -> dict[str, str] | None:
+        image = ((body.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+        encoded = self.registry_auth(image) if isinstance(image, str) else None
+        return {"X-Registry-Auth": encoded} if encoded else None
+
+    def _post(
+        self, path: str, body: Mapping[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        response = self.api._post_json(self.api._url(path), data=body, **_with_headers(headers))
         result = self.api._result(response, json=True)
         return result if isinstance(result, dict) else {}
 
-    def _checked_update(self, path: str, version: int, body: Mapping[str, Any], what: str) -> None:
+    def _checked_update(
+        self,
+        path: str,
+        version: int,
+        body: Mapping[str, Any],
+        what: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         try:
             response = self.api._post_json(
-                self.api._url(path), data=body, params={"version": version}
+                self.api._url(path),
+                data=body,
+                params={"version": version},
+                **_with_headers(headers),
             )
             self.api._raise_for_status(response)
         except docker.errors.APIError as error:
@@ -171,11 +186,6 @@ class SwarmWriter:
         credential = (container.get("Privileges") or {}).get("CredentialSpec") or {}
         if credential.get("Config"):
             credential["Config"] = self._id_of(ResourceKind.CONFIG, str(credential["Config"]))
-        if self.resolve_image != "never" and isinstance(container.get("Image"), str):
-            container["Image"] = self._pinned(container["Image"])
-            body.setdefault("Labels", {}).setdefault(
-                LABEL_IMAGE, spec["TaskTemplate"]["ContainerSpec"]["Image"]
-            )
         return body
 
     def _id_of(self, kind: ResourceKind, name: str) -> str:
@@ -196,21 +206,6 @@ class SwarmWriter:
                 return {n["Name"]: n["Id"] for n in self.api.networks()}
             raw = self.api.configs() if kind is ResourceKind.CONFIG else self.api.secrets()
         return {o["Spec"]["Name"]: o["ID"] for o in raw}
-
-    def _pinned(self, image: str) -> str:
-        if "@sha256:" in image or self._registry_failed:
-            return image
-        try:
-            descriptor = self.api.inspect_distribution(image)
-            digest = descriptor["Descriptor"]["digest"]
-        except (docker.errors.APIError, KeyError, OSError) as error:
-            self._registry_failed = True  # one warning, not one per service
-            self.warn(
-                f"cannot resolve image digests from the registry ({_short(error)}); "
-                "using the image tags as declared"
-            )
-            return image
-        return f"{image}@{digest}"
 
 
 def service_info(raw: Mapping[str, Any]) -> ServiceInfo:
@@ -264,6 +259,6 @@ def task_info(raw: Mapping[str, Any]) -> TaskInfo:
     )
 
 
-def _short(error: BaseException) -> str:
-    text = str(getattr(error, "explanation", None) or error)
-    return text if len(text) < 160 else text[:157] + "..."
+def _with_headers(headers: dict[str, str] | None) -> dict[str, Any]:
+    # the SDK's _post_json adds Content-Type to the headers it is given: never pass None
+    return {"headers": dict(headers)} if headers else {}

@@ -12,9 +12,12 @@ restart tasks, so the runner just waits for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from stackctl.core.model.state import ResourceKind
+from stackctl.core.convert.pinning import with_digest
+from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.core.plan.plan_model import ResourceChange
 from stackctl.errors import StackctlError
 from stackctl.rollout.adapter import EngineAdapter, ServiceInfo, VersionConflictError
@@ -116,7 +119,7 @@ def _undo_created_services(
     for name, change in sorted(undo.replaced_services.items()):
         if change.live is None:
             continue
-        service_id = adapter.create_service(change.live.spec)
+        service_id = adapter.create_service(_as_it_ran(change.live))
         watcher.emit(ResourceCreated(watcher.elapsed(), "service", name))
         watches[name] = Watch(name, service_id, rolling_back=True)
 
@@ -155,7 +158,7 @@ def _restore(adapter: EngineAdapter, stack: str, info: ServiceInfo, change: Reso
     observed spec is the failing one this apply tried again.
     """
     assert change.live is not None
-    spec = change.live.status.get("PausedFromSpec") or change.live.spec
+    spec = change.live.status.get("PausedFromSpec") or _as_it_ran(change.live)
     version = info.version
     for attempt in range(CONFLICT_RETRIES):
         try:
@@ -182,3 +185,10 @@ def _remove_created_objects(adapter: EngineAdapter, undo: Undo, watcher: Watcher
             )
             continue
         watcher.emit(ResourceRemoved(watcher.elapsed(), kind.value, name, "rollback"))
+
+
+def _as_it_ran(live: ResourceState) -> Mapping[str, Any]:
+    """The observed spec with the image digest it ran re-pinned (observe compares
+    images by tag and keeps the digest apart, in ``status["ImageDigest"]``)."""
+    digest = live.status.get("ImageDigest")
+    return with_digest(live.spec, str(digest)) if digest else live.spec

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackctl.core.load.doc_paths import Path, make_locator
@@ -46,6 +46,8 @@ class LoadResult:
     stack: Stack
     findings: tuple[Finding, ...]
     files: tuple[str, ...]
+    # where each service's ``image`` is declared (errors about images point there)
+    image_locations: Mapping[str, Location] = field(default_factory=dict)
 
 
 def _fail(message: str, file: str | None = None, hint: str | None = None) -> Finding:
@@ -318,7 +320,8 @@ def load_stack(
     for source in sources:
         digest.update(source.raw)
     stack = _with_sources(stack, tuple(s.path for s in sources), digest.hexdigest())
-    return LoadResult(stack, tuple(findings), tuple(s.path for s in sources))
+    images = {name: locate(("services", name, "image")) for name in stack.services}
+    return LoadResult(stack, tuple(findings), tuple(s.path for s in sources), images)
 
 
 def _in_reading_order(findings: list[Finding], files: list[str]) -> list[Finding]:

@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 from stackctl.core.convert.comparable import align_live_to_desired
+from stackctl.core.convert.pinning import DIGEST_FIELD, pinned_digest, unpinned
 from stackctl.core.history.sealed_env import restore_sealed
 from stackctl.core.model.state import (
     APPLY_ORDER,
@@ -175,9 +176,18 @@ def _update(
     have: ResourceState,
     recorded: ResourceState | None,
 ) -> ResourceChange | None:
-    desired_tree = diff_tree(kind, want.spec)
-    live_tree = diff_tree(kind, _settled(kind, want.spec, _unpinned(kind, want.spec, have.spec)))
+    want_spec, want_digest, have_digest = want.spec, None, None
+    if kind is ResourceKind.SERVICE:
+        # tags and digests are compared apart: "tag unchanged, digest moved" is a change
+        want_digest = pinned_digest(want.spec)
+        have_digest = have.status.get("ImageDigest") or pinned_digest(have.spec)
+        want_spec = unpinned(want.spec)
+    desired_tree = diff_tree(kind, want_spec)
+    live_tree = diff_tree(kind, _settled(kind, want_spec, _unpinned(kind, want_spec, have.spec)))
     diffs = tree_changes(live_tree, desired_tree)
+    digest_moved = want_digest is not None and want_digest != have_digest
+    if digest_moved:
+        diffs.append((DIGEST_FIELD, have_digest or _ABSENT, want_digest))
     content_changed = (
         kind in (ResourceKind.CONFIG, ResourceKind.SECRET)
         and want.content_sha256 is not None
@@ -190,13 +200,15 @@ def _update(
         return _resumed(want, have) if kind is ResourceKind.SERVICE else None
     drifted: list[Keys] = []
     if recorded is not None:
-        recorded_tree = diff_tree(kind, recorded.spec)
+        recorded_tree = diff_tree(kind, unpinned(recorded.spec))
         drifted = [keys for keys, _, _ in tree_changes(live_tree, recorded_tree)]
         if recorded.content_sha256 not in (None, have.content_sha256) and have.content_sha256:
             drifted.append(("content_sha256",))
     changed = [keys for keys, _, _ in diffs]
     if kind is ResourceKind.SERVICE:
         effect, reason = classify_service(changed, desired_tree, live_tree)
+        if digest_moved and changed == [DIGEST_FIELD]:
+            reason = _digest_reason(have_digest)
     else:
         effect, reason = classify_object(kind, changed, content_changed=content_changed)
     fields = tuple(
@@ -215,6 +227,12 @@ def _update(
         drift=any(f.drift for f in fields),
         reason=reason,
     )
+
+
+def _digest_reason(old: str | None) -> str:
+    """Why a service whose declared image did not change still restarts its tasks
+    (the digests themselves are in the change's ``ImageDigest`` field)."""
+    return "tag unchanged, now pinned to a digest" if old is None else "tag unchanged, digest moved"
 
 
 def _resumed(want: ResourceState, have: ResourceState) -> ResourceChange | None:

@@ -15,6 +15,13 @@ the TTY, ``NO_COLOR`` and ``--no-color``).
 
 from __future__ import annotations
 
+from stackctl.core.convert.pinning import (
+    DIGEST_FIELD,
+    image_of,
+    pinned_digest,
+    short_digest,
+    unpinned,
+)
 from stackctl.core.plan.plan_model import (
     SENSITIVE,
     Effect,
@@ -56,6 +63,8 @@ _EFFECT_COLOR = {
 _OP_MARK = {FieldOp.ADDED: "+", FieldOp.REMOVED: "-", FieldOp.CHANGED: "~"}
 _OP_COLOR = {FieldOp.ADDED: "green", FieldOp.REMOVED: "red", FieldOp.CHANGED: "yellow"}
 DRIFT_NOTE = "# drift: changed outside stackctl"
+DIGEST_PATH = ".".join(DIGEST_FIELD)
+IMAGE_PATH = "TaskTemplate.ContainerSpec.Image"
 
 
 def _paint(text: str, style: str, color: bool) -> str:
@@ -93,6 +102,9 @@ def _create_details(change: ResourceChange) -> list[str]:
         what = f"{n} replica{'s' if n != 1 else ''}"
     else:
         what = next(iter(mode), "global").lower()
+    digest = pinned_digest(spec)
+    if digest is not None:
+        image = f"{image_of(unpinned(spec))} ({short_digest(digest)})"
     return [f"      image {image}, {what}"]
 
 
@@ -113,8 +125,24 @@ def _resource_lines(change: ResourceChange, color: bool) -> list[str]:
     lines = [line]
     if change.effect is Effect.CREATE:
         lines += _create_details(change)
-    lines += [_field_line(f, color) for f in change.fields]
+    lines += [_field_line(f, color) for f in change.fields if f.path != DIGEST_PATH]
+    lines += [_digest_line(change, f, color) for f in change.fields if f.path == DIGEST_PATH]
     return lines
+
+
+def _digest_line(change: ResourceChange, field: FieldChange, color: bool) -> str:
+    """The declared image, and separately where its digest went (a pseudo field)."""
+    image = image_of(unpinned(change.desired.spec)) if change.desired is not None else None
+    old = field.old if isinstance(field.old, str) else None
+    new = field.new if isinstance(field.new, str) else None
+    mark = _paint("~", _OP_COLOR[FieldOp.CHANGED], color)
+    if any(f.path == IMAGE_PATH for f in change.fields):  # the tag changed too
+        return f"    {mark} image digest: {short_digest(old)} \u2192 {short_digest(new)}"
+    if old is None:
+        what = f"tag unchanged, pinned to its registry digest {short_digest(new)}"
+    else:
+        what = f"tag unchanged, digest moved: {short_digest(old)} \u2192 {short_digest(new)}"
+    return f"    {mark} image {image}: {what}"
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:

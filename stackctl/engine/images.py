@@ -1,0 +1,150 @@
+"""Resolve declared image tags to registry digests, as ``docker stack deploy`` does.
+
+``--resolve-image`` (docker's flag and default, ``always``) is decided per service
+before anything is planned, so the plan and the stored revision hold the digest
+each service will run:
+
+- ``always``: ask the registry (the engine's ``GET /distribution/{image}/json``)
+  for every service;
+- ``changed``: only for services whose declared image differs from the one the
+  live service was deployed with (its ``com.docker.stack.image`` label) or that do
+  not exist yet; the others keep the image reference they run;
+- ``never``: no registry is contacted; a service whose declared image is unchanged
+  keeps the reference it runs (so a digest pinned earlier stays pinned, as docker
+  does), others use the tag.
+
+The registry does not know the image (HTTP 404 "manifest unknown"): a
+``ImageNotFoundError`` naming every such service and where its image is declared,
+before anything is written. The registry cannot be asked (unreachable, refuses the
+credentials, ...): docker's own warning, once per image, and the tag as declared;
+unlike docker (which writes the bare tag and so restarts the tasks), a service whose
+declared image is unchanged then keeps the digest it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any
+
+import docker.errors
+
+from stackctl.core.convert.pinning import declared_image, image_of, pinned_digest, with_digest
+from stackctl.core.model.state import ClusterState, ResourceState
+from stackctl.engine.client import EngineClient
+from stackctl.errors import Location, StackctlError
+
+RESOLVE_CHOICES = ("always", "changed", "never")
+DEFAULT_RESOLVE = "always"  # docker stack deploy's default
+
+
+class ImageNotFoundError(StackctlError):
+    """An image the files declare is not in its registry."""
+
+
+def digest_warning(image: str) -> str:
+    """docker/cli's warning, word for word (moby client ``digestWarning``)."""
+    return (
+        f"image {image} could not be accessed on a registry to record\n"
+        f"its digest. Each node will access {image} independently,\n"
+        "possibly leading to different nodes running different\n"
+        "versions of the image.\n"
+    )
+
+
+class ImageResolver:
+    """Pins each desired service's image to the digest ``mode`` asks for.
+
+    ``registry_auth`` maps a registry host to the encoded ``X-Registry-Auth``
+    header value (``--with-registry-auth``); without it no credentials are sent,
+    as docker sends none. ``locations`` maps a service's name in the file to where
+    its ``image`` is declared, for the not-found error.
+    """
+
+    def __init__(
+        self,
+        client: EngineClient,
+        mode: str,
+        *,
+        registry_auth: Callable[[str], str | None] = lambda image: None,
+        locations: Mapping[str, Location] | None = None,
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        if mode not in RESOLVE_CHOICES:
+            raise StackctlError(f"--resolve-image must be always, changed or never, not {mode!r}")
+        self.client = client
+        self.mode = mode
+        self.registry_auth = registry_auth
+        self.locations = dict(locations or {})
+        self.warn = warn
+        self._digests: dict[str, str | None] = {}
+        self._missing: dict[str, str] = {}  # image -> what the registry said
+
+    def resolve(self, desired: ClusterState, live: ClusterState) -> ClusterState:
+        services: dict[str, ResourceState] = {}
+        missing: list[tuple[str, str]] = []  # (service name in the file, image)
+        for name, service in desired.services.items():
+            pinned, lookup_failed = self._pin(service, live.services.get(name))
+            if lookup_failed:
+                missing.append((_short_name(name, desired.stack), image_of(service.spec) or ""))
+            services[name] = pinned
+        if missing:
+            raise self._not_found(missing)
+        return replace(desired, services=MappingProxyType(services))
+
+    def _pin(self, want: ResourceState, have: ResourceState | None) -> tuple[ResourceState, bool]:
+        image, declared = image_of(want.spec), declared_image(want.spec)
+        if image is None or declared is None or "@" in image or want.external:
+            return want, False  # declared by digest already: nothing to resolve
+        unchanged = have is not None and declared_image(have.spec) == declared
+        running = None
+        if unchanged and have is not None:
+            running = have.status.get("ImageDigest") or pinned_digest(have.spec)
+        if self.mode == "never" or (self.mode == "changed" and unchanged):
+            return _with(want, running), False
+        digest = self._lookup(image)
+        if image in self._missing:
+            return want, True
+        return _with(want, digest if digest is not None else running), False
+
+    def _lookup(self, image: str) -> str | None:
+        if image in self._digests:
+            return self._digests[image]
+        digest: str | None = None
+        headers: dict[str, str] = {}
+        encoded = self.registry_auth(image)
+        if encoded:
+            headers["X-Registry-Auth"] = encoded
+        api = self.client.api
+        try:
+            url = api._url("/distribution/{0}/json", image)
+            result: Any = api._result(api._get(url, headers=headers), True)
+            digest = str(result["Descriptor"]["digest"])
+        except docker.errors.NotFound as error:
+            self._missing[image] = str(error.explanation or error)
+        except (docker.errors.APIError, docker.errors.DockerException, KeyError, OSError):
+            # what docker does: warn, and let every node pull the tag itself
+            self.warn(digest_warning(image))
+        self._digests[image] = digest
+        return digest
+
+    def _not_found(self, missing: list[tuple[str, str]]) -> ImageNotFoundError:
+        lines = []
+        for service, image in sorted(missing):
+            where = self.locations.get(service)
+            at = f"{where}: " if where is not None else ""
+            lines.append(f"{at}service {service}: image {image} not found in registry")
+        return ImageNotFoundError(
+            "\n".join(lines),
+            hint="push the image (or fix its name or tag); nothing was written",
+        )
+
+
+def _with(service: ResourceState, digest: str | None) -> ResourceState:
+    spec = with_digest(service.spec, digest)
+    return service if spec is service.spec else replace(service, spec=spec)
+
+
+def _short_name(name: str, stack: str) -> str:
+    return name.removeprefix(f"{stack}_")
