@@ -96,6 +96,7 @@ class _Session:
             list(self.request.files),
             list(self.request.env_files),
             identities=self.request.age_identities,
+            stack_name=self.request.stack,
         )
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)

@@ -40,16 +40,19 @@ def load_from_cli(
     strict: bool = False,
     identities: Sequence[str] = (),
     check_only: bool = False,
+    stack_name: str | None = None,
 ) -> LoadResult:
     """Run the stack-file pipeline with the process environment and, for '-', stdin.
 
     ``identities``: the --age-identity files; ``check_only`` (validate): .age files
     are only checked to be well-formed when no identity is given at all.
+    With ``stack_name``, the names derived from it (``<stack>_<key>``...) are
+    checked as well: one the engine would refuse is an error in the result.
     """
     from stackctl.core.load.loading import load_stack
 
     stdin_text = sys.stdin.read() if "-" in files else None
-    return load_stack(
+    result = load_stack(
         list(files),
         env=dict(os.environ),
         env_files=list(env_files),
@@ -59,3 +62,12 @@ def load_from_cli(
         age_identity_files=age_identities(identities),
         age_check_only=check_only,
     )
+    if stack_name is None:
+        return result
+    from stackctl.core.validate.stack_name import derived_name_findings
+    from stackctl.errors import Severity, StackFileError
+
+    derived = derived_name_findings(stack_name, result.stack)
+    if any(f.severity is Severity.ERROR for f in derived):
+        raise StackFileError([*result.findings, *derived])
+    return result
