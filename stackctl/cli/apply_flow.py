@@ -30,6 +30,7 @@ class ApplyRequest:
     stack: str
     files: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
+    age_identities: tuple[str, ...] = ()
     yes: bool = False
     plan_file: str | None = None
     prune: bool = False
@@ -105,7 +106,12 @@ class _Session:
         from stackctl.cli.stackfile_options import load_from_cli
         from stackctl.core.convert.convert import convert_stack
 
-        loaded = load_from_cli(list(self.request.files), list(self.request.env_files))
+        loaded = load_from_cli(
+            list(self.request.files),
+            list(self.request.env_files),
+            identities=self.request.age_identities,
+            stack_name=self.request.stack,
+        )
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)
         self.image_locations = dict(loaded.image_locations)
@@ -135,7 +141,9 @@ class _Session:
 
     def plan_for(self, desired: ClusterState, live: ClusterState) -> Plan:
         from stackctl.core.plan.diff import plan_changes
+        from stackctl.core.validate.external_networks import check_external_networks
 
+        check_external_networks(desired, live)
         plan = plan_changes(
             desired, live, last_applied=self._last_applied(), prune=self.request.prune
         )
