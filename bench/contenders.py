@@ -24,6 +24,7 @@ class Toolbox:
     stackctl: str = ""
     commands: dict[str, bool] = field(default_factory=dict)  # stackctl subcommand -> present
     apply_flags: set[str] = field(default_factory=set)  # long options `apply --help` lists
+    resolve_image: str = "never"  # what both tools are told (bench/run.py --registry: always)
 
     @classmethod
     def discover(cls, repo: Path) -> Toolbox:
@@ -70,12 +71,12 @@ class Toolbox:
         if contender == STACKCTL:
             command = [self.stackctl, "apply", stack, "-c", str(file), "--yes"]
             if "--resolve-image" in self.apply_flags:
-                command += ["--resolve-image", "never"]  # same as docker's invocation
+                command += ["--resolve-image", self.resolve_image]  # same as docker's
             return command
         if contender == DOCKER:
             return [
-                "docker", "stack", "deploy", "--detach=false", "--resolve-image", "never",
-                "-c", str(file), stack,
+                "docker", "stack", "deploy", "--detach=false", "--resolve-image",
+                self.resolve_image, "-c", str(file), stack,
             ]  # fmt: skip
         if contender == FLOOR:
             return self.floor_command("deploy" if first else "update", stack, shape)
@@ -93,7 +94,10 @@ class Toolbox:
         return command + list(extra)
 
     def diff_command(self, stack: str, file: Path) -> list[str]:
-        return [self.stackctl, "diff", stack, "-c", str(file)]
+        command = [self.stackctl, "diff", stack, "-c", str(file)]
+        if "--resolve-image" in self.apply_flags:  # apply and diff take it alike
+            command += ["--resolve-image", self.resolve_image]
+        return command
 
     def validate_command(self, contender: str, file: Path) -> list[str]:
         if contender == STACKCTL:

@@ -35,6 +35,7 @@ from bench.scenarios import Bench, Images, rotated
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 DEMO_REPO = "stackctl-demo/web"
+REGISTRY_REPO = "127.0.0.1:5000/stackctl-demo/web"  # the same images in ./dev's registry
 
 
 @dataclass
@@ -53,6 +54,9 @@ class Settings:
     health_interval: float = DEFAULT_HEALTH_INTERVAL_NS / SECOND_NS  # seconds
     count_calls: bool = True
     contenders: list[str] = field(default_factory=lambda: list(DEPLOY_CONTENDERS))
+    # never: no contender asks a registry; always (--registry): stackctl and docker
+    # both resolve every image to its digest (docker's default), the floor does not
+    resolve_image: str = "never"
 
 
 FULL = Settings(
@@ -157,6 +161,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="talk to the engine directly instead of through the counting proxy",
     )
+    parser.add_argument(
+        "--registry",
+        action="store_true",
+        help=f"registry mode: images from {REGISTRY_REPO} (./dev cluster pushes them) and "
+        "both stackctl and docker resolve digests (docker without --resolve-image never)",
+    )
     parser.add_argument("--no-report", action="store_true", help="do not render docs/")
     parser.add_argument("--out", type=Path, help="results file (default bench/results/...)")
     return parser.parse_args(argv)
@@ -178,6 +188,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings.diff_runs = args.diff_runs or settings.diff_runs
     settings.help_runs = args.help_runs or settings.help_runs
     settings.image_repo = args.image_repo
+    if args.registry:
+        settings.resolve_image = "always"
+        if args.image_repo == DEMO_REPO:
+            settings.image_repo = REGISTRY_REPO
     settings.health_interval = args.health_interval or settings.health_interval
     settings.count_calls = not args.no_count_calls and engine_socket() is not None
     if not args.no_count_calls and not settings.count_calls:
@@ -215,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     prefix = f"bx{secrets.token_hex(2)}"
     out = args.out or RESULTS_DIR / f"{started:%Y%m%dT%H%M%SZ}-{mode}.json"
     tools = Toolbox.discover(REPO)
+    tools.resolve_image = settings.resolve_image
     results = Results(
         mode=mode,
         settings={
