@@ -55,6 +55,9 @@ def diff(
         None, "--revision", help="Compare stored revision N (see `stackctl history`), not files."
     ),
 ) -> int:
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     fmt = _format(as_json, output_format)
     if revision is not None:
         return _diff_revision(stack, revision, files, env_files, out, context, prune, fmt, no_color)
@@ -104,7 +107,7 @@ def _desired_from_files(stack: str, files: list[str], env_files: list[str]) -> C
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
 
-    loaded = load_from_cli(files, env_files)
+    loaded = load_from_cli(files, env_files, stack_name=stack)
     for finding in loaded.findings:
         typer.echo(format_finding(finding), err=True)
     return convert_stack(loaded.stack, stack)
