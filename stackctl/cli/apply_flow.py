@@ -104,9 +104,11 @@ class _Session:
 
     def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
         from stackctl.core.plan.diff import plan_changes
+        from stackctl.core.validate.external_networks import check_external_networks
         from stackctl.engine.observe import external_references, observe_stack
 
         live = observe_stack(self.client, self.request.stack, external=external_references(desired))
+        check_external_networks(desired, live)
         plan = plan_changes(
             desired, live, last_applied=self._last_applied(), prune=self.request.prune
         )

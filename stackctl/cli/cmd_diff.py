@@ -147,9 +147,11 @@ def diff_desired(
     ``use_history`` is true.
     """
     from stackctl.core.plan.diff import plan_changes
+    from stackctl.core.validate.external_networks import check_external_networks
     from stackctl.engine.observe import external_references, observe_stack
 
     live = observe_stack(client, desired.stack, external=external_references(desired))
+    check_external_networks(desired, live)
     if last_applied is None and use_history:
         last_applied = last_applied_state(client, desired.stack)
     plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
