@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
-from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
 from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, StackctlError
 
@@ -39,6 +39,7 @@ def diff(
     stack: str = typer.Argument(..., help="Stack name."),
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+    identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
     prune: bool = typer.Option(
         False, "--prune", help="Plan deleting resources no longer in the files (else: orphans)."
     ),
@@ -61,7 +62,7 @@ def diff(
     fmt = _format(as_json, output_format)
     if revision is not None:
         return _diff_revision(stack, revision, files, env_files, out, context, prune, fmt, no_color)
-    desired = _desired_from_files(stack, files, env_files)
+    desired = _desired_from_files(stack, files, env_files, identities)
     from stackctl.cli.stack_views import connect
 
     client = connect(context)
@@ -102,12 +103,14 @@ def _format(as_json: bool, output_format: str | None) -> str:
     return "json" if as_json else (output_format or "text")
 
 
-def _desired_from_files(stack: str, files: list[str], env_files: list[str]) -> ClusterState:
+def _desired_from_files(
+    stack: str, files: list[str], env_files: list[str], identities: list[str]
+) -> ClusterState:
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
 
-    loaded = load_from_cli(files, env_files, stack_name=stack)
+    loaded = load_from_cli(files, env_files, identities=identities, stack_name=stack)
     for finding in loaded.findings:
         typer.echo(format_finding(finding), err=True)
     return convert_stack(loaded.stack, stack)
@@ -144,9 +147,11 @@ def diff_desired(
     ``use_history`` is true.
     """
     from stackctl.core.plan.diff import plan_changes
+    from stackctl.core.validate.external_networks import check_external_networks
     from stackctl.engine.observe import external_references, observe_stack
 
     live = observe_stack(client, desired.stack, external=external_references(desired))
+    check_external_networks(desired, live)
     if last_applied is None and use_history:
         last_applied = last_applied_state(client, desired.stack)
     plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
