@@ -38,11 +38,15 @@ def writes_since(docker_client: docker.DockerClient, since: datetime, stack: str
     """Service and config events about ``stack`` from the engine's own event log."""
     until = datetime.now(UTC)
     found = []
+    since_ns = int(since.timestamp() * 1e9)  # the API's ``since`` has whole seconds
     for event in docker_client.api.events(
-        since=since, until=until, decode=True, filters={"type": ["service", "config"]}
+        since=int(since.timestamp()),
+        until=until,
+        decode=True,
+        filters={"type": ["service", "config"]},
     ):
         name = (event.get("Actor") or {}).get("Attributes", {}).get("name", "")
-        if stack in name:
+        if stack in name and int(event.get("timeNano", 0)) >= since_ns:
             found.append(f"{event['Type']} {event['Action']} {name}")
     return found
 
