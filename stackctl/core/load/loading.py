@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackctl.core.load.doc_paths import Path, make_locator
@@ -24,6 +24,7 @@ from stackctl.core.load.envfile import decode_env_file, parse_variable_file
 from stackctl.core.load.file_refs import resolve_environments, resolve_paths
 from stackctl.core.load.interpolate import InterpolatedStr, interpolate_document
 from stackctl.core.load.merge import LocatedDocument, merge_documents
+from stackctl.core.load.source_map import SourceMap
 from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
 from stackctl.core.load.yaml_text import decode_source
 from stackctl.core.model.model import Stack
@@ -46,6 +47,8 @@ class LoadResult:
     stack: Stack
     findings: tuple[Finding, ...]
     files: tuple[str, ...]
+    source_map: SourceMap = field(default_factory=SourceMap)
+    """Where each key of the merged files was written (plans show it per change)."""
 
 
 def _fail(message: str, file: str | None = None, hint: str | None = None) -> Finding:
@@ -318,7 +321,12 @@ def load_stack(
     for source in sources:
         digest.update(source.raw)
     stack = _with_sources(stack, tuple(s.path for s in sources), digest.hexdigest())
-    return LoadResult(stack, tuple(findings), tuple(s.path for s in sources))
+    return LoadResult(
+        stack,
+        tuple(findings),
+        tuple(s.path for s in sources),
+        SourceMap(data, merged.locations),
+    )
 
 
 def _in_reading_order(findings: list[Finding], files: list[str]) -> list[Finding]:
