@@ -93,7 +93,9 @@ class _Session:
         from stackctl.cli.stackfile_options import load_from_cli
         from stackctl.core.convert.convert import convert_stack
 
-        loaded = load_from_cli(list(self.request.files), list(self.request.env_files))
+        loaded = load_from_cli(
+            list(self.request.files), list(self.request.env_files), stack_name=self.request.stack
+        )
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)
         self.source_map = loaded.source_map

@@ -64,7 +64,9 @@ def diff(
     ),
 ) -> int:
     from stackctl.cli.global_options import is_verbose
+    from stackctl.core.validate.stack_name import check_stack_name
 
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     fmt = _format(as_json, output_format)
     engine_paths = verbose or is_verbose()
     if revision is not None:
@@ -131,7 +133,7 @@ def _desired_from_files(
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
 
-    loaded = load_from_cli(files, env_files)
+    loaded = load_from_cli(files, env_files, stack_name=stack)
     for finding in loaded.findings:
         typer.echo(format_finding(finding), err=True)
     return convert_stack(loaded.stack, stack), loaded.source_map

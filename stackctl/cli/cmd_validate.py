@@ -39,19 +39,21 @@ def validate(
     """
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.validate.semantic import stack_name_findings
+    from stackctl.core.validate.stack_name import check_stack_name, derived_name_findings
     from stackctl.errors import Finding, Severity, StackFileError
 
     findings: list[Finding]
     used: tuple[str, ...] = tuple(files)
     services = 0
+    if stack is not None:
+        check_stack_name(stack)
     try:
         result = load_from_cli(files, env_files, strict=strict)
         findings = list(result.findings)
         used = result.files
         services = len(result.stack.services)
         if stack:
-            findings += stack_name_findings(list(result.stack.services), stack)
+            findings += derived_name_findings(stack, result.stack)
     except StackFileError as error:
         findings = list(error.findings)
     errors = [f for f in findings if f.severity is Severity.ERROR]

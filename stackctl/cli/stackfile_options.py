@@ -18,13 +18,21 @@ ENV_FILE_HELP = "File of VAR=value lines for ${VAR} interpolation (repeatable; l
 
 
 def load_from_cli(
-    files: Sequence[str], env_files: Sequence[str], *, strict: bool = False
+    files: Sequence[str],
+    env_files: Sequence[str],
+    *,
+    strict: bool = False,
+    stack_name: str | None = None,
 ) -> LoadResult:
-    """Run the stack-file pipeline with the process environment and, for '-', stdin."""
+    """Run the stack-file pipeline with the process environment and, for '-', stdin.
+
+    With ``stack_name``, the names derived from it (``<stack>_<key>``...) are
+    checked as well: one the engine would refuse is an error in the result.
+    """
     from stackctl.core.load.loading import load_stack
 
     stdin_text = sys.stdin.read() if "-" in files else None
-    return load_stack(
+    result = load_stack(
         list(files),
         env=dict(os.environ),
         env_files=list(env_files),
@@ -32,3 +40,12 @@ def load_from_cli(
         cwd=os.getcwd(),
         stdin_text=stdin_text,
     )
+    if stack_name is None:
+        return result
+    from stackctl.core.validate.stack_name import derived_name_findings
+    from stackctl.errors import Severity, StackFileError
+
+    derived = derived_name_findings(stack_name, result.stack)
+    if any(f.severity is Severity.ERROR for f in derived):
+        raise StackFileError([*result.findings, *derived])
+    return result
