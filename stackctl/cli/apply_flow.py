@@ -31,6 +31,7 @@ class ApplyRequest:
     stack: str
     files: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
+    age_identities: tuple[str, ...] = ()
     yes: bool = False
     plan_file: str | None = None
     prune: bool = False
@@ -94,7 +95,10 @@ class _Session:
         from stackctl.core.convert.convert import convert_stack
 
         loaded = load_from_cli(
-            list(self.request.files), list(self.request.env_files), stack_name=self.request.stack
+            list(self.request.files),
+            list(self.request.env_files),
+            identities=self.request.age_identities,
+            stack_name=self.request.stack,
         )
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)
@@ -103,9 +107,11 @@ class _Session:
 
     def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
         from stackctl.core.plan.diff import plan_changes
+        from stackctl.core.validate.external_networks import check_external_networks
         from stackctl.engine.observe import external_references, observe_stack
 
         live = observe_stack(self.client, self.request.stack, external=external_references(desired))
+        check_external_networks(desired, live)
         plan = plan_changes(
             desired, live, last_applied=self._last_applied(), prune=self.request.prune
         )

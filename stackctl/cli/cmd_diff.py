@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
-from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, StackctlError
@@ -40,6 +40,7 @@ def diff(
     stack: str = typer.Argument(..., help="Stack name."),
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+    identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
     prune: bool = typer.Option(
         False, "--prune", help="Plan deleting resources no longer in the files (else: orphans)."
     ),
@@ -73,7 +74,7 @@ def diff(
         return _diff_revision(
             stack, revision, files, env_files, out, context, prune, fmt, no_color, engine_paths
         )
-    desired, source_map = _desired_from_files(stack, files, env_files)
+    desired, source_map = _desired_from_files(stack, files, env_files, identities)
     from stackctl.cli.stack_views import connect
 
     client = connect(context)
@@ -127,13 +128,13 @@ def _format(as_json: bool, output_format: str | None) -> str:
 
 
 def _desired_from_files(
-    stack: str, files: list[str], env_files: list[str]
+    stack: str, files: list[str], env_files: list[str], identities: list[str]
 ) -> tuple[ClusterState, SourceMap]:
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
 
-    loaded = load_from_cli(files, env_files, stack_name=stack)
+    loaded = load_from_cli(files, env_files, identities=identities, stack_name=stack)
     for finding in loaded.findings:
         typer.echo(format_finding(finding), err=True)
     return convert_stack(loaded.stack, stack), loaded.source_map
@@ -173,9 +174,11 @@ def diff_desired(
     file:line of each key in the plan; ``engine_paths`` lists engine fields too.
     """
     from stackctl.core.plan.diff import plan_changes
+    from stackctl.core.validate.external_networks import check_external_networks
     from stackctl.engine.observe import external_references, observe_stack
 
     live = observe_stack(client, desired.stack, external=external_references(desired))
+    check_external_networks(desired, live)
     if last_applied is None and use_history:
         last_applied = last_applied_state(client, desired.stack)
     plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)

@@ -21,10 +21,18 @@ from stackctl.errors import Location
 
 @dataclass(frozen=True)
 class SourceMap:
-    """The merged document and the location of each of its paths."""
+    """The merged document's shape and the location of each of its paths.
+
+    Build it with ``SourceMap.of``: environment values are dropped (only names
+    are needed to find an item), so no secret value is kept here.
+    """
 
     data: Mapping[str, Any] = field(default_factory=dict)
     locations: Mapping[Path, Location] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any], locations: Mapping[Path, Location]) -> SourceMap:
+        return cls(_without_env_values(data), dict(locations))
 
     def locate(self, parts: Sequence[str]) -> Location | None:
         """The location of the deepest part of ``parts`` the files contain, or None.
@@ -108,3 +116,22 @@ def _short_volume_target(text: str) -> str | None:
     if len(parts) == 1:
         return parts[0]
     return parts[1]
+
+
+def _without_env_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    services = out.get("services")
+    if not isinstance(services, Mapping):
+        return out
+    shaped: dict[str, Any] = {}
+    for name, service in services.items():
+        if isinstance(service, Mapping) and "environment" in service:
+            env = service["environment"]
+            if isinstance(env, Mapping):
+                env = dict.fromkeys(env)
+            elif isinstance(env, list):
+                env = [str(item).split("=", 1)[0] for item in env]
+            service = {**service, "environment": env}
+        shaped[name] = service
+    out["services"] = shaped
+    return out

@@ -150,3 +150,11 @@ def test_effect_reasons_use_the_file_keys(tmp_path: Path) -> None:
 
 
 os.environ.setdefault("NO_COLOR", "1")
+
+
+def test_the_source_map_keeps_no_environment_values(tmp_path: Path) -> None:
+    (tmp_path / "app.yml").write_text(BASE.replace("LEVEL=1", "DB_PASSWORD=hunter2"))
+    source_map = _load(tmp_path, "app.yml").source_map
+    assert "hunter2" not in repr(source_map)
+    location = source_map.locate(("services", "front", "environment", "[DB_PASSWORD]"))
+    assert location is not None and location.line == 6
