@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.model import DependsOn, Stack
 from stackctl.core.model.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
@@ -89,6 +90,7 @@ class _Session:
         self.client: Any = None
         self.image_locations: dict[str, Any] = {}
         self._registry_auth: Callable[[str], str | None] | None = None
+        self.source_map: SourceMap | None = None  # where each key was written, for the plan
 
     @property
     def registry_auth(self) -> Callable[[str], str | None]:
@@ -115,6 +117,7 @@ class _Session:
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)
         self.image_locations = dict(loaded.image_locations)
+        self.source_map = loaded.source_map
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 
     def observe(self, desired: ClusterState) -> ClusterState:
@@ -140,10 +143,12 @@ class _Session:
         return live, self.plan_for(desired, live)
 
     def plan_for(self, desired: ClusterState, live: ClusterState) -> Plan:
+        from stackctl.core.convert.adopt import adopt_docker_configs
         from stackctl.core.plan.diff import plan_changes
         from stackctl.core.validate.external_networks import check_external_networks
 
         check_external_networks(desired, live)
+        desired = adopt_docker_configs(desired, live)  # the caller adopts the same way
         plan = plan_changes(
             desired, live, last_applied=self._last_applied(), prune=self.request.prune
         )
@@ -198,6 +203,10 @@ class _Session:
         return self._without_protected_deletes(with_current_specs(saved, desired, live), desired)
 
     def show_plan(self, plan: Plan) -> None:
+        if self.source_map is not None:
+            from stackctl.core.plan.compose_words import locate_plan
+
+            plan = locate_plan(plan, self.source_map)
         if self.request.as_json:
             self.out(json.dumps({"event": "plan", "plan": _plan_json(plan)}, sort_keys=True))
         else:
@@ -265,6 +274,7 @@ def failure_policy(value: str) -> FailurePolicy:
 def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None = None) -> int:
     """Run ``stackctl apply``; return the exit code (StackctlError propagates: exit 1)."""
     from stackctl.cli.stack_views import connect
+    from stackctl.core.convert.adopt import adopt_docker_configs
 
     write = out or (lambda line: typer.echo(line))
     policy = failure_policy(request.on_failure)
@@ -277,6 +287,8 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     session.client = connect(request.context)
     live = session.observe(desired)
     desired = session.resolve_images(desired, live)
+    # docker-named configs holding the file's content are used as they are (no restart).
+    desired = adopt_docker_configs(desired, live)
     plan = session.plan_for(desired, live)
     if request.plan_file:
         plan = session.saved_plan(desired, live)

@@ -32,6 +32,7 @@ from stackctl.core.load.file_refs import resolve_environments, resolve_paths, sc
 from stackctl.core.load.interpolate import CODE_UNSET, InterpolatedStr, interpolate_document
 from stackctl.core.load.merge import LocatedDocument, merge_documents
 from stackctl.core.load.sensitive_env import SensitiveEnv, is_environment_value
+from stackctl.core.load.source_map import SourceMap
 from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
 from stackctl.core.load.yaml_text import decode_source
 from stackctl.core.model.model import Stack
@@ -56,6 +57,8 @@ class LoadResult:
     stack: Stack
     findings: tuple[Finding, ...]
     files: tuple[str, ...]
+    source_map: SourceMap = field(default_factory=SourceMap)
+    """Where each key of the merged files was written (plans show it per change)."""
     # where each service's ``image`` is declared (errors about images point there)
     image_locations: Mapping[str, Location] = field(default_factory=dict)
 
@@ -436,7 +439,13 @@ def load_stack(
         digest.update(source.raw)
     stack = _with_sources(stack, tuple(s.path for s in sources), digest.hexdigest())
     images = {name: locate(("services", name, "image")) for name in stack.services}
-    return LoadResult(stack, tuple(findings), tuple(s.path for s in sources), images)
+    return LoadResult(
+        stack,
+        tuple(findings),
+        tuple(s.path for s in sources),
+        SourceMap.of(data, merged.locations),
+        images,
+    )
 
 
 def _sensitive_misuse(paths: Sequence[Path], locate: Callable[[Path], Location]) -> list[Finding]:

@@ -6,6 +6,10 @@
 noise removed) field by field; ``stackctl.core.plan.effects`` says what each change
 costs; env values with sensitive names are redacted before they enter the plan.
 
+Each changed field is also named by the stack-file key that writes it
+(``stackctl.core.plan.compose_words``): renderers show ``services.web.image``,
+not ``TaskTemplate.ContainerSpec.Image``, unless asked for engine paths.
+
 Three-way drift: with ``last_applied`` (the desired state recorded by the last
 apply), a field whose live value differs from the recorded one was changed behind
 stackctl's back (``docker service scale``, ``docker service update --env-add``),
@@ -28,6 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from stackctl.core.convert.adopt import secret_rename_reasons
 from stackctl.core.convert.comparable import align_live_to_desired
 from stackctl.core.convert.pinning import DIGEST_FIELD, pinned_digest, unpinned
 from stackctl.core.history.sealed_env import restore_sealed
@@ -41,6 +46,7 @@ from stackctl.core.model.state import (
     ResourceKind,
     ResourceState,
 )
+from stackctl.core.plan.compose_words import in_compose_words
 from stackctl.core.plan.diff_tree import Tree, diff_tree, join_path
 from stackctl.core.plan.effects import classify_object, classify_service, costlier
 from stackctl.core.plan.plan_model import (
@@ -95,8 +101,15 @@ def plan_changes(
             if change is not None:
                 changes[(kind, name)] = change
     _roll_dependents(desired, live, changes)
+    for name, reason in secret_rename_reasons(desired, live).items():
+        created = changes.get((ResourceKind.SECRET, name))
+        if created is not None and created.reason is None:
+            changes[(ResourceKind.SECRET, name)] = replace(created, reason=reason)
     order = {kind: i for i, kind in enumerate(APPLY_ORDER)}
-    ordered = sorted(changes.values(), key=lambda c: (order[c.kind], c.name))
+    ordered = [
+        in_compose_words(c, desired.stack)
+        for c in sorted(changes.values(), key=lambda c: (order[c.kind], c.name))
+    ]
     busy = tuple(
         name
         for name, service in sorted(live.services.items())
