@@ -75,13 +75,14 @@ def judge_service(
     if update_state == "rollback_completed":
         # Swarm put the previous spec back; settled once tasks run that image.
         wanted = spec_image
+    wanted = _tag(wanted)
     live = [t for t in tasks if t.get("DesiredState") == "running"]
     running = sum(
         1
         for t in live
-        if t["Status"]["State"] == "running" and t["Spec"]["ContainerSpec"]["Image"] == wanted
+        if t["Status"]["State"] == "running" and _tag(t["Spec"]["ContainerSpec"]["Image"]) == wanted
     )
-    stale = sum(1 for t in live if t["Spec"]["ContainerSpec"]["Image"] != wanted)
+    stale = sum(1 for t in live if _tag(t["Spec"]["ContainerSpec"]["Image"]) != wanted)
     settled = running >= replicas and stale == 0
     if update_state in ("paused", "rollback_paused"):
         state = "failed"
@@ -147,10 +148,15 @@ def stack_quiet(api: Any, stack: str) -> bool:
     )
 
 
+def _tag(image: str) -> str:
+    """``image:tag`` without the registry digest a resolving deploy pins onto it."""
+    return image.partition("@")[0]
+
+
 def live_images(api: Any, stack: str) -> dict[str, str]:
-    """The image each service's live spec names."""
+    """The image (tag, without a pinned digest) each service's live spec names."""
     return {
-        s["Spec"]["Name"]: s["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        s["Spec"]["Name"]: _tag(s["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
         for s in api.services(filters=stack_filter(stack))
     }
 
