@@ -248,3 +248,55 @@ class LineCollector:
         """Everything read, once the stream ended (the process exited)."""
         self._thread.join(timeout)
         return "".join(self.lines)
+
+
+class MeasuredRun(NamedTuple):
+    """A finished child process and its peak resident memory (the kernel's count)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_rss_bytes: int
+
+
+def run_measuring_peak_rss(
+    argv: Sequence[str],
+    *,
+    input_text: str = "",
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    timeout: float = 120,
+) -> MeasuredRun:
+    """Run ``argv`` and return its peak RSS from ``wait4`` (ru_maxrss of that one
+    child): every allocation counts, the C YAML parser's included, which a Python
+    allocation tracer (tracemalloc) never sees."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE, stdout=out, stderr=err, env=env, cwd=cwd
+        )
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(input_text.encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # it stopped reading (refused the input early): still measured
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(f"{argv} did not finish within {timeout:.0f}s")
+            time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        err.seek(0)
+        return MeasuredRun(
+            proc.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            usage.ru_maxrss * 1024,  # Linux reports KiB
+        )
