@@ -206,22 +206,8 @@ def test_unlock_breaks_a_held_lock(
     assert "was not locked" in run_stackctl("unlock", stack_name).stdout
 
 
-def test_five_applies_at_once_never_interleave(
-    stack_name: str, tmp_path: Path, run_stackctl: RunStackctl
-) -> None:
-    file = stack_file(tmp_path, "stackctl-demo/web:1")
-    procs = [spawn_apply(stack_name, file) for _ in range(5)]
-    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
-    codes = sorted(code for code, _, _ in results)
-    assert set(codes) <= {0, 1}, results
-    assert 0 in codes
-    for code, _out, err in results:
-        if code == 1:
-            assert "locked by" in err, err
-    history = run_stackctl("history", stack_name, "--json")
-    assert history.exit_code == 0, history.stderr
-    assert len(json.loads(history.stdout)) == 1  # exactly one apply wrote anything
-    assert run_stackctl("diff", stack_name, "-c", file).exit_code == 0
+# Five applies of one file at once: tests/integration/reliability/test_races.py
+# (test_five_applies_of_one_file_at_once) checks their rollout windows.
 
 
 def test_resolve_image_without_a_registry_warns_once_and_uses_the_tags(

@@ -166,6 +166,33 @@ def test_five_different_releases_waiting_for_the_lock_run_one_at_a_time(
     assert read_lock(client, stack_name) is None
 
 
+def test_a_plan_made_before_another_apply_wrote_is_refused_under_the_lock(
+    stack_name: str, tmp_path: Path, client: EngineClient
+) -> None:
+    """The first apply holds the lock (paused right after taking it, nothing
+    written); the second plans against the cluster as it is, then waits for the
+    lock. The first then rolls out: the second's approved plan no longer describes
+    what would happen, so under the lock it is refused, and writes nothing."""
+    first_file, second_file = (Release(n, "stackctl-demo/web:1").write(tmp_path) for n in "ab")
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = SerialRun.start(stack_name, first_file, tmp_path / "first", "lock-acquired")
+    first.wait_reached("lock-acquired")
+    # (held after its re-check, if it ever got past it: a refused plan never does)
+    second = SerialRun.start(stack_name, second_file, tmp_path / "second", "plan-rechecked")
+    second.stdout.wait_for('"event": "plan"', timeout=120)  # planned on the empty stack
+    (tmp_path / "first" / "lock-acquired.go").touch()
+    assert first.proc.wait(timeout=180) == 0, first.stdout.text() + first.stderr.text()
+    assert second.proc.wait(timeout=120) == 1, second.stdout.text() + second.stderr.text()
+    assert STALE in second.stderr.text()
+    assert "apply_started" not in second.event_times()  # it never rolled anything out
+    assert not (tmp_path / "second" / "plan-rechecked.reached").exists()  # refused at recheck
+    history = assert_history_consistent(client, stack_name)
+    assert [e["outcome"] for e in history] == ["applied"]  # the first apply's only
+    assert_converged(stack_name, first_file)
+    assert read_lock(client, stack_name) is None
+
+
 @dataclass
 class SerialRun:
     """One ``apply --json`` paused at ``releasing``, its lines read as they come."""
@@ -176,11 +203,11 @@ class SerialRun:
     stderr: LineCollector
 
     @classmethod
-    def start(cls, stack: str, file: str, folder: Path) -> SerialRun:
+    def start(cls, stack: str, file: str, folder: Path, point: str = "releasing") -> SerialRun:
         proc = spawn(
             "apply", stack, "-c", file, "--yes", "--json", "--pending-timeout", "60s",
             "--lock-timeout", "120s",
-            env={PAUSE_ENV: "releasing", PAUSE_DIR_ENV: str(folder)},
+            env={PAUSE_ENV: point, PAUSE_DIR_ENV: str(folder)},
         )  # fmt: skip
         return cls(proc, folder, LineCollector(proc.stdout), LineCollector(proc.stderr))
 
