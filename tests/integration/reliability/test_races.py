@@ -141,8 +141,12 @@ def test_five_different_releases_waiting_for_the_lock_run_one_at_a_time(
         run.stdout.wait_for('"event": "plan"', timeout=120)  # planned on the previous release
         if i > 0:
             previous = runs[i - 1]
+            # it found the lock held by the previous apply and says it waits for it
+            run.stderr.wait_for(f"(pid {previous.proc.pid})", timeout=60)
+            assert "waiting up to 120s" in "".join(run.stderr.lines), run.stderr.lines
             holder = read_lock(client, stack_name)
             assert holder is not None and holder.pid == str(previous.proc.pid), holder
+            assert "apply_started" not in run.event_times()  # still waiting
             released_at.append(time.monotonic())
             (previous.folder / "releasing.go").touch()
         run.wait_reached("releasing")
