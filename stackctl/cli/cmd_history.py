@@ -19,12 +19,11 @@ def history(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """List the stack's revisions (oldest first); the one running now is marked with *."""
+    from stackctl import api
     from stackctl.cli.stack_views import connect, table, when
-    from stackctl.core.history.revision import current_number
-    from stackctl.engine.revisions import RevisionStore
 
-    summaries = RevisionStore(connect(context), stack).list()
-    current = current_number((s.number, s.outcome) for s in summaries)
+    recorded = api.history(connect(context), stack)
+    summaries, current = recorded.revisions, recorded.current
     if as_json:
         typer.echo(
             json.dumps(

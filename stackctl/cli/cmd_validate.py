@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import typer
 
@@ -37,25 +39,22 @@ def validate(
 
     Exit status 0 when valid (warnings allowed), 1 when not.
     """
+    from stackctl import api
     from stackctl.cli.common import format_finding
-    from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.validate.semantic import stack_name_findings
-    from stackctl.errors import Finding, Severity, StackFileError
 
-    findings: list[Finding]
-    used: tuple[str, ...] = tuple(files)
-    services = 0
-    try:
-        result = load_from_cli(files, env_files, strict=strict)
-        findings = list(result.findings)
-        used = result.files
-        services = len(result.stack.services)
-        if stack:
-            findings += stack_name_findings(list(result.stack.services), stack)
-    except StackFileError as error:
-        findings = list(error.findings)
-    errors = [f for f in findings if f.severity is Severity.ERROR]
-    valid = not errors
+    result = api.validate(
+        files,
+        env_files=env_files,
+        strict=strict,
+        stack_name=stack,
+        cwd=os.getcwd(),
+        stdin_text=sys.stdin.read() if "-" in files else None,
+    )
+    findings = result.findings
+    used = result.files
+    services = len(result.stack.services) if result.stack is not None else 0
+    errors = result.errors
+    valid = result.valid
     if as_json:
         document = {
             "apiVersion": API_VERSION,
