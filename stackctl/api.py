@@ -106,6 +106,8 @@ def load(
     env_files: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     strict: bool = False,
+    stack_name: str | None = None,
+    age_identity_files: Sequence[str] = (),
     cwd: str | None = None,
     stdin_text: str | None = None,
 ) -> Validation:
@@ -116,19 +118,21 @@ def load(
     ``${VAR}`` comes from ``env`` (default: this process's environment), then
     ``env_files``, then a ``.env`` beside the first file. ``"-"`` reads
     ``stdin_text``. ``strict`` turns warnings (lints, unset variables) into errors.
-    The returned ``Validation`` is valid and holds the warnings.
+    ``age_identity_files`` decrypt ``.age`` secret and env files. With
+    ``stack_name``, the names derived from it (``<stack>_<service>``...) are
+    checked too. The returned ``Validation`` is valid and holds the warnings.
     """
-    from stackctl.core.load.loading import load_stack
-
-    result = load_stack(
-        list(files),
-        env=dict(os.environ) if env is None else env,
-        env_files=list(env_files),
+    return _load(
+        files,
+        env_files=env_files,
+        env=env,
         strict=strict,
-        cwd=cwd or os.getcwd(),
+        stack_name=stack_name,
+        age_identity_files=age_identity_files,
+        age_check_only=False,
+        cwd=cwd,
         stdin_text=stdin_text,
     )
-    return Validation(stack=result.stack, findings=result.findings, files=result.files)
 
 
 def validate(
@@ -138,27 +142,78 @@ def validate(
     env: Mapping[str, str] | None = None,
     strict: bool = False,
     stack_name: str | None = None,
+    age_identity_files: Sequence[str] = (),
     cwd: str | None = None,
     stdin_text: str | None = None,
 ) -> Validation:
     """Check stack files and return every finding; never raises for problems in them.
 
-    Arguments as ``load``; ``stack_name`` also checks the full service names'
-    length (``<stack>_<service>``). ``Validation.valid`` says whether ``apply``
-    would accept the files.
+    Arguments as ``load``; without ``age_identity_files``, ``.age`` files are only
+    checked to be well-formed. A ``stack_name`` the engine would refuse raises
+    ``StackctlError`` before anything is read. ``Validation.valid`` says whether
+    ``apply`` would accept the files.
     """
-    from stackctl.core.validate.semantic import stack_name_findings
+    from stackctl.core.validate.stack_name import check_stack_name
 
+    if stack_name is not None:
+        check_stack_name(stack_name)
     try:
-        loaded = load(
-            files, env_files=env_files, env=env, strict=strict, cwd=cwd, stdin_text=stdin_text
+        return _load(
+            files,
+            env_files=env_files,
+            env=env,
+            strict=strict,
+            stack_name=stack_name or None,
+            age_identity_files=age_identity_files,
+            age_check_only=True,
+            cwd=cwd,
+            stdin_text=stdin_text,
+            derived_as_findings=True,
         )
     except StackFileError as error:
         return Validation(stack=None, findings=tuple(error.findings), files=tuple(files))
-    if stack_name and loaded.stack is not None:
-        extra = stack_name_findings(list(loaded.stack.services), stack_name)
-        loaded = Validation(loaded.stack, loaded.findings + tuple(extra), loaded.files)
-    return loaded
+
+
+def _load(
+    files: Sequence[str],
+    *,
+    env_files: Sequence[str],
+    env: Mapping[str, str] | None,
+    strict: bool,
+    stack_name: str | None,
+    age_identity_files: Sequence[str],
+    age_check_only: bool,
+    cwd: str | None,
+    stdin_text: str | None,
+    derived_as_findings: bool = False,
+) -> Validation:
+    from stackctl.core.load.loading import load_stack
+    from stackctl.core.validate.stack_name import derived_name_findings
+
+    result = load_stack(
+        list(files),
+        env=dict(os.environ) if env is None else env,
+        env_files=list(env_files),
+        strict=strict,
+        cwd=cwd or os.getcwd(),
+        stdin_text=stdin_text,
+        age_identity_files=list(age_identity_files),
+        age_check_only=age_check_only,
+    )
+    findings = result.findings
+    if stack_name is not None:
+        derived = tuple(derived_name_findings(stack_name, result.stack))
+        if derived_as_findings:  # validate: reported with the others
+            return Validation(
+                None if _errors(derived) else result.stack, findings + derived, result.files
+            )
+        if _errors(derived):  # load: invalid, like any other error in the files
+            raise StackFileError([*findings, *derived])
+    return Validation(stack=result.stack, findings=findings, files=result.files)
+
+
+def _errors(findings: Sequence[Finding]) -> bool:
+    return any(f.severity is Severity.ERROR for f in findings)
 
 
 # --- the engine ----------------------------------------------------------------------
@@ -227,6 +282,7 @@ def plan(
     ``keep_rollback_objects=False`` shows every ``--prune`` deletion, as ``stackctl
     diff`` does; ``apply`` never deletes config/secret versions a kept revision needs.
     """
+    _check_name(stack)
     from stackctl.core.convert.convert import convert_stack
     from stackctl.engine.planning import FROM_HISTORY, plan_against_cluster
 
@@ -269,6 +325,7 @@ def plan_rollback(client: Any, stack: str, *, to: int | None = None) -> StackPla
     ``MissingObjectsError``/``SealedValuesError`` when it needs configs, secrets or
     sensitive env values the cluster no longer has.
     """
+    _check_name(stack)
     from stackctl.engine.revision_plans import (
         choose_revision,
         plan_against_revision,
@@ -394,6 +451,13 @@ def rollback(
         on_event=on_event,
         should_stop=should_stop,
     )
+
+
+def _check_name(stack: str) -> None:
+    """A stack name the engine would refuse: ``StackctlError`` before anything is read."""
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)
 
 
 def _ignore(event: Event) -> None:
@@ -576,6 +640,7 @@ class History:
 
 def history(client: Any, stack: str) -> History:
     """The revisions recorded in the cluster for ``stack`` (empty when none)."""
+    _check_name(stack)
     from stackctl.core.history.revision import current_number
     from stackctl.engine.revisions import RevisionStore
 
@@ -605,6 +670,7 @@ def status(client: Any, stack: str) -> StackStatus:
     """Per service replicas, health, update state and image, plus the current
     revision and what drifted from it. ``StackctlError`` when the stack has neither
     services nor revisions."""
+    _check_name(stack)
     from stackctl.core.history.revision import current_number
     from stackctl.engine.revision_plans import plan_against_revision
     from stackctl.engine.revisions import RevisionStore

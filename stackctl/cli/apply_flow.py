@@ -41,6 +41,7 @@ class ApplyRequest:
     stack: str
     files: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
+    age_identities: tuple[str, ...] = ()
     yes: bool = False
     plan_file: str | None = None
     prune: bool = False
@@ -70,7 +71,12 @@ class _Session:
         from stackctl.cli.stackfile_options import load_from_cli
         from stackctl.core.convert.convert import convert_stack
 
-        loaded = load_from_cli(list(self.request.files), list(self.request.env_files))
+        loaded = load_from_cli(
+            list(self.request.files),
+            list(self.request.env_files),
+            identities=self.request.age_identities,
+            stack_name=self.request.stack,
+        )
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
-from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
 from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, StackctlError
 
@@ -42,6 +42,7 @@ def diff(
     stack: str = typer.Argument(..., help="Stack name."),
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+    identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
     prune: bool = typer.Option(
         False, "--prune", help="Plan deleting resources no longer in the files (else: orphans)."
     ),
@@ -58,10 +59,13 @@ def diff(
         None, "--revision", help="Compare stored revision N (see `stackctl history`), not files."
     ),
 ) -> int:
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     fmt = _format(as_json, output_format)
     if revision is not None:
         return _diff_revision(stack, revision, files, env_files, out, context, prune, fmt, no_color)
-    desired = _desired_from_files(stack, files, env_files)
+    desired = _desired_from_files(stack, files, env_files, identities)
     from stackctl.cli.stack_views import connect
 
     client = connect(context)
@@ -102,12 +106,14 @@ def _format(as_json: bool, output_format: str | None) -> str:
     return "json" if as_json else (output_format or "text")
 
 
-def _desired_from_files(stack: str, files: list[str], env_files: list[str]) -> ClusterState:
+def _desired_from_files(
+    stack: str, files: list[str], env_files: list[str], identities: list[str]
+) -> ClusterState:
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
 
-    loaded = load_from_cli(files, env_files)
+    loaded = load_from_cli(files, env_files, identities=identities, stack_name=stack)
     for finding in loaded.findings:
         typer.echo(format_finding(finding), err=True)
     return convert_stack(loaded.stack, stack)

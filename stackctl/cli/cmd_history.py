@@ -19,6 +19,9 @@ def history(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """List the stack's revisions (oldest first); the one running now is marked with *."""
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     from stackctl import api
     from stackctl.cli.stack_views import connect, table, when
 

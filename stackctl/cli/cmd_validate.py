@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
 
 API_VERSION = "stackctl/v1"
 
@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
 def validate(
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+    identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
     strict: bool = typer.Option(
         False, "--strict", help="Treat warnings (lints, unset variables) as errors."
     ),
@@ -41,12 +42,14 @@ def validate(
     """
     from stackctl import api
     from stackctl.cli.common import format_finding
+    from stackctl.cli.stackfile_options import age_identities
 
     result = api.validate(
         files,
         env_files=env_files,
         strict=strict,
         stack_name=stack,
+        age_identity_files=age_identities(identities),
         cwd=os.getcwd(),
         stdin_text=sys.stdin.read() if "-" in files else None,
     )

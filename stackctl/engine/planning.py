@@ -82,6 +82,7 @@ def plan_against_cluster(
     a retained revision may need (apply and rollback; ``diff`` shows them all).
     """
     from stackctl.core.plan.diff import plan_changes
+    from stackctl.core.validate.external_networks import check_external_networks
     from stackctl.engine.observe import external_references, observe_stack
 
     revision = target if isinstance(target, Revision) else None
@@ -91,6 +92,7 @@ def plan_against_cluster(
         desired, live = _revision_states(revision, observed)
     else:
         desired, live = declared, observed
+        check_external_networks(desired, live)  # before anything is planned or written
     if isinstance(last_applied, _FromHistory):
         last_applied = last_applied_state(client, desired.stack, warn=warn)
     if saved_plan is not None:

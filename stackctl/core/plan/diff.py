@@ -50,7 +50,7 @@ from stackctl.core.plan.plan_model import (
     Plan,
     ResourceChange,
 )
-from stackctl.core.render.redact import is_sensitive_path
+from stackctl.core.render.redact import is_sensitive_path, sensitive_env_names
 from stackctl.errors import StackctlError
 
 Keys = tuple[str, ...]
@@ -199,9 +199,10 @@ def _update(
         effect, reason = classify_service(changed, desired_tree, live_tree)
     else:
         effect, reason = classify_object(kind, changed, content_changed=content_changed)
+    hidden = sensitive_env_names(want.spec) | sensitive_env_names(have.spec)
     fields = tuple(
         sorted(
-            (_field_change(keys, old, new, drifted) for keys, old, new in diffs),
+            (_field_change(keys, old, new, drifted, hidden) for keys, old, new in diffs),
             key=lambda f: f.path,
         )
     )
@@ -325,12 +326,14 @@ def _leaves(tree: Mapping[str, Any], at: Keys) -> Iterator[tuple[Keys, Any]]:
             yield (*at, key), value
 
 
-def _field_change(keys: Keys, old: Any, new: Any, drifted: Sequence[Keys]) -> FieldChange:
+def _field_change(
+    keys: Keys, old: Any, new: Any, drifted: Sequence[Keys], hidden: frozenset[str]
+) -> FieldChange:
     path = join_path(keys)
     op = FieldOp.ADDED if old is _ABSENT else FieldOp.REMOVED if new is _ABSENT else FieldOp.CHANGED
     old_value = None if old is _ABSENT else old
     new_value = None if new is _ABSENT else new
-    sensitive = is_sensitive_path(path)
+    sensitive = is_sensitive_path(path, hidden)
     if sensitive:
         old_value = None if old_value is None else SENSITIVE
         new_value = None if new_value is None else SENSITIVE

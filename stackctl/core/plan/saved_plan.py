@@ -43,7 +43,7 @@ from stackctl.core.plan.plan_model import (
     Plan,
     ResourceChange,
 )
-from stackctl.core.render.redact import redact_env_list
+from stackctl.core.render.redact import redact_env_list, sensitive_env_names
 from stackctl.core.render.render_json import plan_to_json
 from stackctl.errors import StackctlError, StalePlanError
 
@@ -83,7 +83,8 @@ def _redacted(state: ResourceState) -> ResourceState:
     if not env:
         return state
     task = dict(state.spec["TaskTemplate"])
-    task["ContainerSpec"] = {**container, "Env": redact_env_list(list(env))}
+    also = sensitive_env_names(state.spec)
+    task["ContainerSpec"] = {**container, "Env": redact_env_list(list(env), also)}
     return replace(state, spec={**state.spec, "TaskTemplate": task})
 
 
