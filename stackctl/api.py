@@ -38,6 +38,7 @@ from stackctl.rollout.events import ApplyWarning, Event, Outcome, ResourceRemove
 from stackctl.rollout.options import ApplyOutcome, FailurePolicy, ServiceResult
 
 if TYPE_CHECKING:
+    from stackctl.core.load.source_map import SourceMap
     from stackctl.engine.client import EngineClient
     from stackctl.engine.revisions import RevisionSummary
     from stackctl.engine.stacks import ServiceStatus
@@ -86,6 +87,7 @@ class Validation:
     stack: Stack | None  # None when the files have errors
     findings: tuple[Finding, ...]
     files: tuple[str, ...]  # the files read (absolute paths; "-" for standard input)
+    source_map: SourceMap | None = field(default=None, repr=False)  # file:line of each key
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -205,11 +207,14 @@ def _load(
         derived = tuple(derived_name_findings(stack_name, result.stack))
         if derived_as_findings:  # validate: reported with the others
             return Validation(
-                None if _errors(derived) else result.stack, findings + derived, result.files
+                None if _errors(derived) else result.stack,
+                findings + derived,
+                result.files,
+                result.source_map,
             )
         if _errors(derived):  # load: invalid, like any other error in the files
             raise StackFileError([*findings, *derived])
-    return Validation(stack=result.stack, findings=findings, files=result.files)
+    return Validation(result.stack, findings, result.files, result.source_map)
 
 
 def _errors(findings: Sequence[Finding]) -> bool:
@@ -270,6 +275,7 @@ def plan(
     saved_plan: str | None = None,
     use_history: bool = True,
     keep_rollback_objects: bool = True,
+    source_map: SourceMap | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> StackPlan:
     """Plan ``source`` (a loaded ``Stack``, or a desired ``ClusterState``) as stack
@@ -281,6 +287,7 @@ def plan(
     the last applied revision (``warn`` hears it when history is unreadable).
     ``keep_rollback_objects=False`` shows every ``--prune`` deletion, as ``stackctl
     diff`` does; ``apply`` never deletes config/secret versions a kept revision needs.
+    ``source_map`` (``Validation.source_map``) names the file:line of each change.
     """
     _check_name(stack)
     from stackctl.core.convert.convert import convert_stack
@@ -299,9 +306,14 @@ def plan(
         keep_rollback_objects=keep_rollback_objects,
         warn=warn,
     )
+    located = planned.plan
+    if source_map is not None:
+        from stackctl.core.plan.compose_words import locate_plan
+
+        located = locate_plan(located, source_map)
     return StackPlan(
         stack=stack,
-        plan=planned.plan,
+        plan=located,
         desired=planned.desired,
         live=planned.live,
         source=stack_source,
