@@ -155,6 +155,7 @@ def failure_policy(value: str) -> FailurePolicy:
 def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None = None) -> int:
     """Run ``stackctl apply``; return the exit code (StackctlError propagates: exit 1)."""
     from stackctl.cli.stack_views import connect
+    from stackctl.core.convert.adopt import adopt_docker_configs
 
     write = out or (lambda line: typer.echo(line))
     policy = failure_policy(request.on_failure)
@@ -166,6 +167,8 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     stack, desired = session.load()
     session.client = connect(request.context)
     live, plan = session.observe_and_plan(desired)
+    # docker-named configs holding the file's content are used as they are (no restart).
+    desired = adopt_docker_configs(desired, live)
     if request.plan_file:
         plan = session.saved_plan(desired, live)
     session.show_plan(plan)

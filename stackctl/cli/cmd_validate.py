@@ -8,9 +8,11 @@ import sys
 
 import typer
 
+from stackctl.cli.finding_formats import CI_FORMATS, render_findings
 from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
 
 API_VERSION = "stackctl/v1"
+FORMATS = ("text", "json", *CI_FORMATS)
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +33,12 @@ def validate(
         False, "--strict", help="Treat warnings (lints, unset variables) as errors."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable result."),
+    output_format: str | None = typer.Option(
+        None,
+        "--format",
+        help="text (default), json (same as --json), github (workflow annotations on the "
+        "lines of a pull request) or sarif (SARIF 2.1.0 for code scanning).",
+    ),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print errors only."),
     stack: str | None = typer.Option(
         None, "--stack", help="Stack name, to also check the full service names' length."
@@ -44,6 +52,7 @@ def validate(
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import age_identities
 
+    fmt = _format(as_json, output_format)
     result = api.validate(
         files,
         env_files=env_files,
@@ -58,7 +67,14 @@ def validate(
     services = len(result.stack.services) if result.stack is not None else 0
     errors = result.errors
     valid = result.valid
-    if as_json:
+    if fmt in CI_FORMATS:
+        text = render_findings(fmt, findings, os.getcwd())
+        if text:
+            typer.echo(text)
+        if not valid:
+            raise typer.Exit(1)
+        return
+    if fmt == "json":
         document = {
             "apiVersion": API_VERSION,
             "kind": "ValidationResult",
@@ -79,3 +95,13 @@ def validate(
                 typer.echo(f"{names}: {len(errors)} error(s), {warnings} warning(s)", err=True)
     if not valid:
         raise typer.Exit(1)
+
+
+def _format(as_json: bool, output_format: str | None) -> str:
+    from stackctl.errors import StackctlError
+
+    if output_format is not None and output_format not in FORMATS:
+        raise StackctlError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    if as_json and output_format not in (None, "json"):
+        raise StackctlError(f"--json and --format {output_format} contradict each other")
+    return "json" if as_json else (output_format or "text")

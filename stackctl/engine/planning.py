@@ -81,6 +81,7 @@ def plan_against_cluster(
     ``keep_rollback_objects`` drops ``--prune`` deletions of config/secret versions
     a retained revision may need (apply and rollback; ``diff`` shows them all).
     """
+    from stackctl.core.convert.adopt import adopt_docker_configs
     from stackctl.core.plan.diff import plan_changes
     from stackctl.core.validate.external_networks import check_external_networks
     from stackctl.engine.observe import external_references, observe_stack
@@ -93,6 +94,8 @@ def plan_against_cluster(
     else:
         desired, live = declared, observed
         check_external_networks(desired, live)  # before anything is planned or written
+        # docker-named configs holding the file's content are used as they are (no restart)
+        desired = adopt_docker_configs(desired, live)
     if isinstance(last_applied, _FromHistory):
         last_applied = last_applied_state(client, desired.stack, warn=warn)
     if saved_plan is not None:
