@@ -110,6 +110,7 @@ def load(
     strict: bool = False,
     stack_name: str | None = None,
     age_identity_files: Sequence[str] = (),
+    profiles: Sequence[str] = (),
     cwd: str | None = None,
     stdin_text: str | None = None,
 ) -> Validation:
@@ -120,7 +121,8 @@ def load(
     ``${VAR}`` comes from ``env`` (default: this process's environment), then
     ``env_files``, then a ``.env`` beside the first file. ``"-"`` reads
     ``stdin_text``. ``strict`` turns warnings (lints, unset variables) into errors.
-    ``age_identity_files`` decrypt ``.age`` secret and env files. With
+    ``age_identity_files`` decrypt ``.age`` secret and env files; ``profiles``
+    enable the services of those Compose profiles. With
     ``stack_name``, the names derived from it (``<stack>_<service>``...) are
     checked too. The returned ``Validation`` is valid and holds the warnings.
     """
@@ -132,6 +134,7 @@ def load(
         stack_name=stack_name,
         age_identity_files=age_identity_files,
         age_check_only=False,
+        profiles=profiles,
         cwd=cwd,
         stdin_text=stdin_text,
     )
@@ -145,6 +148,7 @@ def validate(
     strict: bool = False,
     stack_name: str | None = None,
     age_identity_files: Sequence[str] = (),
+    profiles: Sequence[str] = (),
     cwd: str | None = None,
     stdin_text: str | None = None,
 ) -> Validation:
@@ -168,6 +172,7 @@ def validate(
             stack_name=stack_name or None,
             age_identity_files=age_identity_files,
             age_check_only=True,
+            profiles=profiles,
             cwd=cwd,
             stdin_text=stdin_text,
             derived_as_findings=True,
@@ -185,6 +190,7 @@ def _load(
     stack_name: str | None,
     age_identity_files: Sequence[str],
     age_check_only: bool,
+    profiles: Sequence[str],
     cwd: str | None,
     stdin_text: str | None,
     derived_as_findings: bool = False,
@@ -201,6 +207,7 @@ def _load(
         stdin_text=stdin_text,
         age_identity_files=list(age_identity_files),
         age_check_only=age_check_only,
+        profiles=list(profiles),
     )
     findings = result.findings
     if stack_name is not None:

@@ -9,7 +9,12 @@ import sys
 import typer
 
 from stackctl.cli.finding_formats import CI_FORMATS, render_findings
-from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import (
+    AGE_IDENTITY_HELP,
+    ENV_FILE_HELP,
+    FILES_HELP,
+    PROFILE_HELP,
+)
 
 API_VERSION = "stackctl/v1"
 FORMATS = ("text", "json", *CI_FORMATS)
@@ -29,6 +34,7 @@ def validate(
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
     identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
+    profiles: list[str] = typer.Option([], "--profile", help=PROFILE_HELP),
     strict: bool = typer.Option(
         False, "--strict", help="Treat warnings (lints, unset variables) as errors."
     ),
@@ -59,6 +65,7 @@ def validate(
         strict=strict,
         stack_name=stack,
         age_identity_files=age_identities(identities),
+        profiles=profiles,
         cwd=os.getcwd(),
         stdin_text=sys.stdin.read() if "-" in files else None,
     )
