@@ -148,3 +148,20 @@ def _with(service: ResourceState, digest: str | None) -> ResourceState:
 
 def _short_name(name: str, stack: str) -> str:
     return name.removeprefix(f"{stack}_")
+
+
+def pinned_like(reference: ClusterState) -> Callable[[ClusterState, ClusterState], ClusterState]:
+    """A ``resolve`` step that pins each service to the digest ``reference`` (a state
+    resolved earlier) pinned it to, asking no registry: re-planning an approved plan
+    under the lock must not move its digests."""
+
+    def resolve(desired: ClusterState, live: ClusterState) -> ClusterState:
+        del live
+        services = {}
+        for name, service in desired.services.items():
+            earlier = reference.services.get(name)
+            digest = pinned_digest(earlier.spec) if earlier is not None else None
+            services[name] = _with(service, digest) if digest is not None else service
+        return replace(desired, services=MappingProxyType(services))
+
+    return resolve
