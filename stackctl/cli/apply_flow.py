@@ -116,7 +116,14 @@ class _Session:
         return resolver.resolve(desired, live)
 
     def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
-        planned = self.plan_cluster(desired)
+        """Plan the already resolved ``desired`` again (the re-check under the lock):
+        the digests that were shown and approved stay; no registry is asked twice."""
+        from stackctl.engine.images import pinned_like
+        from stackctl.engine.planning import plan_against_cluster
+
+        planned = plan_against_cluster(
+            self.client, desired, prune=self.request.prune, resolve=pinned_like(desired)
+        )
         return planned.live, planned.plan
 
     def plan_cluster(self, desired: ClusterState) -> ClusterPlan:
