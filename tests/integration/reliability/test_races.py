@@ -16,7 +16,7 @@ from swarm_testkit import LineCollector, wait_until
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.lock import read_lock
-from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV
+from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV, PAUSE_MAX_ENV
 
 from .kit import (
     V1,
@@ -187,8 +187,16 @@ def test_a_plan_made_before_another_apply_wrote_is_refused_under_the_lock(
     second.stdout.wait_for('"event": "plan"', timeout=120)  # planned on the empty stack
     (tmp_path / "first" / "lock-acquired.go").touch()
     assert first.proc.wait(timeout=180) == 0, first.stdout.text() + first.stderr.text()
-    assert second.proc.wait(timeout=120) == 1, second.stdout.text() + second.stderr.text()
-    assert STALE in second.stderr.text()
+    try:
+        second.proc.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        second.proc.kill()
+        raise AssertionError(
+            "the second apply did not end: "
+            + "".join(second.stdout.lines[-5:] + second.stderr.lines)
+        ) from None
+    assert second.proc.returncode == 1, second.stdout.text() + second.stderr.text()
+    assert STALE in second.stderr.text(), second.stdout.text() + second.stderr.text()
     assert "apply_started" not in second.event_times()  # it never rolled anything out
     assert not (tmp_path / "second" / "plan-rechecked.reached").exists()  # refused at recheck
     history = assert_history_consistent(client, stack_name)
@@ -211,7 +219,8 @@ class SerialRun:
         proc = spawn(
             "apply", stack, "-c", file, "--yes", "--json", "--pending-timeout", "60s",
             "--lock-timeout", "120s",
-            env={PAUSE_ENV: point, PAUSE_DIR_ENV: str(folder)},
+            # the test, not the hook's 120 s default, decides when it goes on
+            env={PAUSE_ENV: point, PAUSE_DIR_ENV: str(folder), PAUSE_MAX_ENV: "900"},
         )  # fmt: skip
         return cls(proc, folder, LineCollector(proc.stdout), LineCollector(proc.stderr))
 
