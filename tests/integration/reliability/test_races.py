@@ -173,19 +173,22 @@ def test_five_different_releases_waiting_for_the_lock_run_one_at_a_time(
 def test_a_plan_made_before_another_apply_wrote_is_refused_under_the_lock(
     stack_name: str, tmp_path: Path, client: EngineClient
 ) -> None:
-    """The first apply holds the lock (paused right after taking it, nothing
-    written); the second plans against the cluster as it is, then waits for the
-    lock. The first then rolls out: the second's approved plan no longer describes
+    """The first apply holds the lock (paused after its re-check, heartbeat
+    running, nothing written); the second plans against the cluster as it is, then
+    waits for the lock. The first then rolls out: the second's approved plan no longer describes
     what would happen, so under the lock it is refused, and writes nothing."""
     first_file, second_file = (Release(n, "stackctl-demo/web:1").write(tmp_path) for n in "ab")
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
-    first = SerialRun.start(stack_name, first_file, tmp_path / "first", "lock-acquired")
-    first.wait_reached("lock-acquired")
+    # not "lock-acquired": the lease heartbeat starts only after that point, so a
+    # lock held there expires after one lease (3 s) and the second apply takes it
+    first = SerialRun.start(stack_name, first_file, tmp_path / "first", "plan-rechecked")
+    first.wait_reached("plan-rechecked")
     # (held after its re-check, if it ever got past it: a refused plan never does)
     second = SerialRun.start(stack_name, second_file, tmp_path / "second", "plan-rechecked")
     second.stdout.wait_for('"event": "plan"', timeout=120)  # planned on the empty stack
-    (tmp_path / "first" / "lock-acquired.go").touch()
+    second.stderr.wait_for(f"(pid {first.proc.pid})", timeout=60)  # and waits for the lock
+    (tmp_path / "first" / "plan-rechecked.go").touch()
     assert first.proc.wait(timeout=180) == 0, first.stdout.text() + first.stderr.text()
     try:
         second.proc.wait(timeout=300)
