@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackctl.core.load.age_files import AgeFileError, Decryptor
@@ -32,6 +32,7 @@ from stackctl.core.load.file_refs import resolve_environments, resolve_paths, sc
 from stackctl.core.load.interpolate import CODE_UNSET, InterpolatedStr, interpolate_document
 from stackctl.core.load.merge import LocatedDocument, merge_documents
 from stackctl.core.load.sensitive_env import SensitiveEnv, is_environment_value
+from stackctl.core.load.source_map import SourceMap
 from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
 from stackctl.core.load.yaml_text import decode_source
 from stackctl.core.model.model import Stack
@@ -56,6 +57,8 @@ class LoadResult:
     stack: Stack
     findings: tuple[Finding, ...]
     files: tuple[str, ...]
+    source_map: SourceMap = field(default_factory=SourceMap)
+    """Where each key of the merged files was written (plans show it per change)."""
 
 
 def _fail(message: str, file: str | None = None, hint: str | None = None) -> Finding:
@@ -441,7 +444,12 @@ def load_stack(
     for source in sources:
         digest.update(source.raw)
     stack = _with_sources(stack, tuple(s.path for s in sources), digest.hexdigest())
-    return LoadResult(stack, tuple(findings), tuple(s.path for s in sources))
+    return LoadResult(
+        stack,
+        tuple(findings),
+        tuple(s.path for s in sources),
+        SourceMap.of(data, merged.locations),
+    )
 
 
 def _sensitive_misuse(paths: Sequence[Path], locate: Callable[[Path], Location]) -> list[Finding]:

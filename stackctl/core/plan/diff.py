@@ -6,6 +6,10 @@
 noise removed) field by field; ``stackctl.core.plan.effects`` says what each change
 costs; env values with sensitive names are redacted before they enter the plan.
 
+Each changed field is also named by the stack-file key that writes it
+(``stackctl.core.plan.compose_words``): renderers show ``services.web.image``,
+not ``TaskTemplate.ContainerSpec.Image``, unless asked for engine paths.
+
 Three-way drift: with ``last_applied`` (the desired state recorded by the last
 apply), a field whose live value differs from the recorded one was changed behind
 stackctl's back (``docker service scale``, ``docker service update --env-add``),
@@ -40,6 +44,7 @@ from stackctl.core.model.state import (
     ResourceKind,
     ResourceState,
 )
+from stackctl.core.plan.compose_words import in_compose_words
 from stackctl.core.plan.diff_tree import Tree, diff_tree, join_path
 from stackctl.core.plan.effects import classify_object, classify_service, costlier
 from stackctl.core.plan.plan_model import (
@@ -95,7 +100,10 @@ def plan_changes(
                 changes[(kind, name)] = change
     _roll_dependents(desired, live, changes)
     order = {kind: i for i, kind in enumerate(APPLY_ORDER)}
-    ordered = sorted(changes.values(), key=lambda c: (order[c.kind], c.name))
+    ordered = [
+        in_compose_words(c, desired.stack)
+        for c in sorted(changes.values(), key=lambda c: (order[c.kind], c.name))
+    ]
     busy = tuple(
         name
         for name, service in sorted(live.services.items())
