@@ -40,6 +40,7 @@ def history(
                         "changes": s.changes,
                         "outcome": s.outcome.value if s.outcome else None,
                         "rollbackTo": s.rollback_to,
+                        "git": s.git.to_json() if s.git else None,
                         "current": s.number == current,
                     }
                     for s in summaries
@@ -56,7 +57,7 @@ def history(
             ("* " if s.number == current else "  ") + str(s.number),
             when(s.created_at),
             s.who or "-",
-            (s.source_digest or "-")[:12],
+            s.git.describe() if s.git else (s.source_digest or "-")[:12],
             s.changes or "-",
             s.outcome.value if s.outcome else "?",
         ]

@@ -43,7 +43,8 @@ def test_examples_use_only_real_options() -> None:
             words = shlex.split(line.split(">")[0])
             assert words[:2] == ["stackctl", name], line
             command = COMMANDS[name]
-            if hasattr(command, "commands"):  # a group: the options are its subcommand's
+            # a group: the options are its subcommand's, or its own (``agent --config``)
+            if hasattr(command, "commands") and words[2:3] and words[2] in command.commands:
                 command = command.commands[words.pop(2)]
             known = {opt for p in command.params for opt in p.opts}
             for word in words[2:]:
