@@ -32,6 +32,7 @@ class ApplyRequest:
     files: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
     age_identities: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
     yes: bool = False
     plan_file: str | None = None
     prune: bool = False
@@ -99,6 +100,7 @@ class _Session:
             list(self.request.env_files),
             identities=self.request.age_identities,
             stack_name=self.request.stack,
+            profiles=self.request.profiles,
         )
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)

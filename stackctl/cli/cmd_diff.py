@@ -16,7 +16,12 @@ from typing import Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
-from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import (
+    AGE_IDENTITY_HELP,
+    ENV_FILE_HELP,
+    FILES_HELP,
+    PROFILE_HELP,
+)
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, StackctlError
@@ -41,6 +46,7 @@ def diff(
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
     identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
+    profiles: list[str] = typer.Option([], "--profile", help=PROFILE_HELP),
     prune: bool = typer.Option(
         False, "--prune", help="Plan deleting resources no longer in the files (else: orphans)."
     ),
@@ -74,7 +80,7 @@ def diff(
         return _diff_revision(
             stack, revision, files, env_files, out, context, prune, fmt, no_color, engine_paths
         )
-    desired, source_map = _desired_from_files(stack, files, env_files, identities)
+    desired, source_map = _desired_from_files(stack, files, env_files, identities, profiles)
     from stackctl.cli.stack_views import connect
 
     client = connect(context)
@@ -128,13 +134,19 @@ def _format(as_json: bool, output_format: str | None) -> str:
 
 
 def _desired_from_files(
-    stack: str, files: list[str], env_files: list[str], identities: list[str]
+    stack: str,
+    files: list[str],
+    env_files: list[str],
+    identities: list[str],
+    profiles: list[str],
 ) -> tuple[ClusterState, SourceMap]:
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
 
-    loaded = load_from_cli(files, env_files, identities=identities, stack_name=stack)
+    loaded = load_from_cli(
+        files, env_files, identities=identities, stack_name=stack, profiles=profiles
+    )
     for finding in loaded.findings:
         typer.echo(format_finding(finding), err=True)
     return convert_stack(loaded.stack, stack), loaded.source_map

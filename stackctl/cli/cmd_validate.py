@@ -7,7 +7,12 @@ import json
 import typer
 
 from stackctl.cli.finding_formats import CI_FORMATS, render_findings
-from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import (
+    AGE_IDENTITY_HELP,
+    ENV_FILE_HELP,
+    FILES_HELP,
+    PROFILE_HELP,
+)
 
 API_VERSION = "stackctl/v1"
 FORMATS = ("text", "json", *CI_FORMATS)
@@ -27,6 +32,7 @@ def validate(
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
     identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
+    profiles: list[str] = typer.Option([], "--profile", help=PROFILE_HELP),
     strict: bool = typer.Option(
         False, "--strict", help="Treat warnings (lints, unset variables) as errors."
     ),
@@ -59,7 +65,12 @@ def validate(
         check_stack_name(stack)
     try:
         result = load_from_cli(
-            files, env_files, strict=strict, identities=identities, check_only=True
+            files,
+            env_files,
+            strict=strict,
+            identities=identities,
+            check_only=True,
+            profiles=profiles,
         )
         findings = list(result.findings)
         used = result.files
