@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import typer
 
@@ -52,38 +54,27 @@ def validate(
 
     Exit status 0 when valid (warnings allowed), 1 when not.
     """
+    from stackctl import api
     from stackctl.cli.common import format_finding
-    from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.validate.stack_name import check_stack_name, derived_name_findings
-    from stackctl.errors import Finding, Severity, StackFileError
+    from stackctl.cli.stackfile_options import age_identities
 
     fmt = _format(as_json, output_format)
-    findings: list[Finding]
-    used: tuple[str, ...] = tuple(files)
-    services = 0
-    if stack is not None:
-        check_stack_name(stack)
-    try:
-        result = load_from_cli(
-            files,
-            env_files,
-            strict=strict,
-            identities=identities,
-            check_only=True,
-            profiles=profiles,
-        )
-        findings = list(result.findings)
-        used = result.files
-        services = len(result.stack.services)
-        if stack:
-            findings += derived_name_findings(stack, result.stack)
-    except StackFileError as error:
-        findings = list(error.findings)
-    errors = [f for f in findings if f.severity is Severity.ERROR]
-    valid = not errors
+    result = api.validate(
+        files,
+        env_files=env_files,
+        strict=strict,
+        stack_name=stack,
+        age_identity_files=age_identities(identities),
+        profiles=profiles,
+        cwd=os.getcwd(),
+        stdin_text=sys.stdin.read() if "-" in files else None,
+    )
+    findings = result.findings
+    used = result.files
+    services = len(result.stack.services) if result.stack is not None else 0
+    errors = result.errors
+    valid = result.valid
     if fmt in CI_FORMATS:
-        import os
-
         text = render_findings(fmt, findings, os.getcwd())
         if text:
             typer.echo(text)
