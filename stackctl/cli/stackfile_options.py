@@ -37,6 +37,15 @@ def age_identities(given: Sequence[str]) -> list[str]:
     return [from_env] if from_env else []
 
 
+def _ask_passphrase(name: str) -> str:
+    import getpass
+
+    try:
+        return getpass.getpass(f"Passphrase for {name}: ", stream=sys.stderr)
+    except EOFError:
+        return ""
+
+
 def load_from_cli(
     files: Sequence[str],
     env_files: Sequence[str],
@@ -66,6 +75,8 @@ def load_from_cli(
         stdin_text=stdin_text,
         age_identity_files=age_identities(identities),
         age_check_only=check_only,
+        # Only a person at a terminal can be asked; a pipeline gets a clear error.
+        age_passphrase=_ask_passphrase if sys.stdin.isatty() and sys.stderr.isatty() else None,
         profiles=list(profiles),
     )
     if stack_name is None:
