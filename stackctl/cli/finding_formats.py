@@ -44,5 +44,18 @@ def _title_of(code: str) -> str | None:
 
 
 def _rule_of(code: str) -> RuleText | None:
-    """The catalogue's title and explanation of ``code`` (None: not catalogued)."""
-    return None
+    """The catalogue's title and explanation of ``code`` (None: not catalogued).
+
+    The catalogue (``stackctl.core.validate.catalogue``) is read by name: builds
+    without it fall back to each finding's own message as the rule's title.
+    """
+    import importlib
+
+    try:
+        catalogue = importlib.import_module("stackctl.core.validate.catalogue")
+    except ModuleNotFoundError:
+        return None
+    found = getattr(catalogue, "rule", lambda _code: None)(code)
+    if found is None:
+        return None
+    return RuleText(str(found.title), str(found.explanation) if found.explanation else None)
