@@ -44,18 +44,8 @@ def _title_of(code: str) -> str | None:
 
 
 def _rule_of(code: str) -> RuleText | None:
-    """The catalogue's title and explanation of ``code`` (None: not catalogued).
+    """The catalogue's title and explanation of ``code`` (None: not catalogued)."""
+    from stackctl.core.validate.catalogue import rule
 
-    The catalogue (``stackctl.core.validate.catalogue``) is read by name: builds
-    without it fall back to each finding's own message as the rule's title.
-    """
-    import importlib
-
-    try:
-        catalogue = importlib.import_module("stackctl.core.validate.catalogue")
-    except ModuleNotFoundError:
-        return None
-    found = getattr(catalogue, "rule", lambda _code: None)(code)
-    if found is None:
-        return None
-    return RuleText(str(found.title), str(found.explanation) if found.explanation else None)
+    entry = rule(code)
+    return None if entry is None else RuleText(entry.title, entry.explanation)
