@@ -66,6 +66,11 @@ def test_github_workflow_has_the_three_jobs() -> None:
     assert "diff" in used["drift"]
     plan_script = "\n".join(github_step_scripts(jobs["plan"]))
     assert "--format markdown" in plan_script and "gh pr comment" in plan_script
+    # findings where CI shows them: annotations on the PR's lines, SARIF for code scanning
+    assert 'validate "${files[@]}" --format github' in plan_script
+    assert "--format sarif > stackctl.sarif" in plan_script
+    uploads = [s for s in jobs["plan"]["steps"] if "upload-sarif" in str(s.get("uses"))]
+    assert uploads and uploads[0]["with"]["sarif_file"] == "stackctl.sarif"
     apply_script = "\n".join(github_step_scripts(jobs["apply"]))
     for code in ("3)", "4)", "5)"):
         assert code in apply_script, f"apply job does not explain exit code {code}"
