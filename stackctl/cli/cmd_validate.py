@@ -46,7 +46,7 @@ def validate(
 
     Exit status 0 when valid (warnings allowed), 1 when not.
     """
-    from stackctl.cli.common import format_finding
+    from stackctl.cli.common import format_findings
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.validate.stack_name import check_stack_name, derived_name_findings
     from stackctl.errors import Finding, Severity, StackFileError
@@ -89,8 +89,8 @@ def validate(
         }
         typer.echo(json.dumps(document, indent=2))
     else:
-        for finding in errors if quiet else findings:
-            typer.echo(format_finding(finding), err=True)
+        for line in format_findings(errors if quiet else findings):
+            typer.echo(line, err=True)
         if not quiet:
             names = ", ".join(used) or "stack file"
             warnings = len(findings) - len(errors)
