@@ -253,6 +253,12 @@ class SwarmWriter:
         if ids is None or name not in ids:
             ids = self._list_ids(kind)
             self._ids[kind] = ids
+        wanted = self._networks.get(name) if kind is ResourceKind.NETWORK else None
+        if name not in ids and wanted is not None and not wanted.external:
+            # A stack network listed when the plan was made, removed since (its
+            # removal was still finishing): create it afresh.
+            self.warn(f"network {name} was removed meanwhile; creating it again")
+            return self.create_object(wanted, None)
         if name not in ids:
             raise EngineError(
                 f"{kind.value} {name} does not exist",
