@@ -155,7 +155,12 @@ def render_cli_reference() -> str:
         summary = _paragraphs(command.help)[:1] or [""]
         first = summary[0].split(". ")[0].rstrip(".") + "."
         out.append(f"| [`{name}`](#stackctl-{name}) | {_cell(_plain(first))} |")
+    sections: list[tuple[str, Any]] = []
     for name, command in commands.items():
+        sections.append((name, command))
+        # A command group (stackctl secret): each subcommand gets its own section.
+        sections += [(f"{name} {sub}", c) for sub, c in getattr(command, "commands", {}).items()]
+    for name, command in sections:
         out += [
             "",
             f"## stackctl {name}",

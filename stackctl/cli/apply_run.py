@@ -21,7 +21,8 @@ from stackctl.rollout.events import Outcome
 from stackctl.rollout.options import FailurePolicy
 
 if TYPE_CHECKING:
-    from stackctl.cli.apply_flow import _Session
+    from stackctl.cli.apply_flow import ApplyRequest, _Session
+    from stackctl.engine.lock import LockInfo
 
 
 def locked_rollout(
@@ -31,7 +32,7 @@ def locked_rollout(
 
     request = session.request
     lock = StackLock(session.client, request.stack)
-    lock.acquire(request.lock_timeout)
+    lock.acquire(request.lock_timeout, on_wait=lambda holder: _say_waiting(request, holder))
     try:
         checkpoint("lock-acquired")
         lock.start_heartbeat()
@@ -57,6 +58,14 @@ def locked_rollout(
                 "over while this apply ran; another apply may have interleaved",
                 err=True,
             )
+
+
+def _say_waiting(request: ApplyRequest, holder: LockInfo) -> None:
+    typer.echo(
+        f"stackctl: stack {request.stack} is locked by {holder.describe()}; "
+        f"waiting up to {request.lock_timeout:g}s for it (--lock-timeout)",
+        err=True,
+    )
 
 
 def wait_for_swarm(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import typer
 
@@ -24,27 +23,14 @@ def status(
     from stackctl.core.validate.stack_name import check_stack_name
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
+    from stackctl import api
     from stackctl.cli.stack_views import connect, table, when
-    from stackctl.core.history.revision import current_number
-    from stackctl.engine.revisions import RevisionStore
-    from stackctl.engine.stacks import service_statuses
-    from stackctl.errors import StackctlError
 
-    client = connect(context)
-    services = service_statuses(client, stack)
-    store = RevisionStore(client, stack)
-    summaries = store.list()
-    current = current_number((s.number, s.outcome) for s in summaries)
-    if not services and not summaries:
-        raise StackctlError(
-            f"stack {stack} not found (no services and no recorded revisions)",
-            hint="`stackctl ls` lists the stacks in this cluster",
-        )
-    drifted: list[str] | None = None
-    orphans: list[str] = []
-    if current is not None:
-        drifted, orphans = _compare(client, store.get(current))
-    summary = next((s for s in summaries if s.number == current), None)
+    result = api.status(connect(context), stack)
+    services = result.services
+    current = result.revision
+    drifted = None if result.drifted is None else list(result.drifted)
+    orphans = list(result.orphans)
 
     if as_json:
         typer.echo(
@@ -52,7 +38,7 @@ def status(
                 {
                     "stack": stack,
                     "revision": current,
-                    "outcome": summary.outcome.value if summary and summary.outcome else None,
+                    "outcome": result.outcome.value if result.outcome else None,
                     "drift": None if drifted is None else bool(drifted),
                     "drifted": drifted,
                     "orphans": orphans,
@@ -76,12 +62,12 @@ def status(
         )
         return
 
-    if summary is None:
+    if current is None:
         head = f"stack {stack}: no recorded revision (deployed without stackctl?)"
     else:
-        outcome = summary.outcome.value if summary.outcome else "?"
-        head = f"stack {stack}: revision {current} ({outcome} {when(summary.created_at)} UTC"
-        head += f" by {summary.who})"
+        outcome = result.outcome.value if result.outcome else "?"
+        head = f"stack {stack}: revision {current} ({outcome} {when(result.created_at)} UTC"
+        head += f" by {result.who})"
     typer.echo(head)
     if drifted is None:
         typer.echo("drift: unknown (no revision to compare with)")
@@ -106,19 +92,3 @@ def status(
     for s in services:
         for error in s.task_errors:
             typer.echo(f"  {s.name}: {error}")
-
-
-def _compare(client: Any, revision: Any) -> tuple[list[str], list[str]]:
-    """(drifted, orphaned) resource names: live vs ``revision``'s snapshot.
-
-    Orphans (left by an apply without --prune) are listed apart: stackctl left
-    them knowingly, so they are not drift.
-    """
-    from stackctl.core.plan.plan_model import Effect
-    from stackctl.engine.revision_plans import plan_against_revision
-
-    result = plan_against_revision(client, revision, prune=False, last_applied=revision.state)
-    changes = result.plan.changes
-    drifted = {c.name for c in changes if c.effect not in (Effect.NONE, Effect.ORPHAN)}
-    orphans = sorted(c.name for c in changes if c.effect is Effect.ORPHAN)
-    return sorted(drifted | set(result.missing)), orphans

@@ -14,6 +14,10 @@ FILES_HELP = (
     "Stack file (repeatable; later files override earlier ones; '-' reads standard input). "
     "Default: compose.yaml, compose.yml, docker-compose.yml or stack.yml in the current folder."
 )
+PROFILE_HELP = (
+    "Activate a profile (repeatable; '*' activates all): services with `profiles:` are "
+    "deployed only when one of theirs is active; services without are always."
+)
 ENV_FILE_HELP = (
     "File of VAR=value lines for ${VAR} interpolation (repeatable; later wins; "
     "a name ending in .age is decrypted with --age-identity)."
@@ -33,6 +37,15 @@ def age_identities(given: Sequence[str]) -> list[str]:
     return [from_env] if from_env else []
 
 
+def _ask_passphrase(name: str) -> str:
+    import getpass
+
+    try:
+        return getpass.getpass(f"Passphrase for {name}: ", stream=sys.stderr)
+    except EOFError:
+        return ""
+
+
 def load_from_cli(
     files: Sequence[str],
     env_files: Sequence[str],
@@ -41,6 +54,7 @@ def load_from_cli(
     identities: Sequence[str] = (),
     check_only: bool = False,
     stack_name: str | None = None,
+    profiles: Sequence[str] = (),
 ) -> LoadResult:
     """Run the stack-file pipeline with the process environment and, for '-', stdin.
 
@@ -61,6 +75,9 @@ def load_from_cli(
         stdin_text=stdin_text,
         age_identity_files=age_identities(identities),
         age_check_only=check_only,
+        # Only a person at a terminal can be asked; a pipeline gets a clear error.
+        age_passphrase=_ask_passphrase if sys.stdin.isatty() and sys.stderr.isatty() else None,
+        profiles=list(profiles),
     )
     if stack_name is None:
         return result

@@ -31,6 +31,7 @@ from stackctl.core.load.envfile import decode_env_file, parse_variable_file
 from stackctl.core.load.file_refs import resolve_environments, resolve_paths, scrub_findings
 from stackctl.core.load.interpolate import CODE_UNSET, InterpolatedStr, interpolate_document
 from stackctl.core.load.merge import LocatedDocument, merge_documents
+from stackctl.core.load.profiles import select_profiles
 from stackctl.core.load.sensitive_env import SensitiveEnv, is_environment_value
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
@@ -332,6 +333,8 @@ def load_stack(
     stdin_text: str | None = None,
     age_identity_files: Sequence[str] = (),
     age_check_only: bool = False,
+    age_passphrase: Callable[[str], str] | None = None,
+    profiles: Sequence[str] = (),
 ) -> LoadResult:
     """Load, check and normalize a stack from its files.
 
@@ -343,7 +346,9 @@ def load_stack(
     ``age_identity_files``: files of age identities (``age-keygen`` output or an
     OpenSSH private key) that decrypt the ``.age`` files the stack names.
     ``age_check_only`` (validate): without any identity, ``.age`` files are only
-    checked to be well-formed instead of being an error.
+    checked to be well-formed instead of being an error. ``age_passphrase(name)``
+    (interactive clients only) returns the passphrase of a passphrase-encrypted file;
+    without it such a file is an error.
     """
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
@@ -370,7 +375,12 @@ def load_stack(
     def read_identity(path: str) -> bytes:
         return _read_limited(os.path.join(cwd, os.path.expanduser(path)), MAX_FILE_BYTES)
 
-    decryptor = Decryptor(age_identity_files, read_identity, check_only=age_check_only)
+    decryptor = Decryptor(
+        age_identity_files,
+        read_identity,
+        check_only=age_check_only,
+        ask_passphrase=age_passphrase,
+    )
     loaded = _variables(env, env_files, sources[0].base_dir, cwd, findings, decryptor, display)
     variables = loaded.values
     sensitive = SensitiveEnv(variables=loaded.sensitive)
@@ -419,6 +429,9 @@ def load_stack(
     findings.extend(f for f in _validate(data, locate) if f.path not in failed)
     _check_object_files(data, locate, findings, display)
     decrypted = _decrypt_secret_files(data, locate, findings, decryptor, display)
+    # The whole file is validated; only the services the active profiles enable go on.
+    data, found = select_profiles(data, profiles, locate)
+    findings.extend(found)
     stack = Stack()
     if not _has_errors(findings):
         try:

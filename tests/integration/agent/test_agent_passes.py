@@ -235,6 +235,14 @@ def test_git_outage_and_invalid_commits_leave_the_stack_as_it_is_and_others_go_o
     message = run.passes[stack_name]["message"]
     assert invalid[:12] in message and "app/stack.yml:8:" in message, message
 
+    # a repository the server refuses (git daemon's answer to an unknown or forbidden path)
+    refused = write_config(
+        tmp_path / "refused.yml", [stack_entry(stack_name, daemon.url("nope.git"), FILES)]
+    )
+    run = agent_once(refused)
+    assert (run.exit_code, run.outcome(stack_name)) == (1, "error")
+    assert "no such repository" in run.passes[stack_name]["message"], run.passes[stack_name]
+
     repo.push({FILES[0]: web_stack("2")}, "fixed")
     daemon.stop()  # the network repository goes away; the local one stays
     run = agent_once(config)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import typer.main
+from swarm_testkit import guarantee_needs
 
 from stackctl.cli.app import app
 
@@ -124,7 +125,7 @@ def test_job_shell_parses(script: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@guarantee_needs(shutil.which("shellcheck") is not None, "shellcheck missing (./dev installs it)")
 def test_deploy_script_passes_shellcheck() -> None:
     result = subprocess.run(["shellcheck", str(DEPLOY_SH)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
