@@ -110,6 +110,7 @@ def load(
     strict: bool = False,
     stack_name: str | None = None,
     age_identity_files: Sequence[str] = (),
+    age_passphrase: Callable[[str], str] | None = None,
     profiles: Sequence[str] = (),
     cwd: str | None = None,
     stdin_text: str | None = None,
@@ -121,7 +122,9 @@ def load(
     ``${VAR}`` comes from ``env`` (default: this process's environment), then
     ``env_files``, then a ``.env`` beside the first file. ``"-"`` reads
     ``stdin_text``. ``strict`` turns warnings (lints, unset variables) into errors.
-    ``age_identity_files`` decrypt ``.age`` secret and env files; ``profiles``
+    ``age_identity_files`` decrypt ``.age`` secret and env files;
+    ``age_passphrase(name)`` returns the passphrase of a passphrase-encrypted one
+    (without it, such a file is an error); ``profiles``
     enable the services of those Compose profiles. With
     ``stack_name``, the names derived from it (``<stack>_<service>``...) are
     checked too. The returned ``Validation`` is valid and holds the warnings.
@@ -133,6 +136,7 @@ def load(
         strict=strict,
         stack_name=stack_name,
         age_identity_files=age_identity_files,
+        age_passphrase=age_passphrase,
         age_check_only=False,
         profiles=profiles,
         cwd=cwd,
@@ -148,6 +152,7 @@ def validate(
     strict: bool = False,
     stack_name: str | None = None,
     age_identity_files: Sequence[str] = (),
+    age_passphrase: Callable[[str], str] | None = None,
     profiles: Sequence[str] = (),
     cwd: str | None = None,
     stdin_text: str | None = None,
@@ -171,6 +176,7 @@ def validate(
             strict=strict,
             stack_name=stack_name or None,
             age_identity_files=age_identity_files,
+            age_passphrase=age_passphrase,
             age_check_only=True,
             profiles=profiles,
             cwd=cwd,
@@ -189,6 +195,7 @@ def _load(
     strict: bool,
     stack_name: str | None,
     age_identity_files: Sequence[str],
+    age_passphrase: Callable[[str], str] | None,
     age_check_only: bool,
     profiles: Sequence[str],
     cwd: str | None,
@@ -207,6 +214,7 @@ def _load(
         stdin_text=stdin_text,
         age_identity_files=list(age_identity_files),
         age_check_only=age_check_only,
+        age_passphrase=age_passphrase,
         profiles=list(profiles),
     )
     findings = result.findings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,6 +46,12 @@ def _ask_passphrase(name: str) -> str:
         return ""
 
 
+def passphrase_prompt() -> Callable[[str], str] | None:
+    """Asks for an age passphrase, when a person at a terminal can be asked; else None
+    (a pipeline gets a clear error)."""
+    return _ask_passphrase if sys.stdin.isatty() and sys.stderr.isatty() else None
+
+
 def load_from_cli(
     files: Sequence[str],
     env_files: Sequence[str],
@@ -75,8 +81,7 @@ def load_from_cli(
         stdin_text=stdin_text,
         age_identity_files=age_identities(identities),
         age_check_only=check_only,
-        # Only a person at a terminal can be asked; a pipeline gets a clear error.
-        age_passphrase=_ask_passphrase if sys.stdin.isatty() and sys.stderr.isatty() else None,
+        age_passphrase=passphrase_prompt(),
         profiles=list(profiles),
     )
     if stack_name is None:
