@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stackctl.core.history.revision import Outcome as RevisionOutcome
-from stackctl.core.history.revision import Revision
+from stackctl.core.history.revision import GitOrigin, Revision
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Effect, Plan
@@ -50,6 +50,7 @@ __all__ = [
     "ExitCode",
     "FailurePolicy",
     "Finding",
+    "GitOrigin",
     "History",
     "Outcome",
     "Plan",
@@ -66,6 +67,7 @@ __all__ = [
     "connect",
     "history",
     "load",
+    "observe",
     "plan",
     "plan_rollback",
     "revision_state",
@@ -336,6 +338,18 @@ def plan(
     )
 
 
+def observe(client: Any, stack: str, source: Stack | ClusterState) -> ClusterState:
+    """What the cluster runs for ``stack`` now, as ``plan`` would read it (reads only,
+    a constant number of list calls). A long-running client compares two observations
+    (with their version indexes) to plan only when the cluster changed."""
+    _check_name(stack)
+    from stackctl.core.convert.convert import convert_stack
+    from stackctl.engine.observe import external_references, observe_stack
+
+    desired = convert_stack(source, stack) if isinstance(source, Stack) else source
+    return observe_stack(client, stack, external=external_references(desired))
+
+
 def revision_state(client: Any, stack: str, number: int) -> ClusterState:
     """The desired state stored in revision ``number`` of ``stack`` (as declared);
     ``plan(client, stack, revision_state(...))`` is ``stackctl diff --revision N``."""
@@ -414,6 +428,7 @@ def apply(
     settings: ApplySettings | None = None,
     on_event: EventCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    origin: GitOrigin | None = None,
 ) -> ApplyResult:
     """Carry out ``planned`` (from ``plan`` or ``plan_rollback``).
 
@@ -423,7 +438,8 @@ def apply(
     wave by wave, gated on health; every event goes to ``on_event``; a revision is
     recorded; superseded configs/secrets are removed. ``should_stop`` is polled
     between steps: True ends the rollout cleanly (outcome ``interrupted``).
-    A rollout failure is an outcome, not an exception.
+    A rollout failure is an outcome, not an exception. ``origin`` (the git commit
+    the files came from) is stored in the revision and shown by ``history``.
     """
     settings = settings or ApplySettings()
     emit = on_event or _ignore
@@ -435,7 +451,7 @@ def apply(
     if not planned.has_changes:
         if planned.plan.in_progress and not settings.detach and planned.revision is None:
             # Swarm is still rolling out the file's spec: watch it; nothing is written
-            return _roll_out(client, planned, settings, emit, warn, should_stop)
+            return _roll_out(client, planned, settings, emit, warn, should_stop, origin)
         return ApplyResult(ApplyOutcome(Outcome.APPLIED, (), 0.0))
     from stackctl.engine.lock import StackLock
 
@@ -446,7 +462,7 @@ def apply(
         fresh = _recheck(client, planned)
         if not fresh.has_changes and not fresh.plan.in_progress:
             return ApplyResult(ApplyOutcome(Outcome.APPLIED, (), 0.0))
-        return _roll_out(client, fresh, settings, emit, warn, should_stop)
+        return _roll_out(client, fresh, settings, emit, warn, should_stop, origin)
     finally:
         try:
             lock.release()
@@ -536,6 +552,7 @@ def _roll_out(
     emit: EventCallback,
     warn: Callable[[str], None],
     should_stop: Callable[[], bool] | None,
+    origin: GitOrigin | None = None,
 ) -> ApplyResult:
     """Run the plan, record a revision when anything was written, clean up."""
     from stackctl.core.convert.rollout_inputs import dependencies_of, file_contents
@@ -564,7 +581,7 @@ def _roll_out(
         should_stop=should_stop or (lambda: False),
     )
     outcome = run_apply(writer, planned.plan, options, emit)
-    number = _record(client, planned, settings, outcome, dependencies, warn)
+    number = _record(client, planned, settings, outcome, dependencies, warn, origin)
     if outcome.outcome is Outcome.APPLIED and outcome.changed:  # only under the lock
 
         def removed(kind: ResourceKind, name: str) -> None:
@@ -581,6 +598,7 @@ def _record(
     outcome: ApplyOutcome,
     dependencies: Mapping[str, Any],
     warn: Callable[[str], None],
+    origin: GitOrigin | None = None,
 ) -> int | None:
     """Record a revision whenever something was written (history shows failures too)."""
     from stackctl.engine.client import engine_errors
@@ -612,6 +630,7 @@ def _record(
                 dependencies=dependencies,
                 image_digests=_running_digests(client, planned, settings, outcome),
                 history_max=settings.history_max,
+                git=origin,
             )
     except StackctlError as error:
         warn(f"could not record the revision: {error.message}")
