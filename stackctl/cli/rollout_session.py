@@ -112,7 +112,9 @@ def run_rollout(
         view(ResourceRemoved(time.monotonic() - started, kind.value, name, "superseded"))
 
     try:
-        writer = SwarmWriter(client, resolve_image=settings.resolve_image, warn=warn)
+        writer = SwarmWriter(
+            client, resolve_image=settings.resolve_image, warn=warn, networks=desired.networks
+        )
         with stop_on_signals() as stop:
             options = ApplyOptions(
                 on_failure=settings.on_failure,
