@@ -115,7 +115,9 @@ def run_rollout(
         view(ResourceRemoved(time.monotonic() - started, kind.value, name, "superseded"))
 
     try:
-        writer = SwarmWriter(client, registry_auth=settings.registry_auth, warn=warn)
+        writer = SwarmWriter(
+            client, registry_auth=settings.registry_auth, warn=warn, networks=desired.networks
+        )
         with stop_on_signals() as stop:
             options = ApplyOptions(
                 on_failure=settings.on_failure,
