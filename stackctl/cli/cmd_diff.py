@@ -117,11 +117,11 @@ def last_applied_state(client: Any, stack: str) -> ClusterState | None:
     except ImportError:  # revisions not available in this build: no drift marks
         return None
     try:
-        revision = RevisionStore(client, stack).latest_applied()
+        # the last applied revision, plus what interrupted applies visibly wrote
+        return RevisionStore(client, stack).drift_basis()
     except StackctlError as error:
         typer.echo(f"stackctl: warning: history unreadable, no drift marks: {error}", err=True)
         return None
-    return None if revision is None else revision.state
 
 
 def diff_desired(

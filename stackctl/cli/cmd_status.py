@@ -39,9 +39,12 @@ def status(
         )
     drifted: list[str] | None = None
     orphans: list[str] = []
-    if current is not None:
-        drifted, orphans = _compare(client, store.get(current))
     summary = next((s for s in summaries if s.number == current), None)
+    cut: dict[str, Any] | None = None
+    if current is not None and summary is not None:
+        drifted, orphans = _compare(client, store.get(current))
+        if summary.outcome is not None and summary.outcome.unfinished:
+            cut, drifted = _unfinished(client, store, summaries, summary, drifted)
 
     if as_json:
         typer.echo(
@@ -52,6 +55,7 @@ def status(
                     "outcome": summary.outcome.value if summary and summary.outcome else None,
                     "drift": None if drifted is None else bool(drifted),
                     "drifted": drifted,
+                    "interrupted": cut,
                     "orphans": orphans,
                     "services": [
                         {
@@ -75,17 +79,27 @@ def status(
 
     if summary is None:
         head = f"stack {stack}: no recorded revision (deployed without stackctl?)"
+    elif cut is not None:
+        state = "IN PROGRESS" if cut["running"] else "INTERRUPTED"
+        head = (
+            f"stack {stack}: revision {current} {state} (started {when(summary.created_at)} "
+            f"UTC by {summary.who}; "
+            + ("an apply is running it now)" if cut["running"] else "its apply never finished)")
+        )
     else:
         outcome = summary.outcome.value if summary.outcome else "?"
         head = f"stack {stack}: revision {current} ({outcome} {when(summary.created_at)} UTC"
         head += f" by {summary.who})"
     typer.echo(head)
+    if cut is not None:
+        typer.echo(_unfinished_lines(stack, current, cut))
     if drifted is None:
         typer.echo("drift: unknown (no revision to compare with)")
     elif drifted:
         typer.echo(f"drift: YES, live differs from revision {current} in: {', '.join(drifted)}")
     else:
-        typer.echo(f"drift: no (live matches revision {current})")
+        basis = f"revision {current}" if cut is None else "what stackctl wrote"
+        typer.echo(f"drift: no (live matches {basis})")
     if orphans:
         typer.echo(f"orphaned (kept, not in revision {current}): {', '.join(orphans)}")
     rows = [
@@ -103,6 +117,62 @@ def status(
     for s in services:
         for error in s.task_errors:
             typer.echo(f"  {s.name}: {error}")
+
+
+def _unfinished(
+    client: Any, store: Any, summaries: list[Any], summary: Any, differs: list[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """An apply cut short (or running now): how far it got, and the real drift.
+
+    Live differing from the unfinished revision is not drift when it still matches
+    the revision before it: that part was simply not rolled out yet. Only what
+    matches neither was changed outside stackctl.
+    """
+    from stackctl.core.history.revision import Outcome
+
+    earlier = [
+        s.number for s in summaries if s.number < summary.number and s.outcome is Outcome.APPLIED
+    ]
+    previous = earlier[-1] if earlier else None
+    from_previous = set(_compare(client, store.get(previous))[0]) if previous else set(differs)
+    drifted = sorted(set(differs) & from_previous)
+    pending = sorted(set(differs) - from_previous)
+    if not differs:
+        live = "full"
+    elif previous is not None and not from_previous:
+        live = "none"
+    else:
+        live = "partial"
+    cut = {
+        "revision": summary.number,
+        "startedAt": summary.created_at.isoformat() if summary.created_at else None,
+        "who": summary.who,
+        "running": summary.outcome is Outcome.IN_PROGRESS,
+        "live": live,
+        "notRolledOut": pending,
+        "previous": previous,
+    }
+    return cut, drifted
+
+
+def _unfinished_lines(stack: str, number: int | None, cut: dict[str, Any]) -> str:
+    previous = cut["previous"]
+    if cut["live"] == "full":
+        lines = [f"live matches revision {number} fully"]
+    elif cut["live"] == "none":
+        lines = [f"live matches revision {number} not at all: it still runs revision {previous}"]
+    else:
+        lines = [
+            f"live matches revision {number} partly; not rolled out yet: "
+            + (", ".join(cut["notRolledOut"]) or "-")
+        ]
+    if not cut["running"]:
+        back = f"; `stackctl rollback {stack}` goes back to revision {previous}" if previous else ""
+        lines.append(
+            f"next: `stackctl apply {stack} -c FILE` finishes it (recorded as a new revision)"
+            + back
+        )
+    return "\n".join(lines)
 
 
 def _compare(client: Any, revision: Any) -> tuple[list[str], list[str]]:
