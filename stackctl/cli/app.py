@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "stackctl.cli.cmd_ls",
     "stackctl.cli.cmd_rm",
     "stackctl.cli.cmd_unlock",
+    "stackctl.cli.cmd_agent",
+    "stackctl.cli.cmd_secret",
 )
 
 app = typer.Typer(

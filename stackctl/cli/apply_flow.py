@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from stackctl.core.model.model import DependsOn, Stack
+from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.errors import StackctlError, UserAbort
@@ -30,6 +31,7 @@ class ApplyRequest:
     stack: str
     files: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
+    age_identities: tuple[str, ...] = ()
     yes: bool = False
     plan_file: str | None = None
     prune: bool = False
@@ -85,22 +87,31 @@ class _Session:
         self.request = request
         self.out = out
         self.client: Any = None
+        self.source_map: SourceMap | None = None  # where each key was written, for the plan
 
     def load(self) -> tuple[Stack, ClusterState]:
         from stackctl.cli.common import format_finding
         from stackctl.cli.stackfile_options import load_from_cli
         from stackctl.core.convert.convert import convert_stack
 
-        loaded = load_from_cli(list(self.request.files), list(self.request.env_files))
+        loaded = load_from_cli(
+            list(self.request.files),
+            list(self.request.env_files),
+            identities=self.request.age_identities,
+            stack_name=self.request.stack,
+        )
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)
+        self.source_map = loaded.source_map
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 
     def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
         from stackctl.core.plan.diff import plan_changes
+        from stackctl.core.validate.external_networks import check_external_networks
         from stackctl.engine.observe import external_references, observe_stack
 
         live = observe_stack(self.client, self.request.stack, external=external_references(desired))
+        check_external_networks(desired, live)
         plan = plan_changes(
             desired, live, last_applied=self._last_applied(), prune=self.request.prune
         )
@@ -155,6 +166,10 @@ class _Session:
         return self._without_protected_deletes(with_current_specs(saved, desired, live), desired)
 
     def show_plan(self, plan: Plan) -> None:
+        if self.source_map is not None:
+            from stackctl.core.plan.compose_words import locate_plan
+
+            plan = locate_plan(plan, self.source_map)
         if self.request.as_json:
             self.out(json.dumps({"event": "plan", "plan": _plan_json(plan)}, sort_keys=True))
         else:

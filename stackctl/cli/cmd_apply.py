@@ -18,7 +18,7 @@ from typing import Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
-from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 converged (or nothing to do); 1 nothing was changed (invalid stack, "
@@ -43,6 +43,7 @@ def apply(
     stack: str = typer.Argument(..., help="Stack name."),
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+    identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; required off a TTY."),
     plan_file: str | None = typer.Option(
         None, "--plan", help="Apply a plan saved by `diff --out`; refused if the cluster moved."
@@ -75,12 +76,16 @@ def apply(
     no_color: bool = typer.Option(False, "--no-color", help="No colour."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     from stackctl.cli.apply_flow import ApplyRequest, run_apply_command
 
     request = ApplyRequest(
         stack=stack,
         files=tuple(files),
         env_files=tuple(env_files),
+        age_identities=tuple(identities),
         yes=yes,
         plan_file=plan_file,
         prune=prune,

@@ -16,7 +16,8 @@ from typing import Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
-from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
+from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, StackctlError
 
@@ -39,6 +40,7 @@ def diff(
     stack: str = typer.Argument(..., help="Stack name."),
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+    identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
     prune: bool = typer.Option(
         False, "--prune", help="Plan deleting resources no longer in the files (else: orphans)."
     ),
@@ -54,15 +56,38 @@ def diff(
     revision: int | None = typer.Option(
         None, "--revision", help="Compare stored revision N (see `stackctl history`), not files."
     ),
+    verbose: bool = typer.Option(
+        False,
+        "-v",
+        "--verbose",
+        help="Also list, under each stack-file key, the Engine API fields it changes "
+        "(also: `stackctl -v diff`).",
+    ),
 ) -> int:
+    from stackctl.cli.global_options import is_verbose
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     fmt = _format(as_json, output_format)
+    engine_paths = verbose or is_verbose()
     if revision is not None:
-        return _diff_revision(stack, revision, files, env_files, out, context, prune, fmt, no_color)
-    desired = _desired_from_files(stack, files, env_files)
+        return _diff_revision(
+            stack, revision, files, env_files, out, context, prune, fmt, no_color, engine_paths
+        )
+    desired, source_map = _desired_from_files(stack, files, env_files, identities)
     from stackctl.cli.stack_views import connect
 
     client = connect(context)
-    return diff_desired(client, desired, prune=prune, fmt=fmt, out=out, no_color=no_color)
+    return diff_desired(
+        client,
+        desired,
+        prune=prune,
+        fmt=fmt,
+        out=out,
+        no_color=no_color,
+        source_map=source_map,
+        engine_paths=engine_paths,
+    )
 
 
 def _diff_revision(
@@ -75,6 +100,7 @@ def _diff_revision(
     prune: bool,
     fmt: str,
     no_color: bool,
+    engine_paths: bool,
 ) -> int:
     """``diff --revision N``: what rolling back to revision N would change (REVISIONS)."""
     if files or env_files or out:
@@ -88,7 +114,9 @@ def _diff_revision(
 
     client = connect(context)
     desired = revision_desired(client, stack, number)
-    return diff_desired(client, desired, prune=prune, fmt=fmt, no_color=no_color)
+    return diff_desired(
+        client, desired, prune=prune, fmt=fmt, no_color=no_color, engine_paths=engine_paths
+    )
 
 
 def _format(as_json: bool, output_format: str | None) -> str:
@@ -99,15 +127,17 @@ def _format(as_json: bool, output_format: str | None) -> str:
     return "json" if as_json else (output_format or "text")
 
 
-def _desired_from_files(stack: str, files: list[str], env_files: list[str]) -> ClusterState:
+def _desired_from_files(
+    stack: str, files: list[str], env_files: list[str], identities: list[str]
+) -> tuple[ClusterState, SourceMap]:
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
 
-    loaded = load_from_cli(files, env_files)
+    loaded = load_from_cli(files, env_files, identities=identities, stack_name=stack)
     for finding in loaded.findings:
         typer.echo(format_finding(finding), err=True)
-    return convert_stack(loaded.stack, stack)
+    return convert_stack(loaded.stack, stack), loaded.source_map
 
 
 def last_applied_state(client: Any, stack: str) -> ClusterState | None:
@@ -134,26 +164,35 @@ def diff_desired(
     no_color: bool = False,
     last_applied: ClusterState | None = None,
     use_history: bool = True,
+    source_map: SourceMap | None = None,
+    engine_paths: bool = False,
 ) -> int:
     """Plan ``desired`` against the live stack, print it, save it; return the exit code.
 
     ``last_applied`` defaults to the stack's last applied revision when
-    ``use_history`` is true.
+    ``use_history`` is true. ``source_map`` (from loading the files) puts the
+    file:line of each key in the plan; ``engine_paths`` lists engine fields too.
     """
     from stackctl.core.plan.diff import plan_changes
+    from stackctl.core.validate.external_networks import check_external_networks
     from stackctl.engine.observe import external_references, observe_stack
 
     live = observe_stack(client, desired.stack, external=external_references(desired))
+    check_external_networks(desired, live)
     if last_applied is None and use_history:
         last_applied = last_applied_state(client, desired.stack)
     plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
-    typer.echo(_render(plan, fmt, no_color))
+    if source_map is not None:
+        from stackctl.core.plan.compose_words import locate_plan
+
+        plan = locate_plan(plan, source_map)
+    typer.echo(_render(plan, fmt, no_color, engine_paths))
     if out is not None:
         _save(plan, desired, live, out, stack=desired.stack)
     return int(ExitCode.CHANGES_PENDING if plan.has_changes else ExitCode.OK)
 
 
-def _render(plan: Any, fmt: str, no_color: bool) -> str:
+def _render(plan: Any, fmt: str, no_color: bool, engine_paths: bool = False) -> str:
     from stackctl.cli.common import use_color
     from stackctl.core import render
 
@@ -161,7 +200,7 @@ def _render(plan: Any, fmt: str, no_color: bool) -> str:
         return json.dumps(render.plan_to_json(plan), indent=2, sort_keys=True)
     if fmt == "markdown":
         return render.render_markdown(plan).rstrip("\n")
-    return render.render_text(plan, color=use_color(no_color))
+    return render.render_text(plan, color=use_color(no_color), engine_paths=engine_paths)
 
 
 def _save(plan: Any, desired: ClusterState, live: ClusterState, out: str, *, stack: str) -> None:

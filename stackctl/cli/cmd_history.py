@@ -19,6 +19,9 @@ def history(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """List the stack's revisions (oldest first); the one running now is marked with *."""
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     from stackctl.cli.stack_views import connect, table, when
     from stackctl.core.history.revision import current_number
     from stackctl.engine.revisions import RevisionStore
@@ -38,6 +41,7 @@ def history(
                         "outcome": s.outcome.value if s.outcome else None,
                         "endedAt": s.ended_at.isoformat() if s.ended_at else None,
                         "rollbackTo": s.rollback_to,
+                        "git": s.git.to_json() if s.git else None,
                         "current": s.number == current,
                     }
                     for s in summaries
@@ -54,7 +58,7 @@ def history(
             ("* " if s.number == current else "  ") + str(s.number),
             when(s.created_at),
             s.who or "-",
-            (s.source_digest or "-")[:12],
+            s.git.describe() if s.git else (s.source_digest or "-")[:12],
             s.changes or "-",
             s.outcome.value if s.outcome else "?",
         ]

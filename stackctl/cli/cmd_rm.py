@@ -20,6 +20,9 @@ def remove(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Remove the stack. Exit 0 when removed (or nothing was there), 4 if some objects remain."""
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     from stackctl.cli.stack_views import confirm_or_abort, connect
     from stackctl.engine.stacks import remove_stack
     from stackctl.errors import ExitCode

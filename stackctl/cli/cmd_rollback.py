@@ -43,6 +43,9 @@ def rollback(
     no_color: bool = typer.Option(False, "--no-color", help="No colour."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     from stackctl.cli.cmd_apply import _seconds
     from stackctl.cli.rollback_flow import RollbackRequest, run_rollback_command
 

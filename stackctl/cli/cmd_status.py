@@ -21,6 +21,9 @@ def status(
 ) -> None:
     """Per service: replicas running/desired, healthy, update state, image; plus the
     current revision and whether the live stack drifted from it."""
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     from stackctl.cli.stack_views import connect, table, when
     from stackctl.core.history.revision import current_number
     from stackctl.engine.revisions import RevisionStore

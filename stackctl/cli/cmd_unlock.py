@@ -18,6 +18,9 @@ def unlock(
     """Remove the stack's apply lock, whoever holds it. A lock whose holder was killed
     expires on its own after its lease; use this when you cannot wait for that and are
     sure no apply is running. Exit 0 when a lock was removed or none was held."""
+    from stackctl.core.validate.stack_name import check_stack_name
+
+    check_stack_name(stack)  # first: nothing is read or written for a bad name
     from stackctl.cli.stack_views import connect
     from stackctl.engine.lock import break_lock
 

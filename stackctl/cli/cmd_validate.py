@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from stackctl.cli.stackfile_options import ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
 
 API_VERSION = "stackctl/v1"
 
@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
 def validate(
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
+    identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
     strict: bool = typer.Option(
         False, "--strict", help="Treat warnings (lints, unset variables) as errors."
     ),
@@ -39,19 +40,23 @@ def validate(
     """
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.validate.semantic import stack_name_findings
+    from stackctl.core.validate.stack_name import check_stack_name, derived_name_findings
     from stackctl.errors import Finding, Severity, StackFileError
 
     findings: list[Finding]
     used: tuple[str, ...] = tuple(files)
     services = 0
+    if stack is not None:
+        check_stack_name(stack)
     try:
-        result = load_from_cli(files, env_files, strict=strict)
+        result = load_from_cli(
+            files, env_files, strict=strict, identities=identities, check_only=True
+        )
         findings = list(result.findings)
         used = result.files
         services = len(result.stack.services)
         if stack:
-            findings += stack_name_findings(list(result.stack.services), stack)
+            findings += derived_name_findings(stack, result.stack)
     except StackFileError as error:
         findings = list(error.findings)
     errors = [f for f in findings if f.severity is Severity.ERROR]

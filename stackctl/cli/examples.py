@@ -37,6 +37,17 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "ls": ("stackctl ls", "stackctl ls --json"),
     "rm": ("stackctl rm web --yes", "stackctl rm web --yes --keep-history"),
     "unlock": ("stackctl unlock web",),
+    "agent": (
+        "stackctl agent --config /etc/stackctl/agent.yml",
+        "stackctl agent --config agent.yml --once --json",
+        "stackctl agent suspend web",
+        "stackctl agent status --json",
+    ),
+    "secret": (
+        "stackctl secret encrypt db_password.txt --recipient "
+        "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+        "stackctl secret encrypt prod.env --recipients-file deploy-keys.txt --armor",
+    ),
 }
 
 

@@ -45,6 +45,11 @@ def set_global_options(*, verbose: bool, quiet: bool, no_color: bool) -> None:
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed in finish()
 
 
+def is_verbose() -> bool:
+    """Whether ``-v`` was given before the command."""
+    return _STATE.verbose
+
+
 def watch_client(client: Any) -> Any:
     """With ``-v``, log every Engine API request ``client`` makes; return ``client``."""
     if not _STATE.verbose:

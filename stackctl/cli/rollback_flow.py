@@ -72,9 +72,11 @@ def _unfinished(client: Any, stack: str) -> Any:
 
 
 def _plan_text(plan: Plan, *, no_color: bool) -> str:
+    from stackctl.cli.common import use_color
     from stackctl.core.render import render_text
 
-    return render_text(plan, color=not no_color and sys.stdout.isatty())
+    # One rule for colour everywhere (a TTY, no --no-color, no NO_COLOR).
+    return render_text(plan, color=use_color(no_color))
 
 
 def _plan_json(plan: Plan) -> Any:

@@ -158,8 +158,16 @@ def _network_state(raw: Mapping[str, Any], *, external: bool = False) -> Resourc
             },
             "Labels": dict(raw.get("Labels") or {}),
         }
+    # An external network's scope decides whether services may join it
+    # (stackctl.core.validate.external_networks).
+    status = MappingProxyType({"Scope": raw.get("Scope")} if external else {})
     return ResourceState(
-        kind=ResourceKind.NETWORK, name=name, spec=spec, id=raw.get("Id"), external=external
+        kind=ResourceKind.NETWORK,
+        name=name,
+        spec=spec,
+        id=raw.get("Id"),
+        external=external,
+        status=status,
     )
 
 

@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from stackctl.core.history.revision import Outcome, Revision, actor_from_env, new_revision
+from stackctl.core.history.revision import (
+    GitOrigin,
+    Outcome,
+    Revision,
+    actor_from_env,
+    new_revision,
+)
 from stackctl.core.model.model import DependsOn
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.plan_model import Plan
@@ -66,6 +72,7 @@ def record_apply(
     dependencies: Mapping[str, tuple[DependsOn, ...]] | None = None,
     history_max: int = DEFAULT_HISTORY_MAX,
     env: Mapping[str, str] | None = None,
+    git: GitOrigin | None = None,
 ) -> int:
     """Record an apply (or rollback) of ``desired`` that ran ``plan``; return its number.
 
@@ -88,5 +95,6 @@ def record_apply(
         note=note,
         image_digests=image_digests,
         dependencies=dependencies,
+        git=git,
     )
     return RevisionStore(client, desired.stack, history_max=history_max).record(revision)

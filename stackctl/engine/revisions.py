@@ -51,6 +51,7 @@ import docker.errors
 
 from stackctl.core.history.basis import drift_basis
 from stackctl.core.history.revision import (
+    GitOrigin,
     Outcome,
     Revision,
     RevisionFormatError,
@@ -78,6 +79,10 @@ LABEL_REV_CHANGES = "io.stackctl.changes"
 LABEL_REV_ROLLBACK_TO = "io.stackctl.rollback-to"
 LABEL_REV_ENDED = "io.stackctl.ended-at"  # set by ``finish``
 LABEL_REV_IMAGE_DIGESTS = "io.stackctl.image-digests"  # JSON, set by ``finish`` when known
+LABEL_REV_GIT_REPO = "io.stackctl.git.repo"  # set on revisions applied from git (the agent)
+LABEL_REV_GIT_COMMIT = "io.stackctl.git.commit"
+LABEL_REV_GIT_REF = "io.stackctl.git.ref"
+LABEL_REV_GIT_FILES = "io.stackctl.git.files"  # comma-separated
 
 # Room left under the smallest config limit across engine versions (500 KiB).
 CHUNK_BYTES = 480 * 1024
@@ -102,6 +107,7 @@ class RevisionSummary:
     changes: str
     rollback_to: int | None
     ended_at: datetime | None = None  # when the rollout ended; None while unfinished
+    git: GitOrigin | None = None
 
 
 def _time(text: str | None) -> datetime | None:
@@ -161,6 +167,20 @@ def _summary_from_labels(labels: Mapping[str, str]) -> RevisionSummary | None:
         source_digest=labels.get(LABEL_REV_DIGEST) or None,
         changes=labels.get(LABEL_REV_CHANGES, ""),
         rollback_to=_parse_int(labels.get(LABEL_REV_ROLLBACK_TO)),
+        git=_git_from_labels(labels),
+    )
+
+
+def _git_from_labels(labels: Mapping[str, str]) -> GitOrigin | None:
+    commit = labels.get(LABEL_REV_GIT_COMMIT)
+    if not commit:
+        return None
+    files = labels.get(LABEL_REV_GIT_FILES, "")
+    return GitOrigin(
+        repo=labels.get(LABEL_REV_GIT_REPO, ""),
+        commit=commit,
+        ref=labels.get(LABEL_REV_GIT_REF, ""),
+        files=tuple(f for f in files.split(",") if f),
     )
 
 
@@ -180,6 +200,11 @@ def _labels_for(revision: Revision, chunks: int) -> dict[str, str]:
         labels[LABEL_REV_DIGEST] = revision.source_digest
     if revision.rollback_to is not None:
         labels[LABEL_REV_ROLLBACK_TO] = str(revision.rollback_to)
+    if revision.git is not None:
+        labels[LABEL_REV_GIT_REPO] = revision.git.repo
+        labels[LABEL_REV_GIT_COMMIT] = revision.git.commit
+        labels[LABEL_REV_GIT_REF] = revision.git.ref
+        labels[LABEL_REV_GIT_FILES] = ",".join(revision.git.files)
     return labels
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import docker.errors
 
+from stackctl.core.convert.convert import network_create_body
 from stackctl.core.history.sealed_env import sealed_names
 from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE, ResourceKind, ResourceState
 from stackctl.engine.client import EngineClient, engine_errors
@@ -63,7 +64,7 @@ class SwarmWriter:
     def create_object(self, resource: ResourceState, content: bytes | None) -> str:
         body: dict[str, Any] = copy.deepcopy(dict(resource.spec))
         if resource.kind is ResourceKind.NETWORK:
-            body["CheckDuplicate"] = True
+            body = network_create_body(resource.spec)
             path = "/networks/create"
         else:
             if content is None:

@@ -24,6 +24,7 @@ from stackctl.core.model.model import (
     Volume,
 )
 from stackctl.core.model.units import format_cpus, format_duration
+from stackctl.core.plan.plan_model import SENSITIVE
 
 
 def stack_to_document(stack: Stack) -> dict[str, Any]:
@@ -69,7 +70,14 @@ def _service(s: Service) -> dict[str, Any]:
     _put(out, "image", s.image or None)
     _put(out, "command", None if s.command is None else list(s.command))
     _put(out, "entrypoint", None if s.entrypoint is None else list(s.entrypoint))
-    _put(out, "environment", dict(s.environment))
+    # Values decrypted from .age files are never printed (stackctl config output
+    # gets pasted into tickets); other values are shown as docker stack config does.
+    hidden = set(s.sensitive_env)
+    _put(
+        out,
+        "environment",
+        {k: SENSITIVE if k in hidden and v is not None else v for k, v in s.environment.items()},
+    )
     _put(out, "labels", dict(s.labels))
     _put(out, "ports", [_port(p) for p in s.ports])
     _put(out, "volumes", [_mount(m) for m in s.volumes])

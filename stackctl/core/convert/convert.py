@@ -10,6 +10,7 @@ every rule and difference.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -94,6 +95,27 @@ def network_spec(stack_name: str, name: str, network: Network | None) -> dict[st
         "IPAM": {"Driver": network.ipam_driver or "default", "Options": {}, "Config": ipam_config},
         "Labels": with_namespace(stack_name, network.labels),
     }
+
+
+def network_create_body(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``POST /networks/create`` body ``docker stack deploy`` sends for ``spec``.
+
+    The comparable spec holds the network as the engine reads it back (``Scope:
+    swarm``, a default IPAM block). docker sends neither: the engine gives an
+    overlay network swarm scope itself, and sending ``Scope: swarm`` would make
+    the engine create a swarm-scoped network with any driver (a ``bridge`` one
+    docker never creates). The IPAM block is sent only when the file declares
+    an IPAM driver or pools, as docker does.
+    """
+    body = {k: copy.deepcopy(v) for k, v in spec.items() if k not in ("Scope", "IPAM")}
+    ipam = spec.get("IPAM") or {}
+    if ipam.get("Config") or (ipam.get("Driver") or "default") != "default" or ipam.get("Options"):
+        body["IPAM"] = {"Driver": ipam.get("Driver") or "default"}
+        if ipam.get("Options"):
+            body["IPAM"]["Options"] = dict(ipam["Options"])
+        body["IPAM"]["Config"] = [dict(pool) for pool in ipam.get("Config") or []]
+    body["CheckDuplicate"] = True
+    return body
 
 
 def _network_states(stack: Stack, stack_name: str) -> dict[str, ResourceState]:

@@ -31,7 +31,7 @@ from stackctl.core.model.model import (
     UpdateConfig,
     Volume,
 )
-from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE
+from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE, LABEL_SENSITIVE_ENV
 
 DEFAULT_NETWORK = "default"
 # Network names the engine treats as built in: they take no aliases.
@@ -405,6 +405,10 @@ def convert_service(
 
     labels = with_namespace(stack_name, deploy.labels)
     labels[LABEL_IMAGE] = service.image
+    if service.sensitive_env:
+        # Kept on the service (names only) so that every later reader of this spec
+        # (plans, revisions, status, rollback) hides those values too.
+        labels[LABEL_SENSITIVE_ENV] = ",".join(service.sensitive_env)
     spec: dict[str, Any] = {
         "Name": scoped(stack_name, service.name),
         "Labels": dict(sorted(labels.items())),

@@ -125,6 +125,33 @@ def actor_from_env(env: Mapping[str, str], *, user: str, host: str) -> Actor:
 
 
 @dataclass(frozen=True)
+class GitOrigin:
+    """The git commit a revision was applied from (set by ``stackctl agent``)."""
+
+    repo: str  # with any user:password removed
+    commit: str  # full SHA
+    ref: str  # the branch or ref followed
+    files: tuple[str, ...]  # stack files, relative to the repository root
+
+    def describe(self) -> str:
+        """``git 1a2b3c4`` (history's SOURCE column)."""
+        return f"git {self.commit[:7]}"
+
+    def to_json(self) -> dict[str, Any]:
+        files = list(self.files)
+        return {"repo": self.repo, "commit": self.commit, "ref": self.ref, "files": files}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GitOrigin:
+        return cls(
+            repo=str(data["repo"]),
+            commit=str(data["commit"]),
+            ref=str(data.get("ref", "")),
+            files=tuple(str(f) for f in data.get("files") or ()),
+        )
+
+
+@dataclass(frozen=True)
 class PlanSummary:
     """How many resources each effect touched: ``{"create": 1, "rolling": 2}``."""
 
@@ -171,6 +198,7 @@ class Revision:
     dependencies: Mapping[str, tuple[DependsOn, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    git: GitOrigin | None = None  # the commit it came from, when applied from git
 
     @property
     def object_names(self) -> frozenset[str]:
@@ -199,6 +227,7 @@ def new_revision(
     note: str | None = None,
     image_digests: Mapping[str, str] | None = None,
     dependencies: Mapping[str, tuple[DependsOn, ...]] | None = None,
+    git: GitOrigin | None = None,
 ) -> Revision:
     """A revision for an apply of ``desired`` that executed ``plan`` and ended in ``outcome``."""
     return Revision(
@@ -215,6 +244,7 @@ def new_revision(
         dependencies=MappingProxyType(
             {name: tuple(deps) for name, deps in sorted((dependencies or {}).items()) if deps}
         ),
+        git=git,
     )
 
 
@@ -342,6 +372,7 @@ def revision_to_json(revision: Revision) -> dict[str, Any]:
             for name, deps in revision.dependencies.items()
         },
         "objects": sorted(revision.object_names),
+        "git": revision.git.to_json() if revision.git else None,
         "state": state_to_json(revision.state),
     }
 
@@ -385,6 +416,7 @@ def revision_from_json(data: Mapping[str, Any]) -> Revision:
                 }
             ),
             state=state_from_json(data["state"]),
+            git=GitOrigin.from_json(data["git"]) if data.get("git") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise RevisionFormatError(f"malformed revision document: {exc}") from exc

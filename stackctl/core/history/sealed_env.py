@@ -2,9 +2,10 @@
 
 A revision holds the desired service specs as applied, so that a rollback needs
 nothing but the cluster. Environment values whose names look sensitive
-(``stackctl.core.render.redact.is_sensitive_name``: ``DB_PASSWORD``, ``API_TOKEN``, ...)
-must not be in it: revisions are Swarm configs, readable by anyone who can list
-configs, and they outlive the value. So each such value is stored *sealed*: a
+(``stackctl.core.render.redact.is_sensitive_name``: ``DB_PASSWORD``, ``API_TOKEN``, ...,
+and every name the spec's ``io.stackctl.sensitive-env`` label lists: values decrypted
+from ``.age`` env files) must not be in it: revisions are Swarm configs, readable by
+anyone who can list configs, and they outlive the value. So each such value is stored *sealed*: a
 SHA-256 digest of the service name, the variable name and the value, which can
 prove that a value is the one applied without holding it.
 
@@ -30,7 +31,7 @@ from typing import Any
 
 from stackctl.core.model.state import ClusterState, ResourceState
 from stackctl.core.plan.plan_model import SENSITIVE
-from stackctl.core.render.redact import is_sensitive_name
+from stackctl.core.render.redact import is_sensitive_name, sensitive_env_names
 
 SEALED_PREFIX = "stackctl-sealed:sha256:"
 
@@ -60,11 +61,12 @@ def _with_env(spec: Mapping[str, Any], env: list[str]) -> dict[str, Any]:
 def seal_service_spec(service: str, spec: Mapping[str, Any]) -> Mapping[str, Any]:
     """``spec`` with every sensitive env value sealed (``spec`` itself when it has none)."""
     env = _env_of(spec)
+    also = sensitive_env_names(spec)  # decrypted from .age files, whatever the name
     sealed: list[str] = []
     for item in env:
         name, sep, value = str(item).partition("=")
         # "(sensitive)" is a redacted placeholder (saved plans), not a value to seal.
-        if sep and is_sensitive_name(name) and not is_sealed(value) and value != SENSITIVE:
+        if sep and is_sensitive_name(name, also) and not is_sealed(value) and value != SENSITIVE:
             item = f"{name}={seal_value(service, name, value)}"
         sealed.append(str(item))
     return _with_env(spec, sealed) if sealed != list(env) else spec

@@ -17,11 +17,15 @@ import posixpath
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from stackctl.core.load.age_files import AgeFileError
+from stackctl.core.load.age_format import is_age_path
 from stackctl.core.load.doc_paths import Path, dotted
 from stackctl.core.load.envfile import parse_service_env_file
+from stackctl.core.load.sensitive_env import SensitiveEnv
 from stackctl.errors import Finding, Location, Severity
 
 CODE_MISSING_FILE = "SC031"
+CODE_AGE = "SC032"
 
 ReadText = Callable[[str], str]
 
@@ -97,6 +101,7 @@ def resolve_environments(
     variables: Mapping[str, str],
     read_text: ReadText,
     display: Callable[[str], str] = str,
+    sensitive: SensitiveEnv | None = None,
 ) -> list[Finding]:
     """Fold ``env_file`` into ``environment`` (a mapping) for each service, in place.
 
@@ -104,7 +109,9 @@ def resolve_environments(
     env file are located in that file. Services whose ``environment`` or
     ``env_file`` has the wrong shape are left for validation to report.
     ``display`` turns an absolute path into the name used in messages.
+    ``sensitive`` collects the names whose value came from an encrypted file.
     """
+    sensitive = sensitive if sensitive is not None else SensitiveEnv()
     findings: list[Finding] = []
     services = data.get("services")
     if not isinstance(services, dict):
@@ -130,6 +137,18 @@ def resolve_environments(
             )
             try:
                 text = read_text(file)
+            except AgeFileError as exc:
+                findings.append(
+                    Finding(
+                        Severity.ERROR,
+                        f"env file {exc.message}",
+                        CODE_AGE,
+                        _nearest(locations, where),
+                        dotted(where),
+                        exc.hint,
+                    )
+                )
+                continue
             except OSError as exc:
                 reason = (
                     "does not exist"
@@ -148,15 +167,22 @@ def resolve_environments(
                 )
                 continue
             parsed, problems = parse_service_env_file(text, display(file), variables)
-            findings.extend(problems)
+            findings.extend(scrub_findings(problems) if is_age_path(file) else problems)
             for entry in parsed:
-                _update(result, entry.name, entry.value, variables)
+                # A bare NAME line takes its value from the variables (maybe a secret one).
+                bare = entry.name in sensitive.variables and entry.value == variables[entry.name]
+                taken = _update(result, entry.name, entry.value, variables, sensitive.variables)
+                if is_age_path(file) or taken or bare:
+                    sensitive.mark(name, entry.name)
                 new_locations[(*base, "environment", entry.name)] = Location(
                     display(file), entry.line, 1
                 )
         env_path: Path = (*base, "environment")
         for var, value, key in entries:
-            _update(result, var, value, variables)
+            if _update(result, var, value, variables, sensitive.variables) or (
+                (*env_path, key) in sensitive.interpolated
+            ):
+                sensitive.mark(name, var)
             found = locations.pop((*env_path, key), None)
             if found is not None:
                 new_locations[(*env_path, var)] = found
@@ -167,12 +193,37 @@ def resolve_environments(
     return findings
 
 
-def _update(result: dict[str, Any], name: str, value: Any, variables: Mapping[str, str]) -> None:
-    """docker's rule: an empty or missing value is taken from the variables when set there."""
+def scrub_findings(findings: list[Finding]) -> list[Finding]:
+    """Findings in a decrypted file, without the quoted line (it may be a secret)."""
+    return [
+        Finding(
+            f.severity,
+            "malformed line (not shown: the file is encrypted)",
+            f.code,
+            f.location,
+            f.path,
+            f.hint,
+        )
+        for f in findings
+    ]
+
+
+def _update(
+    result: dict[str, Any],
+    name: str,
+    value: Any,
+    variables: Mapping[str, str],
+    sensitive: frozenset[str],
+) -> bool:
+    """docker's rule: an empty or missing value is taken from the variables when set there.
+
+    Returns whether the value taken is one of the ``sensitive`` variables.
+    """
     if (value is None or value == "") and name in variables:
         result[name] = variables[name]
-    else:
-        result[name] = value
+        return name in sensitive
+    result[name] = value
+    return False
 
 
 def _nearest(locations: Mapping[Path, Location], path: Path) -> Location:

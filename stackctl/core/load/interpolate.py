@@ -61,6 +61,7 @@ class _Scan:
     text: str
     env: Mapping[str, str]
     unset: list[str] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)  # every variable looked at
 
 
 def _is_name_start(ch: str) -> bool:
@@ -139,6 +140,7 @@ def _substitute(text: str, scan: _Scan, depth: int = 0, *, nested: bool = False)
 
 
 def _lookup(name: str, scan: _Scan) -> str:
+    scan.used.add(name)
     value = scan.env.get(name)
     if value is None:
         scan.unset.append(name)
@@ -160,6 +162,7 @@ def _braced(body: str, scan: _Scan, depth: int) -> str:
     if not op_text or op_text[0] not in "-?+":
         raise _invalid(scan.text)
     op, arg = op_text[0], op_text[1:]
+    scan.used.add(name)
     value = scan.env.get(name)
     missing = value is None or (colon and value == "")
     if op == "-":
@@ -191,6 +194,8 @@ class InterpolationResult:
     findings: list[Finding]
     failed_paths: set[str] = field(default_factory=set)
     """Dotted paths whose value could not be interpolated (left as written)."""
+    sensitive_paths: list[Path] = field(default_factory=list)
+    """Paths whose template used one of the ``sensitive`` variables."""
 
 
 def interpolate_document(
@@ -199,15 +204,19 @@ def interpolate_document(
     locate: Callable[[Path], Location],
     *,
     strict: bool = False,
+    sensitive: frozenset[str] = frozenset(),
 ) -> InterpolationResult:
     """Substitute variables in every value of the interpolated sections.
 
     Changed strings come back as ``InterpolatedStr``. Every problem is a located
     finding: malformed templates and failed ``?`` checks are errors, unset
-    variables are warnings (errors when ``strict``).
+    variables are warnings (errors when ``strict``). Values whose template
+    looks at a ``sensitive`` variable (one from an encrypted env file) are listed
+    in ``sensitive_paths``, so the loader can keep them out of every output.
     """
     findings: list[Finding] = []
     failed: set[str] = set()
+    sensitive_paths: list[Path] = []
     # A template inside an anchor is reached once per alias: report it once.
     seen: set[tuple[str, str, Location]] = set()
 
@@ -221,8 +230,9 @@ def interpolate_document(
         if isinstance(value, str):
             if "$" not in value:
                 return value
+            scan = _Scan(value, env)
             try:
-                result, unset = substitute(value, env)
+                result, unset = _substitute(value, scan), scan.unset
             except InterpolationError as exc:
                 hint = _INVALID_HINT if exc.code == CODE_INVALID else None
                 failed.add(dotted(path))
@@ -230,6 +240,9 @@ def interpolate_document(
                     Finding(Severity.ERROR, exc.message, exc.code, locate(path), dotted(path), hint)
                 )
                 return value
+            finally:
+                if scan.used & sensitive:
+                    sensitive_paths.append(path)
             for name in dict.fromkeys(unset):
                 report(
                     Finding(
@@ -253,4 +266,4 @@ def interpolate_document(
         key: value if key in NOT_INTERPOLATED else walk(value, (key,))
         for key, value in data.items()
     }
-    return InterpolationResult(out, findings, failed)
+    return InterpolationResult(out, findings, failed, sensitive_paths)

@@ -9,6 +9,11 @@ normalize -> lint. Findings of every stage are collected, and a
 Variables for ``${VAR}`` come from, highest priority first: the process
 environment (``env``), ``--env-file`` files (a later file wins), and a ``.env``
 file beside the first stack file.
+
+Files whose name ends in ``.age`` (secrets' ``file:``, ``env_file:``,
+``--env-file``) are decrypted in memory with the identities of
+``age_identity_files`` (``age_files``); values that come from them are marked
+sensitive (``sensitive_env``) so that no output, plan or revision shows them.
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from stackctl.core.load.doc_paths import Path, make_locator
+from stackctl.core.load.age_files import AgeFileError, Decryptor
+from stackctl.core.load.age_format import is_age_path
+from stackctl.core.load.doc_paths import Path, dotted, make_locator
 from stackctl.core.load.envfile import decode_env_file, parse_variable_file
-from stackctl.core.load.file_refs import resolve_environments, resolve_paths
-from stackctl.core.load.interpolate import InterpolatedStr, interpolate_document
+from stackctl.core.load.file_refs import resolve_environments, resolve_paths, scrub_findings
+from stackctl.core.load.interpolate import CODE_UNSET, InterpolatedStr, interpolate_document
 from stackctl.core.load.merge import LocatedDocument, merge_documents
+from stackctl.core.load.sensitive_env import SensitiveEnv, is_environment_value
+from stackctl.core.load.source_map import SourceMap
 from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
 from stackctl.core.load.yaml_text import decode_source
 from stackctl.core.model.model import Stack
@@ -37,6 +46,8 @@ MAX_OBJECT_BYTES = 500 * 1024
 
 CODE_NO_FILE = "SC030"
 CODE_MISSING_FILE = "SC031"
+CODE_AGE = "SC032"
+CODE_AGE_VALUE_USE = "SC033"
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class LoadResult:
     stack: Stack
     findings: tuple[Finding, ...]
     files: tuple[str, ...]
+    source_map: SourceMap = field(default_factory=SourceMap)
+    """Where each key of the merged files was written (plans show it per change)."""
 
 
 def _fail(message: str, file: str | None = None, hint: str | None = None) -> Finding:
@@ -116,15 +129,26 @@ def _read_sources(
     return sources
 
 
+@dataclass
+class _Variables:
+    values: dict[str, str]
+    sensitive: frozenset[str]  # names whose value came from an encrypted env file
+    undecrypted: bool  # an encrypted env file was not decrypted (checked only, or failed)
+
+
 def _variables(
     env: Mapping[str, str],
     env_files: Sequence[str],
     first_dir: str,
     cwd: str,
     findings: list[Finding],
-) -> dict[str, str]:
+    decryptor: Decryptor,
+    display: Callable[[str], str],
+) -> _Variables:
     """Variables for interpolation: process env > --env-file (later wins) > .env."""
     merged: dict[str, str] = {}
+    from_age: dict[str, bool] = {}
+    undecrypted = False
     dotenv = os.path.join(first_dir, ".env")
     candidates: list[tuple[str, bool]] = [(dotenv, False)]
     candidates += [(os.path.join(cwd, f), True) for f in env_files]
@@ -141,22 +165,51 @@ def _variables(
             if required or os.path.exists(path):
                 findings.append(_fail(f"cannot read env file {path}: {exc.strerror or exc}", path))
             continue
+        encrypted = is_age_path(path)
+        if encrypted:
+            try:
+                plain = decryptor.decrypt(raw, f"env file {display(path)}")
+            except AgeFileError as exc:
+                findings.append(_age_finding(exc, Location(display(path))))
+                undecrypted = True  # its variables are unknown: no "unset" noise
+                continue
+            if plain is None:
+                undecrypted = True
+                continue
+            raw = plain
         text, problems = decode_env_file(raw, path)
-        findings.extend(problems)
+        findings.extend(scrub_findings(problems) if encrypted else problems)
         if text is not None:
             values, problems = parse_variable_file(text, path)
-            findings.extend(problems)
+            findings.extend(scrub_findings(problems) if encrypted else problems)
             merged.update(values)
+            from_age.update(dict.fromkeys(values, encrypted))
     merged.update(env)
-    return merged
+    from_age.update(dict.fromkeys(env, False))
+    sensitive = frozenset(name for name, encrypted in from_age.items() if encrypted)
+    return _Variables(merged, sensitive, undecrypted)
 
 
-def _read_text(path: str) -> str:
-    raw = _read_limited(path, MAX_FILE_BYTES)
-    text, problems = decode_env_file(raw, path)
-    if text is None:
-        raise OSError(22, problems[0].message if problems else "not valid UTF-8 text")
-    return text
+def _age_finding(exc: AgeFileError, where: Location, path: str = "") -> Finding:
+    return Finding(Severity.ERROR, exc.message, CODE_AGE, where, path, exc.hint)
+
+
+def _text_reader(decryptor: Decryptor, display: Callable[[str], str]) -> Callable[[str], str]:
+    """read_text for service env files; ``.age`` ones are decrypted in memory."""
+
+    def read_text(path: str) -> str:
+        raw = _read_limited(path, MAX_FILE_BYTES)
+        if is_age_path(path):
+            plain = decryptor.decrypt(raw, display(path))
+            if plain is None:  # only checked: its variables are unknown
+                return ""
+            raw = plain
+        text, problems = decode_env_file(raw, path)
+        if text is None:
+            raise OSError(22, problems[0].message if problems else "not valid UTF-8 text")
+        return text
+
+    return read_text
 
 
 def _keep_literal_strings(original: Any, coerced: Any) -> Any:
@@ -179,9 +232,12 @@ def _keep_literal_strings(original: Any, coerced: Any) -> Any:
     return coerced
 
 
-def _object_reader() -> Callable[[str], bytes]:
-    """read_file for normalize: config/secret/env files, cached, size-limited."""
-    cache: dict[str, bytes] = {}
+def _object_reader(decrypted: Mapping[str, bytes]) -> Callable[[str], bytes]:
+    """read_file for normalize: config/secret files, cached, size-limited.
+
+    ``decrypted`` holds the plaintext of encrypted secret files, by path.
+    """
+    cache: dict[str, bytes] = dict(decrypted)
 
     def read_file(path: str) -> bytes:
         if path not in cache:
@@ -189,6 +245,39 @@ def _object_reader() -> Callable[[str], bytes]:
         return cache[path]
 
     return read_file
+
+
+def _decrypt_secret_files(
+    data: Mapping[str, Any],
+    locate: Callable[[Path], Location],
+    findings: list[Finding],
+    decryptor: Decryptor,
+    display: Callable[[str], str],
+) -> dict[str, bytes]:
+    """Plaintext of each secret whose ``file:`` ends in ``.age``, by path.
+
+    In check-only mode the ciphertext stands in (validate never deploys it).
+    """
+    out: dict[str, bytes] = {}
+    secrets = data.get("secrets")
+    for name, spec in (secrets or {}).items() if isinstance(secrets, dict) else ():
+        if not isinstance(spec, dict) or spec.get("external"):
+            continue
+        file = spec.get("file")
+        if not isinstance(file, str) or not is_age_path(file) or file in out:
+            continue
+        where: Path = ("secrets", name, "file")
+        try:
+            raw = _read_limited(file, MAX_OBJECT_BYTES * 8)
+        except OSError:
+            continue  # reported by _check_object_files
+        try:
+            plain = decryptor.decrypt(raw, f"secret {name}: {display(file)}")
+        except AgeFileError as exc:
+            findings.append(_age_finding(exc, locate(where), dotted(where)))
+            continue
+        out[file] = raw if plain is None else plain
+    return out
 
 
 def _check_object_files(
@@ -241,6 +330,8 @@ def load_stack(
     strict: bool = False,
     cwd: str | None = None,
     stdin_text: str | None = None,
+    age_identity_files: Sequence[str] = (),
+    age_check_only: bool = False,
 ) -> LoadResult:
     """Load, check and normalize a stack from its files.
 
@@ -248,6 +339,11 @@ def load_stack(
     stack.yml in ``cwd`` (first found wins; ``LoadResult.files`` says which).
     ``-`` reads ``stdin_text``. Raises StackFileError with every finding when
     any of them is an error; otherwise returns the warnings with the stack.
+
+    ``age_identity_files``: files of age identities (``age-keygen`` output or an
+    OpenSSH private key) that decrypt the ``.age`` files the stack names.
+    ``age_check_only`` (validate): without any identity, ``.age`` files are only
+    checked to be well-formed instead of being an error.
     """
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
@@ -266,12 +362,19 @@ def load_stack(
     sources = _read_sources(files, cwd, stdin_text, findings)
     if findings:
         raise StackFileError(findings)
-    variables = _variables(env, env_files, sources[0].base_dir, cwd, findings)
-    home = variables.get("HOME")
 
     def display(path: str) -> str:
         """Paths under the working directory are shown relative to it."""
         return os.path.relpath(path, cwd) if path.startswith(cwd + os.sep) else path
+
+    def read_identity(path: str) -> bytes:
+        return _read_limited(os.path.join(cwd, os.path.expanduser(path)), MAX_FILE_BYTES)
+
+    decryptor = Decryptor(age_identity_files, read_identity, check_only=age_check_only)
+    loaded = _variables(env, env_files, sources[0].base_dir, cwd, findings, decryptor, display)
+    variables = loaded.values
+    sensitive = SensitiveEnv(variables=loaded.sensitive)
+    home = variables.get("HOME")
 
     documents: list[LocatedDocument] = []
     failed: set[str] = set()  # values left uninterpolated: validation stays quiet on them
@@ -284,13 +387,26 @@ def load_stack(
             continue
         findings.extend(parsed.warnings)
         locate = make_locator(parsed.locations, Location(source.given, 1, 1))
-        result = interpolate_document(parsed.data, variables, locate, strict=strict)
-        findings.extend(result.findings)
+        result = interpolate_document(
+            parsed.data, variables, locate, strict=strict, sensitive=sensitive.variables
+        )
+        findings.extend(_sensitive_misuse(result.sensitive_paths, locate))
+        findings.extend(
+            f for f in result.findings if not (loaded.undecrypted and f.code == CODE_UNSET)
+        )
+        sensitive.interpolated.update(result.sensitive_paths)
         failed |= result.failed_paths
         data = result.data
         resolve_paths(data, source.base_dir, home)
         findings.extend(
-            resolve_environments(data, parsed.locations, variables, _read_text, display)
+            resolve_environments(
+                data,
+                parsed.locations,
+                variables,
+                _text_reader(decryptor, display),
+                display,
+                sensitive,
+            )
         )
         documents.append(LocatedDocument(data, parsed.locations))
     if len(documents) < len(sources):
@@ -302,10 +418,12 @@ def load_stack(
     # A value whose interpolation failed is reported once, not again by validation.
     findings.extend(f for f in _validate(data, locate) if f.path not in failed)
     _check_object_files(data, locate, findings, display)
+    decrypted = _decrypt_secret_files(data, locate, findings, decryptor, display)
     stack = Stack()
     if not _has_errors(findings):
         try:
-            stack = _normalize(data, _object_reader(), locate)
+            stack = _normalize(data, _object_reader(decrypted), locate)
+            stack = _with_sensitive_env(stack, sensitive)
         except StackFileError as exc:
             findings.extend(exc.findings)
     if not _has_errors(findings):
@@ -318,7 +436,50 @@ def load_stack(
     for source in sources:
         digest.update(source.raw)
     stack = _with_sources(stack, tuple(s.path for s in sources), digest.hexdigest())
-    return LoadResult(stack, tuple(findings), tuple(s.path for s in sources))
+    return LoadResult(
+        stack,
+        tuple(findings),
+        tuple(s.path for s in sources),
+        SourceMap.of(data, merged.locations),
+    )
+
+
+def _sensitive_misuse(paths: Sequence[Path], locate: Callable[[Path], Location]) -> list[Finding]:
+    """A value from an encrypted env file may only become a service's environment value.
+
+    Anywhere else (a label, a command, an image) it would be shown by plans and
+    stored in revisions in clear, since only environment values are redacted.
+    """
+    return [
+        Finding(
+            Severity.ERROR,
+            "a variable from an encrypted env file is used here; such values may only be "
+            "used in a service's environment",
+            CODE_AGE_VALUE_USE,
+            locate(path),
+            dotted(path),
+            "put the secret in a service's environment (or in a Swarm secret) instead",
+        )
+        for path in dict.fromkeys(paths)
+        if not is_environment_value(path)
+    ]
+
+
+def _with_sensitive_env(stack: Stack, sensitive: SensitiveEnv) -> Stack:
+    """Record on each service which environment names hold decrypted values."""
+    from dataclasses import replace
+
+    from stackctl.core.model.model import frozen_map
+
+    if not sensitive.names:
+        return stack
+    services = {
+        name: replace(service, sensitive_env=tuple(sorted(sensitive.names[name])))
+        if sensitive.names.get(name)
+        else service
+        for name, service in stack.services.items()
+    }
+    return replace(stack, services=frozen_map(services))
 
 
 def _in_reading_order(findings: list[Finding], files: list[str]) -> list[Finding]:

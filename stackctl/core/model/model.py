@@ -231,6 +231,8 @@ class Service:
     credential_spec: CredentialSpec | None = None
     oom_score_adj: int | None = None
     extensions: Mapping[str, Any] = field(default_factory=frozen_map)  # x-* keys
+    # Environment names whose value was decrypted from an .age file: never shown.
+    sensitive_env: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

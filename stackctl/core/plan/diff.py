@@ -6,6 +6,10 @@
 noise removed) field by field; ``stackctl.core.plan.effects`` says what each change
 costs; env values with sensitive names are redacted before they enter the plan.
 
+Each changed field is also named by the stack-file key that writes it
+(``stackctl.core.plan.compose_words``): renderers show ``services.web.image``,
+not ``TaskTemplate.ContainerSpec.Image``, unless asked for engine paths.
+
 Three-way drift: with ``last_applied`` (the desired state recorded by the last
 apply), a field whose live value differs from the recorded one was changed behind
 stackctl's back (``docker service scale``, ``docker service update --env-add``),
@@ -40,6 +44,7 @@ from stackctl.core.model.state import (
     ResourceKind,
     ResourceState,
 )
+from stackctl.core.plan.compose_words import in_compose_words
 from stackctl.core.plan.diff_tree import Tree, diff_tree, join_path
 from stackctl.core.plan.effects import classify_object, classify_service, costlier
 from stackctl.core.plan.plan_model import (
@@ -50,7 +55,7 @@ from stackctl.core.plan.plan_model import (
     Plan,
     ResourceChange,
 )
-from stackctl.core.render.redact import is_sensitive_path
+from stackctl.core.render.redact import is_sensitive_path, sensitive_env_names
 from stackctl.errors import StackctlError
 
 Keys = tuple[str, ...]
@@ -95,7 +100,10 @@ def plan_changes(
                 changes[(kind, name)] = change
     _roll_dependents(desired, live, changes)
     order = {kind: i for i, kind in enumerate(APPLY_ORDER)}
-    ordered = sorted(changes.values(), key=lambda c: (order[c.kind], c.name))
+    ordered = [
+        in_compose_words(c, desired.stack)
+        for c in sorted(changes.values(), key=lambda c: (order[c.kind], c.name))
+    ]
     busy = tuple(
         name
         for name, service in sorted(live.services.items())
@@ -199,9 +207,10 @@ def _update(
         effect, reason = classify_service(changed, desired_tree, live_tree)
     else:
         effect, reason = classify_object(kind, changed, content_changed=content_changed)
+    hidden = sensitive_env_names(want.spec) | sensitive_env_names(have.spec)
     fields = tuple(
         sorted(
-            (_field_change(keys, old, new, drifted) for keys, old, new in diffs),
+            (_field_change(keys, old, new, drifted, hidden) for keys, old, new in diffs),
             key=lambda f: f.path,
         )
     )
@@ -325,12 +334,14 @@ def _leaves(tree: Mapping[str, Any], at: Keys) -> Iterator[tuple[Keys, Any]]:
             yield (*at, key), value
 
 
-def _field_change(keys: Keys, old: Any, new: Any, drifted: Sequence[Keys]) -> FieldChange:
+def _field_change(
+    keys: Keys, old: Any, new: Any, drifted: Sequence[Keys], hidden: frozenset[str]
+) -> FieldChange:
     path = join_path(keys)
     op = FieldOp.ADDED if old is _ABSENT else FieldOp.REMOVED if new is _ABSENT else FieldOp.CHANGED
     old_value = None if old is _ABSENT else old
     new_value = None if new is _ABSENT else new
-    sensitive = is_sensitive_path(path)
+    sensitive = is_sensitive_path(path, hidden)
     if sensitive:
         old_value = None if old_value is None else SENSITIVE
         new_value = None if new_value is None else SENSITIVE

@@ -263,3 +263,36 @@ def service_mode(tree: Mapping[str, Any]) -> str:
     """``Replicated``, ``Global``, ``ReplicatedJob`` or ``GlobalJob``."""
     mode = tree.get("Mode") or {}
     return next(iter(mode), "Replicated") if isinstance(mode, Mapping) else "Replicated"
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """The inverse of ``join_path`` for string keys.
+
+    ``Labels[com.example.a].X`` -> ``("Labels", "[com.example.a]", "X")``: dots
+    inside brackets belong to the key (brackets may nest, as in a constraint
+    ``node.labels.x==[a]``).
+    """
+    keys: list[str] = []
+    current = ""
+    depth = 0
+    for char in path:
+        if depth == 0 and char == ".":
+            if current:
+                keys.append(current)
+            current = ""
+            continue
+        if depth == 0 and char == "[":
+            if current:
+                keys.append(current)
+            current = ""
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        current += char
+        if depth == 0 and char == "]":
+            keys.append(current)
+            current = ""
+    if current:
+        keys.append(current)
+    return tuple(keys)

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stackctl.core.model.state import ResourceKind
+from stackctl.core.plan.compose_keys import compose_key
 from stackctl.core.plan.diff_tree import service_mode
 from stackctl.core.plan.plan_model import Effect
 
@@ -60,9 +61,14 @@ def _starts_with(path: Sequence[str], prefix: Sequence[str]) -> bool:
 
 
 def _what_changed(paths: Sequence[Sequence[str]]) -> str:
-    """``Env, Image`` for container fields, ``Resources``, ``EndpointSpec``..."""
+    """``environment, image`` (the file's keys), or engine names where no key writes the field."""
     names = set()
     for path in paths:
+        parts = compose_key(ResourceKind.SERVICE, "_", tuple(path), stack="")
+        if parts is not None and parts[0] == "services":
+            rest = [p for p in parts[2:] if not p.startswith("[")]
+            names.add(".".join(rest[:2] if rest[:1] == ["deploy"] else rest[:1]) or "service")
+            continue
         depth = 3 if tuple(path[:2]) == ("TaskTemplate", "ContainerSpec") else 2
         names.add(str(path[min(depth, len(path)) - 1]).split("[")[0])
     shown = sorted(names)

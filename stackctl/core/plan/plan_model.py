@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from stackctl.core.model.state import ResourceKind, ResourceState
+from stackctl.core.plan.compose_keys import join_compose
+from stackctl.errors import Location
 
 PLAN_API_VERSION = "stackctl/v1"
 PLAN_KIND = "Plan"
@@ -56,6 +58,24 @@ class FieldChange:
     new: Any = None
     sensitive: bool = False
     drift: bool = False  # the live value differs from the last applied revision
+    compose_parts: tuple[str, ...] | None = None
+    """The stack-file key that writes this field (``stackctl.core.plan.compose_keys``);
+    None when no key of the file does (the engine or a hand-made update set it)."""
+    echo: bool = False
+    """This field repeats the compose key of another field of the same change
+    (the engine image next to the declared image label); compose views skip it."""
+    location: Location | None = None
+    """Where the compose key is written in the files, when the plan was made from files."""
+
+    @property
+    def compose_path(self) -> str | None:
+        """``services.web.image``, or None for a field with no compose key."""
+        return None if self.compose_parts is None else join_compose(self.compose_parts)
+
+    @property
+    def shown_path(self) -> str:
+        """The compose path, else the engine path."""
+        return self.compose_path or self.path
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackctl.core.model.state import ResourceKind
-from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
+from stackctl.core.plan.plan_model import Effect, FieldChange, Plan, ResourceChange
 
 
 @dataclass(frozen=True)
@@ -127,3 +127,45 @@ def format_value(path: str, value: Any) -> str:
     if isinstance(value, int) and _DURATION_FIELD.search(path):
         return _duration(value)
     return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+ENGINE_ONLY = "engine field: no key of the file sets it"
+
+
+@dataclass(frozen=True)
+class ShownField:
+    """One line of a plan in the file's words: a compose key (or an engine-only field)
+    and the engine fields behind it (several when a key writes more than one)."""
+
+    field: FieldChange  # the field whose values are shown
+    engine: tuple[FieldChange, ...]  # every engine field of this key, in engine-path order
+
+    @property
+    def drift(self) -> bool:
+        return any(f.drift for f in self.engine)
+
+
+def shown_fields(change: ResourceChange) -> list[ShownField]:
+    """The change's fields grouped by compose key, sorted by what is shown.
+
+    Echo fields (``FieldChange.echo``) are listed under the key they echo but
+    their values are not shown; engine-only fields stand alone.
+    """
+    groups: dict[str, list[FieldChange]] = {}
+    for field in change.fields:
+        key = field.compose_path if field.compose_path is not None else f"\0{field.path}"
+        groups.setdefault(key, []).append(field)
+    out = []
+    for key in sorted(groups, key=lambda k: k.lstrip("\0")):
+        members = groups[key]
+        shown = next((f for f in members if not f.echo), members[0])
+        out.append(ShownField(shown, tuple(members)))
+    return out
+
+
+def where(field: FieldChange) -> str | None:
+    """``stack.yml:12`` for a field whose key the files hold, else None."""
+    location = field.location
+    if location is None or location.file is None:
+        return None
+    return f"{location.file}:{location.line}" if location.line is not None else location.file

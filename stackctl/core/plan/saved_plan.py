@@ -34,6 +34,7 @@ from typing import Any
 
 from stackctl.core.history.revision import state_from_json, state_to_json
 from stackctl.core.model.state import APPLY_ORDER, ClusterState, ResourceKind, ResourceState
+from stackctl.core.plan.compose_words import in_compose_words as _in_compose_words
 from stackctl.core.plan.plan_model import (
     PLAN_API_VERSION,
     Effect,
@@ -43,7 +44,7 @@ from stackctl.core.plan.plan_model import (
     Plan,
     ResourceChange,
 )
-from stackctl.core.render.redact import redact_env_list
+from stackctl.core.render.redact import redact_env_list, sensitive_env_names
 from stackctl.core.render.render_json import plan_to_json
 from stackctl.errors import StackctlError, StalePlanError
 
@@ -83,7 +84,8 @@ def _redacted(state: ResourceState) -> ResourceState:
     if not env:
         return state
     task = dict(state.spec["TaskTemplate"])
-    task["ContainerSpec"] = {**container, "Env": redact_env_list(list(env))}
+    also = sensitive_env_names(state.spec)
+    task["ContainerSpec"] = {**container, "Env": redact_env_list(list(env), also)}
     return replace(state, spec={**state.spec, "TaskTemplate": task})
 
 
@@ -154,7 +156,8 @@ def _decode(document: Mapping[str, Any]) -> SavedPlan:
         key = _resource_key(item)
         fields = tuple(
             FieldChange(
-                path=str(f["path"]),
+                # Plans saved before compose keys had the engine path in "path".
+                path=str(f.get("engine_path") or f["path"]),
                 op=FieldOp(f["op"]),
                 old=f.get("old"),
                 new=f.get("new"),
@@ -164,15 +167,18 @@ def _decode(document: Mapping[str, Any]) -> SavedPlan:
             for f in item["fields"]
         )
         changes.append(
-            ResourceChange(
-                kind=key[0],
-                name=key[1],
-                effect=Effect(item["effect"]),
-                fields=fields,
-                desired=desired.of_kind(key[0]).get(key[1]),
-                live=live.get(key),
-                drift=bool(item.get("drift", False)),
-                reason=item.get("reason"),
+            _in_compose_words(
+                ResourceChange(
+                    kind=key[0],
+                    name=key[1],
+                    effect=Effect(item["effect"]),
+                    fields=fields,
+                    desired=desired.of_kind(key[0]).get(key[1]),
+                    live=live.get(key),
+                    drift=bool(item.get("drift", False)),
+                    reason=item.get("reason"),
+                ),
+                str(document["stack"]),
             )
         )
     observed = tuple(

@@ -14,6 +14,10 @@ Whole-word matching for the short stems avoids the obvious false positives:
 are shown. The rule errs on the side of hiding (``SSH_KEY_PATH`` is hidden): a hidden
 value costs a reviewer a look at the file, a shown one can leak.
 
+Whatever the name, values decrypted from an ``.age`` env file are sensitive: the
+loader lists their names in the service label ``io.stackctl.sensitive-env``
+(``sensitive_env_names``), and each function here takes those names as ``also``.
+
 Config and secret payloads never reach a spec (``stackctl.core.model.state``), so there is
 nothing to redact for them here: plans name them and their content hashes only.
 """
@@ -21,7 +25,10 @@ nothing to redact for them here: plans name them and their content hashes only.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
+from typing import Any
 
+from stackctl.core.model.state import LABEL_SENSITIVE_ENV
 from stackctl.core.plan.plan_model import SENSITIVE
 
 _CONTAINED = ("PASSWORD", "PASSWD", "SECRET", "CREDENTIAL", "APIKEY", "PRIVATEKEY", "ACCESSKEY")
@@ -35,8 +42,19 @@ _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 _ENV_PATH = re.compile(r"(?:^|\.)Env\[(?P<name>[^\]]*)\]$")
 
 
-def is_sensitive_name(name: str) -> bool:
+def sensitive_env_names(spec: Mapping[str, Any] | None) -> frozenset[str]:
+    """Env names a service spec declares sensitive (decrypted from an ``.age`` file)."""
+    labels = (spec or {}).get("Labels") or {}
+    value = labels.get(LABEL_SENSITIVE_ENV) if isinstance(labels, Mapping) else None
+    if not isinstance(value, str):
+        return frozenset()
+    return frozenset(name for name in value.split(",") if name)
+
+
+def is_sensitive_name(name: str, also: Collection[str] = ()) -> bool:
     """Whether an environment variable called ``name`` holds a value not to be shown."""
+    if name in also:
+        return True
     compact = _SEPARATORS.sub("", name).upper()
     if any(stem in compact for stem in _CONTAINED):
         return True
@@ -44,16 +62,16 @@ def is_sensitive_name(name: str) -> bool:
     return any(w in _WORDS or w.endswith(_WORD_SUFFIXES) for w in words)
 
 
-def is_sensitive_path(path: str) -> bool:
+def is_sensitive_path(path: str, also: Collection[str] = ()) -> bool:
     """Whether a plan field path addresses a sensitive env value (``...Env[DB_PASSWORD]``)."""
     match = _ENV_PATH.search(path)
-    return match is not None and is_sensitive_name(match.group("name"))
+    return match is not None and is_sensitive_name(match.group("name"), also)
 
 
-def redact_env_list(env: list[str]) -> list[str]:
+def redact_env_list(env: list[str], also: Collection[str] = ()) -> list[str]:
     """``["A=1", "DB_PASSWORD=x"]`` -> ``["A=1", "DB_PASSWORD=(sensitive)"]``."""
     out = []
     for item in env:
         name, sep, _ = item.partition("=")
-        out.append(f"{name}={SENSITIVE}" if sep and is_sensitive_name(name) else item)
+        out.append(f"{name}={SENSITIVE}" if sep and is_sensitive_name(name, also) else item)
     return out

@@ -1,6 +1,8 @@
 """The machine-readable plan (``diff --json``), documented in docs/json-formats.md.
 
-Versioned with ``apiVersion: stackctl/v1`` and ``kind: Plan``. Values are the
+Versioned with ``apiVersion: stackctl/v1`` and ``kind: Plan``. Each field has
+``path`` (the stack-file key, e.g. ``services.web.image``; the engine path when no
+key writes it, then ``engineOnly`` is true) and ``engine_path`` side by side. Values are the
 plan's own, already redacted: a sensitive env value is the string ``(sensitive)``
 with ``"sensitive": true``.
 """
@@ -20,8 +22,15 @@ from stackctl.core.plan.plan_summary import count, live_replicas
 
 
 def _field_json(field: FieldChange) -> dict[str, Any]:
+    location = field.location
     return {
-        "path": field.path,
+        "path": field.shown_path,
+        "engine_path": field.path,
+        "engineOnly": field.compose_path is None,
+        "echo": field.echo,
+        "location": None
+        if location is None or location.file is None
+        else {"file": location.file, "line": location.line, "column": location.column},
         "op": field.op.value,
         "old": field.old,
         "new": field.new,

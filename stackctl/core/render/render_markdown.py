@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from stackctl.core.plan.plan_model import SENSITIVE, Effect, FieldChange, FieldOp, Plan
 from stackctl.core.plan.plan_summary import (
+    ENGINE_ONLY,
     MARKERS,
     NO_CHANGES,
     count,
     effect_phrase,
     format_value,
     in_progress_line,
+    shown_fields,
+    where,
 )
 
 
@@ -51,19 +54,27 @@ def render_markdown(plan: Plan) -> str:
             effect += f" ({change.reason})"
         lines.append(
             f"| `{MARKERS[change.effect]}` | {change.kind.value} {_code(change.name)} "
-            f"| {_cell(effect)} | {len(change.fields)} | {'yes' if change.drift else ''} |"
+            f"| {_cell(effect)} | {len(shown_fields(change))} | {'yes' if change.drift else ''} |"
         )
     with_fields = [c for c in plan.changes if c.fields]
     if with_fields:
         lines += ["", "<details><summary>Field changes</summary>", ""]
-        lines += ["| Resource | Field | Change | Old | New | Drift |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| Resource | Key | Change | Old | New | Where | Drift |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for change in with_fields:
-            for field in change.fields:
+            for shown in shown_fields(change):
+                field = shown.field
                 op = {FieldOp.ADDED: "added", FieldOp.REMOVED: "removed"}.get(field.op, "changed")
+                place = where(field)
+                key = _code(field.shown_path)
+                if field.compose_path is None:
+                    key += f" _({ENGINE_ONLY})_"
                 lines.append(
-                    f"| {_code(change.name)} | {_code(field.path)} | {op} "
+                    f"| {_code(change.name)} | {key} | {op} "
                     f"| {_value(field, field.old)} | {_value(field, field.new)} "
-                    f"| {'yes' if field.drift else ''} |"
+                    f"| {_code(place) if place else ''} | {'yes' if shown.drift else ''} |"
                 )
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"

@@ -3,11 +3,16 @@
 ::
 
     ~ service shop_web  (restarts 3 tasks)
-        ~ TaskTemplate.ContainerSpec.Image: "shop/web:1" -> "shop/web:2"
-        + TaskTemplate.ContainerSpec.Env[FEATURE_X]: "on"
-        ~ Mode.Replicated.Replicas: 5 -> 3   # drift: changed outside stackctl
+        ~ services.web.deploy.replicas: 5 -> 3   (stack.yml:14)   # drift: changed outside stackctl
+        + services.web.environment[FEATURE_X]: "on"   (stack.yml:9)
+        ~ services.web.image: "shop/web:1" -> "shop/web:2"   (stack.yml:3)
 
     Plan: 0 to create, 1 to update (1 rolling, 0 in place), 0 to delete.
+
+Fields are named by the stack-file key that writes them and where it is written
+(``stackctl.core.plan.compose_words``); a field no key writes is named by its
+engine path and marked so. ``engine_paths=True`` (``diff -v``) lists, under each
+key, the Engine API fields it changes.
 
 Pure: returns a string. ``color=True`` adds ANSI colours (the CLI decides, from
 the TTY, ``NO_COLOR`` and ``--no-color``).
@@ -24,6 +29,7 @@ from stackctl.core.plan.plan_model import (
     ResourceChange,
 )
 from stackctl.core.plan.plan_summary import (
+    ENGINE_ONLY,
     MARKERS,
     NO_CHANGES,
     count,
@@ -31,6 +37,8 @@ from stackctl.core.plan.plan_summary import (
     format_value,
     in_progress_line,
     live_replicas,
+    shown_fields,
+    where,
 )
 
 _ANSI = {
@@ -68,18 +76,34 @@ def _value(field: FieldChange, value: object) -> str:
     return format_value(field.path, value)
 
 
-def _field_line(field: FieldChange, color: bool) -> str:
-    mark = _paint(_OP_MARK[field.op], _OP_COLOR[field.op], color)
+def _change_text(path: str, field: FieldChange) -> str:
     if field.op is FieldOp.ADDED:
-        text = f"{field.path}: {_value(field, field.new)}"
-    elif field.op is FieldOp.REMOVED:
-        text = f"{field.path}: {_value(field, field.old)}"
-    else:
-        text = f"{field.path}: {_value(field, field.old)} -> {_value(field, field.new)}"
-    line = f"    {mark} {text}"
-    if field.drift:
-        line += "   " + _paint(DRIFT_NOTE, "cyan", color)
-    return line
+        return f"{path}: {_value(field, field.new)}"
+    if field.op is FieldOp.REMOVED:
+        return f"{path}: {_value(field, field.old)}"
+    return f"{path}: {_value(field, field.old)} -> {_value(field, field.new)}"
+
+
+def _field_lines(change: ResourceChange, color: bool, engine_paths: bool) -> list[str]:
+    lines = []
+    for shown in shown_fields(change):
+        field = shown.field
+        mark = _paint(_OP_MARK[field.op], _OP_COLOR[field.op], color)
+        line = f"    {mark} {_change_text(field.shown_path, field)}"
+        place = where(field)
+        if place is not None:
+            line += "   " + _paint(f"({place})", "dim", color)
+        elif field.compose_path is None:
+            line += "   " + _paint(f"({ENGINE_ONLY})", "dim", color)
+        if shown.drift:
+            line += "   " + _paint(DRIFT_NOTE, "cyan", color)
+        lines.append(line)
+        if engine_paths and field.compose_path is not None:
+            lines += [
+                "        " + _paint(f"engine {_change_text(f.path, f)}", "dim", color)
+                for f in shown.engine
+            ]
+    return lines
 
 
 def _create_details(change: ResourceChange) -> list[str]:
@@ -96,7 +120,7 @@ def _create_details(change: ResourceChange) -> list[str]:
     return [f"      image {image}, {what}"]
 
 
-def _resource_lines(change: ResourceChange, color: bool) -> list[str]:
+def _resource_lines(change: ResourceChange, color: bool, engine_paths: bool) -> list[str]:
     style = _EFFECT_COLOR[change.effect]
     marker = MARKERS[change.effect]
     head = f"{marker} {change.kind.value} {change.name}"
@@ -113,12 +137,15 @@ def _resource_lines(change: ResourceChange, color: bool) -> list[str]:
     lines = [line]
     if change.effect is Effect.CREATE:
         lines += _create_details(change)
-    lines += [_field_line(f, color) for f in change.fields]
+    lines += _field_lines(change, color, engine_paths)
     return lines
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
-    """The whole plan as text, ending with the summary line (no trailing newline)."""
+def render_text(plan: Plan, *, color: bool = False, engine_paths: bool = False) -> str:
+    """The whole plan as text, ending with the summary line (no trailing newline).
+
+    ``engine_paths``: also list the Engine API fields under each compose key.
+    """
     counts = count(plan)
     acting = [c for c in plan.changes if c.effect not in (Effect.ORPHAN, Effect.NONE)]
     orphans = plan.of_effect(Effect.ORPHAN)
@@ -127,7 +154,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         lines.append(f"Stack {plan.stack}:")
         lines.append("")
         for change in acting:
-            lines += _resource_lines(change, color)
+            lines += _resource_lines(change, color, engine_paths)
             lines.append("")
     if orphans:
         lines.append("No longer in the file (kept; `--prune` deletes them):")

@@ -34,6 +34,8 @@ CODE_CREDENTIAL_SPEC = "SC218"
 CODE_BAD_RESTART = "SC219"
 CODE_NO_IMAGE = "SC220"
 CODE_NO_CONTENT = "SC221"
+CODE_BAD_NETWORK_NAME = "SC222"
+CODE_LOCAL_NETWORK_DRIVER = "SC223"
 CODE_HOST_IP_IGNORED = "SC302"
 CODE_DEPRECATED_EXTERNAL_NAME = "SC303"
 CODE_UNUSED_NETWORK = "SC304"
@@ -50,6 +52,17 @@ _CONSTRAINT_KEYS = (
     "node.platform.arch",
 )
 _CONSTRAINT_PREFIXES = ("node.labels.", "engine.labels.")
+# The part a key contributes to "<stack>_<key>", which the engine requires to be a
+# DNS name component (swarmkit's isValidDNSName: ^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$).
+_DNS_KEY = re.compile(r"[-_a-zA-Z0-9]*[a-zA-Z0-9]")
+_DNS_NAME = re.compile(r"[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*")
+DNS_RULE_TEXT = (
+    "the engine requires a valid DNS name component: letters and digits, "
+    "with '-' or '_' only between them"
+)
+# Drivers whose networks exist on one node only: the engine refuses to attach a
+# service to them ("Only networks scoped to the swarm can be used").
+LOCAL_SCOPE_DRIVERS = frozenset({"bridge", "host", "none", "null", "macvlan", "ipvlan"})
 _RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
 
 
@@ -94,6 +107,7 @@ class _Checker:
                 self.check_service(str(name), service)
         self.check_dependency_cycles()
         self.check_unused_networks()
+        self.check_network_names_and_drivers()
         for kind in ("networks", "volumes", "configs", "secrets"):
             for name, obj in _mapping(self.data.get(kind)).items():
                 if isinstance(obj, Mapping):
@@ -403,15 +417,7 @@ class _Checker:
 
     def check_unused_networks(self) -> None:
         """Like docker stack deploy, stackctl creates only networks some service joins."""
-        used: set[str] = set()
-        for service in self.services.values():
-            networks = _mapping(service).get("networks")
-            if isinstance(networks, list):
-                used.update(n for n in networks if isinstance(n, str))
-            elif isinstance(networks, Mapping):
-                used.update(str(n) for n in networks)
-            elif networks is None:
-                used.add("default")
+        used = self.used_networks()
         for name, spec in _mapping(self.data.get("networks")).items():
             if str(name) in used or (isinstance(spec, Mapping) and spec.get("external")):
                 continue
@@ -421,6 +427,54 @@ class _Checker:
                 CODE_UNUSED_NETWORK,
                 "attach a service to it, or remove it",
             )
+
+    def check_network_names_and_drivers(self) -> None:
+        """What the engine refuses in the networks the stack creates (the used ones)."""
+        used = self.used_networks()
+        for key, spec in _mapping(self.data.get("networks")).items():
+            name = str(key)
+            network = _mapping(spec)
+            if name not in used or network.get("external"):
+                continue
+            explicit = network.get("name")
+            if isinstance(explicit, str):
+                if not _DNS_NAME.fullmatch(explicit):
+                    self.error(
+                        ("networks", name, "name"),
+                        f"network name '{explicit}' is not valid: {DNS_RULE_TEXT}",
+                        CODE_BAD_NETWORK_NAME,
+                        "e.g. replace '.' with '-' or '_'",
+                    )
+            elif not _DNS_KEY.fullmatch(name):
+                self.error(
+                    ("networks", name),
+                    f"network '{name}' would be created as '<stack>_{name}', which is not "
+                    f"valid: {DNS_RULE_TEXT}",
+                    CODE_BAD_NETWORK_NAME,
+                    "rename the key (e.g. replace '.' with '-' or '_'), or set name:",
+                )
+            driver = network.get("driver")
+            if isinstance(driver, str) and driver in LOCAL_SCOPE_DRIVERS:
+                self.error(
+                    ("networks", name, "driver"),
+                    f"network '{name}' uses driver '{driver}', which creates a network local "
+                    "to one node; the engine attaches services only to swarm-scoped networks "
+                    "(docker stack deploy fails the same way)",
+                    CODE_LOCAL_NETWORK_DRIVER,
+                    "use driver: overlay (the default), or remove driver:",
+                )
+
+    def used_networks(self) -> set[str]:
+        used: set[str] = set()
+        for service in self.services.values():
+            networks = _mapping(service).get("networks")
+            if isinstance(networks, list):
+                used.update(n for n in networks if isinstance(n, str))
+            elif isinstance(networks, Mapping):
+                used.update(str(n) for n in networks)
+            elif networks is None:
+                used.add("default")
+        return used
 
     # -- top-level objects --------------------------------------------------------------------
 

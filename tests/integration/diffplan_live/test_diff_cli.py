@@ -116,9 +116,13 @@ def test_adoption_after_docker_stack_deploy_is_no_change_then_scale_is_reported(
         "in-place",
         False,
     )
-    assert [(f["path"], f["old"], f["new"]) for f in change["fields"]] == [
+    assert [(f["engine_path"], f["old"], f["new"]) for f in change["fields"]] == [
         ("Mode.Replicated.Replicas", 5, 2)
     ]
+    # ... named by the stack file's key and the line that sets it
+    (field,) = change["fields"]
+    assert field["path"] == "services.web.deploy.replicas" and field["engineOnly"] is False
+    assert field["location"]["file"] == str(stack_file) and field["location"]["line"] > 1
     # No revision was recorded (docker stack deploy): a difference, not drift.
     assert change["drift"] is False
 
@@ -136,8 +140,9 @@ def test_env_change_shows_field_and_redacts(
     code, out, _ = run_stackctl("diff", stack_name, "-c", str(changed), "--format", "markdown")
     assert code == 2
     assert "s3cr3t" not in out and "hunter2" not in out
-    assert '`TaskTemplate.ContainerSpec.Env[MODE]` | changed | `"prod"` | `"canary"`' in out
-    assert "`TaskTemplate.ContainerSpec.Env[DB_PASSWORD]` | changed | _(sensitive)_" in out
+    assert '`services.web.environment[MODE]` | changed | `"prod"` | `"canary"` | `' in out
+    assert f"`{changed}:" in out  # the file:line that sets it
+    assert "`services.web.environment[DB_PASSWORD]` | changed | _(sensitive)_" in out
     assert "restarts 2 tasks" in out
 
 

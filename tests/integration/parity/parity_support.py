@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.core.convert.comparable import align_live_to_desired
+from stackctl.core.convert.convert import network_create_body
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import (
     LABEL_LOGICAL_NAME,
@@ -105,7 +106,7 @@ def deploy_converted(client: EngineClient, desired: ClusterState, stack: Stack) 
     """Create ``desired`` on the engine, the way stackctl's apply does."""
     for net in desired.networks.values():
         if not net.external:
-            _post(client, "/networks/create", {**net.spec, "CheckDuplicate": True})
+            _post(client, "/networks/create", network_create_body(net.spec))
     ids: dict[str, dict[str, str]] = {"config": {}, "secret": {}}
     for kind, states, objects in (
         ("config", desired.configs, stack.configs),

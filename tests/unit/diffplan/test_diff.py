@@ -59,7 +59,7 @@ def test_env_is_matched_by_key_not_position() -> None:
         (f"{env}[DB_HOST]", FieldOp.CHANGED, "db", "db2"),
     ]
     assert change.effect is Effect.ROLLING
-    assert change.reason == "Env changed: tasks are replaced"
+    assert change.reason == "environment changed: tasks are replaced"
 
 
 def test_ports_are_matched_by_target_and_protocol() -> None:

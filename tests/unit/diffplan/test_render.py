@@ -44,10 +44,11 @@ def test_text_plan_markers_fields_effects_and_summary() -> None:
     # N = the replicas of the live service (4, scaled by hand), not the file's 3
     assert web.startswith("  ~ service shop_web  (restarts 4 tasks") and "[drift]" in web
     assert any(line.startswith("  ~ service shop_api  (in place") for line in lines)
-    assert '    ~ TaskTemplate.ContainerSpec.Image: "shop/web:1" -> "shop/web:2"' in lines
-    replicas = next(line for line in lines if "Mode.Replicated.Replicas" in line)
+    # fields are named by the stack file's keys (no file here, so no file:line)
+    assert '    ~ services.web.image: "shop/web:1" -> "shop/web:2"' in lines
+    replicas = next(line for line in lines if "services.web.deploy.replicas" in line)
     assert "4 -> 3" in replicas and "drift" in replicas
-    assert '    + Labels[team]: "core"' in lines
+    assert '    + services.api.deploy.labels[team]: "core"' in lines
     assert "  ? service shop_legacy" in lines
     assert lines[-1] == "Plan: 1 to create, 2 to update (1 rolling, 1 in place), 0 to delete."
     assert "\033[" not in text
@@ -56,7 +57,10 @@ def test_text_plan_markers_fields_effects_and_summary() -> None:
 def test_text_plan_never_shows_sensitive_values() -> None:
     text = render_text(_mixed_plan())
     assert "n3w-pa55" not in text and "hunter2" not in text
-    assert "Env[DB_PASSWORD]: (sensitive) -> (sensitive)" in text
+    assert "environment[DB_PASSWORD]: (sensitive) -> (sensitive)" in text
+    verbose = render_text(_mixed_plan(), engine_paths=True)
+    assert "n3w-pa55" not in verbose and "hunter2" not in verbose
+    assert "Env[DB_PASSWORD]: (sensitive) -> (sensitive)" in verbose
 
 
 def test_color_only_when_asked() -> None:
@@ -110,9 +114,13 @@ def test_json_plan_shape() -> None:
         True,
         4,
     )
-    pw = next(f for f in web["fields"] if f["path"].endswith("Env[DB_PASSWORD]"))
+    pw = next(f for f in web["fields"] if f["engine_path"].endswith("Env[DB_PASSWORD]"))
     assert pw == {
-        "path": "TaskTemplate.ContainerSpec.Env[DB_PASSWORD]",
+        "path": "services.web.environment[DB_PASSWORD]",
+        "engine_path": "TaskTemplate.ContainerSpec.Env[DB_PASSWORD]",
+        "engineOnly": False,
+        "echo": False,
+        "location": None,
         "op": "changed",
         "old": "(sensitive)",
         "new": "(sensitive)",
@@ -128,10 +136,7 @@ def test_markdown_has_summary_table_and_collapsible_details() -> None:
     assert "**Plan: 1 to create, 2 to update (1 rolling, 1 in place), 0 to delete.**" in md
     assert "| `~` | service `shop_web` | restarts 4 tasks" in md
     assert "<details><summary>Field changes</summary>" in md and md.rstrip().endswith("</details>")
-    assert (
-        "| `shop_web` | `TaskTemplate.ContainerSpec.Env[DB_PASSWORD]` | changed | _(sensitive)_"
-        in md
-    )
+    assert "| `shop_web` | `services.web.environment[DB_PASSWORD]` | changed | _(sensitive)_" in md
     assert "n3w-pa55" not in md
 
 

@@ -1,0 +1,240 @@
+"""agent.yml -> a typed, frozen ``AgentConfig``, every problem located by file:line.
+
+The file is parsed with the same located YAML loader as stack files
+(``core.load.yaml_source``) and checked against ``schemas/agent.schema.json``;
+schema errors become ``Finding``s at the line of the offending key, exactly
+like stack-file errors, and are all raised at once as a ``StackFileError``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from stackctl.core.load.doc_paths import Path, make_locator
+from stackctl.core.load.yaml_source import parse_document
+from stackctl.core.load.yaml_text import decode_source
+from stackctl.core.model.units import UnitError, parse_duration
+from stackctl.core.validate.schema_errors import SchemaErrorTranslator, dotted, suggest
+from stackctl.errors import Finding, Location, Severity, StackctlError, StackFileError
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+
+SCHEMA_FILE = "agent.schema.json"
+DEFAULT_STATE_DIR = "/var/lib/stackctl-agent"
+DEFAULT_INTERVAL = 60.0
+DEFAULT_BACKOFF_MAX = 600.0
+DEFAULT_GIT_TIMEOUT = 120.0
+DEFAULT_CONCURRENCY = 4
+
+
+@functools.cache
+def agent_schema() -> dict[str, Any]:
+    """The agent.yml JSON Schema (shipped as ``stackctl.schemas``)."""
+    text = (resources.files("stackctl.schemas") / SCHEMA_FILE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@dataclass(frozen=True)
+class ApplySettings:
+    """apply's rollout options for one stack (seconds for durations)."""
+
+    timeout: float = 600.0
+    pending_timeout: float = 120.0
+    lock_timeout: float = 0.0
+    on_failure: str = "rollback"
+    max_concurrent: int | None = None
+    resolve_image: str = "never"
+    history_max: int = 10
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """One stack the agent keeps in sync with a git repository."""
+
+    name: str
+    repo: str
+    files: tuple[str, ...]
+    branch: str | None = "main"  # None when ``ref`` is given
+    ref: str | None = None
+    env_files: tuple[str, ...] = ()
+    drift: str = "report"  # report | correct
+    prune: bool = False
+    interval: float = DEFAULT_INTERVAL
+    apply: ApplySettings = field(default_factory=ApplySettings)
+
+    @property
+    def tracking(self) -> str:
+        """What is followed, for messages: ``branch main`` or ``ref v1.2``."""
+        return f"branch {self.branch}" if self.branch else f"ref {self.ref}"
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    stacks: tuple[StackConfig, ...]
+    interval: float = DEFAULT_INTERVAL
+    state_dir: str = DEFAULT_STATE_DIR
+    listen: str = "127.0.0.1:8476"
+    concurrency: int = DEFAULT_CONCURRENCY
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    git_timeout: float = DEFAULT_GIT_TIMEOUT
+    source: str = "agent.yml"
+
+    def stack(self, name: str) -> StackConfig:
+        for stack in self.stacks:
+            if stack.name == name:
+                return stack
+        raise StackctlError(
+            f"stack {name!r} is not in {self.source}",
+            hint="stacks there: " + ", ".join(s.name for s in self.stacks),
+        )
+
+
+class _AgentTranslator(SchemaErrorTranslator):
+    """Schema errors in agent.yml words: no hints about where stack-file keys belong."""
+
+    def translate(self, error: ValidationError) -> list[Finding]:
+        if error.validator == "minItems":
+            path = tuple(error.absolute_path)
+            return [self.finding(path, "must not be empty", "SC010", "list at least one")]
+        return super().translate(error)
+
+    def _unknown_key(
+        self, path: tuple[str | int, ...], key: str, allowed: list[str], has_patterns: bool
+    ) -> Finding:
+        where = f"in {dotted(path)}" if path else "at the top level"
+        guess = suggest(key, allowed)
+        hint = (
+            f"did you mean '{guess}'?"
+            if guess
+            else "allowed keys here: " + ", ".join(sorted(allowed))
+        )
+        return self.finding((*path, key), f"unknown key '{key}' {where}", "SC010", hint)
+
+
+def _error(message: str, location: Location, path: str, hint: str | None = None) -> Finding:
+    return Finding(Severity.ERROR, message, "SC010", location, path, hint)
+
+
+def parse_config(text: str, file: str) -> AgentConfig:
+    """Parse and check agent.yml's text; ``StackFileError`` lists every problem."""
+    from jsonschema import Draft7Validator
+
+    document = parse_document(text, file)
+    locate = make_locator(document.locations, Location(file, 1, 1))
+    schema = agent_schema()
+    validator = Draft7Validator(schema)
+
+    def resolve(ref: str) -> Any:
+        node: Any = schema
+        for part in ref.lstrip("#/").split("/"):
+            node = node[part]
+        return node
+
+    translator = _AgentTranslator(locate, resolve)
+    findings: list[Finding] = []
+    for error in sorted(validator.iter_errors(document.data), key=lambda e: list(e.path)):
+        findings.extend(translator.translate(error))
+    if not findings:
+        findings.extend(_semantic_checks(document.data, locate))
+    if findings:
+        findings.sort(key=lambda f: (f.location.line or 0, f.location.column or 0))
+        raise StackFileError(findings)
+    return _build(document.data, file)
+
+
+def load_config(path: str) -> AgentConfig:
+    """Read agent.yml from ``path`` (see ``parse_config``)."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(1024 * 1024 + 1)
+    except OSError as error:
+        raise StackctlError(f"cannot read the agent config {path}: {error.strerror}") from None
+    if len(raw) > 1024 * 1024:
+        raise StackctlError(f"the agent config {path} is larger than 1 MiB")
+    return parse_config(decode_source(raw, path), path)
+
+
+def _semantic_checks(data: dict[str, Any], locate: Any) -> list[Finding]:
+    """What the schema cannot say: unique names, branch xor ref."""
+    findings: list[Finding] = []
+    seen: dict[str, int] = {}
+    for index, stack in enumerate(data.get("stacks", [])):
+        path: Path = ("stacks", index)
+        name = stack["name"]
+        if name in seen:
+            findings.append(
+                _error(
+                    f"stack '{name}' is listed twice (first as stacks[{seen[name]}])",
+                    locate((*path, "name")),
+                    dotted((*path, "name")),
+                    "each stack may be watched once; give it one entry",
+                )
+            )
+        seen.setdefault(name, index)
+        if "branch" in stack and "ref" in stack:
+            findings.append(
+                _error(
+                    "give either branch or ref, not both",
+                    locate((*path, "ref")),
+                    dotted((*path, "ref")),
+                    "branch follows a branch's head; ref pins a tag or a commit",
+                )
+            )
+    return findings
+
+
+def seconds(text: str) -> float:
+    """A schema-checked duration string in seconds."""
+    try:
+        return parse_duration(text) / 1e9
+    except UnitError as error:  # the schema's pattern makes this unreachable in practice
+        raise StackctlError(str(error)) from None
+
+
+def _build(data: dict[str, Any], file: str) -> AgentConfig:
+    interval = seconds(data["interval"]) if "interval" in data else DEFAULT_INTERVAL
+    stacks = tuple(_stack(item, interval) for item in data["stacks"])
+    return AgentConfig(
+        stacks=stacks,
+        interval=interval,
+        state_dir=str(data.get("state_dir", DEFAULT_STATE_DIR)),
+        listen=str(data.get("listen", "127.0.0.1:8476")),
+        concurrency=int(data.get("concurrency", DEFAULT_CONCURRENCY)),
+        backoff_max=seconds(data["backoff_max"]) if "backoff_max" in data else DEFAULT_BACKOFF_MAX,
+        git_timeout=seconds(data["git_timeout"]) if "git_timeout" in data else DEFAULT_GIT_TIMEOUT,
+        source=file,
+    )
+
+
+def _stack(item: dict[str, Any], interval: float) -> StackConfig:
+    options = item.get("apply", {})
+    apply = ApplySettings(
+        timeout=seconds(options.get("timeout", "10m")),
+        pending_timeout=seconds(options.get("pending_timeout", "2m")),
+        lock_timeout=seconds(options.get("lock_timeout", "0s")),
+        on_failure=str(options.get("on_failure", "rollback")),
+        max_concurrent=int(options["max_concurrent"]) or None
+        if "max_concurrent" in options
+        else None,
+        resolve_image=str(options.get("resolve_image", "never")),
+        history_max=int(options.get("history_max", 10)),
+    )
+    ref = item.get("ref")
+    return StackConfig(
+        name=str(item["name"]),
+        repo=str(item["repo"]),
+        files=tuple(str(f) for f in item["files"]),
+        branch=None if ref is not None else str(item.get("branch", "main")),
+        ref=None if ref is None else str(ref),
+        env_files=tuple(str(f) for f in item.get("env_files", [])),
+        drift=str(item.get("drift", "report")),
+        prune=bool(item.get("prune", False)),
+        interval=seconds(item["interval"]) if "interval" in item else interval,
+        apply=apply,
+    )

@@ -1,0 +1,249 @@
+"""One pass over one stack: ask git, decide, plan, apply only a non-empty plan, report.
+
+Reads per idle pass are constant per stack (not per service): the agent-state
+config, the revision list, and the stack's observation. Writes happen only
+when something changes: an apply (under the stack lock) and the agent state's
+labels when the reported outcome, commit or message changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from stackctl.agent import deploy
+from stackctl.agent.config import StackConfig
+from stackctl.agent.decide import Action, decide, sync_key
+from stackctl.agent.git_source import GitError, GitSource
+from stackctl.agent.state import AgentState, state_from_labels, state_to_labels
+from stackctl.core.history.revision import GitOrigin
+from stackctl.engine.client import EngineClient
+from stackctl.errors import ExitCode, Finding, LockHeldError, StackctlError, StackFileError
+from stackctl.rollout.events import Event
+
+# Every outcome of a pass, with the exit code ``agent --once`` gives it.
+EXIT_CODES: dict[str, int] = {
+    "applied": ExitCode.OK,
+    "no_change": ExitCode.OK,
+    "suspended": ExitCode.OK,
+    "paused": ExitCode.OK,  # a person rolled back: standing still is the right answer
+    "held": ExitCode.OK,  # reported (with its exit code) on the pass that failed
+    "locked": ExitCode.OK,  # another apply holds the lock; the next pass looks again
+    "drift_detected": ExitCode.CHANGES_PENDING,
+    "error": ExitCode.ERROR,
+    "rolled_back": ExitCode.ROLLED_BACK,
+    "failed": ExitCode.FAILED,
+    "interrupted": ExitCode.FAILED,
+    "timed_out": ExitCode.TIMED_OUT,
+}
+# A rollout's own outcome values, as a pass reports them.
+_ROLLOUT = {
+    "applied": "applied",
+    "submitted": "applied",
+    "rolled_back": "rolled_back",
+    "paused": "failed",  # on_failure: pause; the stack is left paused, not "paused by a person"
+    "failed": "failed",
+    "timed_out": "timed_out",
+    "interrupted": "interrupted",
+    "not_applied": "error",
+    "no_change": "no_change",
+}
+MAX_FINDINGS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """How one stack's pass ended (also the JSON line ``agent --once --json`` prints)."""
+
+    stack: str
+    outcome: str
+    commit: str = ""
+    message: str = ""
+    revision: int | None = None
+    duration: float = 0.0
+    api_calls: int = 0
+    api_writes: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.outcome]
+
+    @property
+    def is_error(self) -> bool:
+        return self.outcome == "error"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "stack": self.stack,
+            "outcome": self.outcome,
+            "commit": self.commit,
+            "message": self.message,
+            "revision": self.revision,
+            "duration": round(self.duration, 3),
+            "engineCalls": self.api_calls,
+            "engineWrites": self.api_writes,
+        }
+
+    def describe(self) -> str:
+        at = f" at {self.commit[:12]}" if self.commit else ""
+        rev = f" (revision {self.revision})" if self.revision else ""
+        text = f"stack {self.stack}: {self.outcome}{at}{rev}"
+        return f"{text}: {self.message}" if self.message else text
+
+
+@dataclass
+class StackMemory:
+    """What a stack's passes remember in this process (nothing here is needed to restart)."""
+
+    planned: str = ""  # commit + sources + live fingerprint of the last empty-plan pass
+    failures: int = 0  # consecutive error passes, for the backoff
+    last: PassResult | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def describe_findings(commit: str, findings: list[Finding]) -> str:
+    """``commit 1a2b3c4d5e6f: shop/stack.yml:12:5: message`` for the first few errors."""
+    errors = [f for f in findings if f.severity.value == "error"] or findings
+    shown = [f"{f.location}: {f.message}" for f in errors[:MAX_FINDINGS_SHOWN]]
+    more = len(errors) - len(shown)
+    text = f"invalid stack files in commit {commit[:12]}: " + "; ".join(shown)
+    return text + (f" (and {more} more)" if more > 0 else "")
+
+
+class StackPass:
+    """Runs one pass of one stack; ``run()`` never raises a ``StackctlError``."""
+
+    def __init__(
+        self,
+        config: StackConfig,
+        client: EngineClient,
+        git: GitSource,
+        memory: StackMemory,
+        *,
+        should_stop: Callable[[], bool],
+        emit: Callable[[str, Event], None],
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.git = git
+        self.memory = memory
+        self.should_stop = should_stop
+        self.emit = emit
+        self.commit = ""
+
+    def run(self) -> PassResult:
+        started = time.monotonic()
+        before = self.client.api_calls()
+        try:
+            outcome, message, revision = self._run()
+        except StackFileError as error:
+            outcome, message, revision = (
+                "error",
+                describe_findings(self.commit, error.findings),
+                None,
+            )
+        except StackctlError as error:
+            prefix = f"commit {self.commit[:12]}: " if self.commit else ""
+            kind = "git" if isinstance(error, GitError) else "error"
+            outcome, message, revision = "error", f"{kind}: {prefix}{error.message}", None
+        result = self._finish(outcome, message, revision)
+        after = self.client.api_calls()
+        return replace(
+            result,
+            duration=time.monotonic() - started,
+            api_calls=after.total - before.total,
+            api_writes=after.writes - before.writes,
+        )
+
+    def _finish(self, outcome: str, message: str, revision: int | None) -> PassResult:
+        self.memory.failures = self.memory.failures + 1 if outcome == "error" else 0
+        result = PassResult(self.config.name, outcome, self.commit, message, revision)
+        try:
+            self._report(result)
+        except StackctlError as error:  # the engine went away: the result still stands
+            result = replace(result, message=f"{message} (state not stored: {error.message})")
+        self.memory.last = result
+        return result
+
+    def _report(self, result: PassResult) -> None:
+        from stackctl.engine.agent_state import update_state_labels
+
+        def change(labels: object) -> dict[str, str]:
+            state = state_from_labels(labels)  # type: ignore[arg-type]
+            new = state.reported(result.outcome, result.commit, result.message)
+            if result.outcome in ("applied", "no_change") and self.commit:
+                new = replace(new, synced=sync_key(self.commit, self.config.files))
+            return state_to_labels(new)
+
+        update_state_labels(self.client, self.config.name, change)
+
+    def _state(self) -> AgentState:
+        from stackctl.engine.agent_state import read_state_labels
+
+        return state_from_labels(read_state_labels(self.client, self.config.name))
+
+    def _run(self) -> tuple[str, str, int | None]:
+        from stackctl.engine.revisions import RevisionStore
+
+        name = self.config.name
+        self.commit = self.git.remote_commit()
+        state = self._state()
+        revisions = RevisionStore(self.client, name).list()
+        decision = decide(self.commit, self.config.files, revisions, state)
+        if decision.action in (Action.SUSPENDED, Action.PAUSED, Action.HELD):
+            return decision.action.value, decision.reason, None
+        checkout = self.git.checkout(self.commit)
+        self.commit = checkout.commit
+        loaded = deploy.load(name, checkout.path, self.config.files, self.config.env_files)
+        live = deploy.observe(self.client, loaded.desired)
+        seen = "|".join(
+            (
+                self.commit,
+                loaded.stack.source_digest or "",
+                decision.action.value,
+                deploy.fingerprint(live),
+            )
+        )
+        if seen == self.memory.planned:
+            return "no_change", "", None  # nothing moved since the last empty plan
+        plan = deploy.plan(self.client, loaded.desired, live, prune=self.config.prune)
+        if not plan.has_changes:
+            self.memory.planned = seen
+            return "no_change", "", None
+        self.memory.planned = ""
+        if decision.action is Action.CHECK and self.config.drift == "report":
+            return "drift_detected", _drift_message(plan), None
+        origin = GitOrigin(
+            repo=self.git.shown,
+            commit=self.commit,
+            ref=self.config.branch or self.config.ref or "",
+            files=self.config.files,
+        )
+        try:
+            applied = deploy.apply(
+                self.client,
+                loaded,
+                self.config.apply,
+                prune=self.config.prune,
+                git=origin,
+                should_stop=self.should_stop,
+                emit=lambda event: self.emit(name, event),
+            )
+        except LockHeldError as error:
+            return "locked", error.message, None
+        prefix = "drift corrected: " if decision.action is Action.CHECK else ""
+        return _ROLLOUT[applied.outcome], prefix + applied.message, applied.revision
+
+
+def _drift_message(plan: object) -> str:
+    from stackctl.core.plan.plan_model import Effect, Plan
+
+    assert isinstance(plan, Plan)
+    names = sorted(
+        f"{c.kind.value} {c.name}"
+        for c in plan.changes
+        if c.effect not in (Effect.NONE, Effect.ORPHAN)
+    )
+    shown = ", ".join(names[:10]) + (f" (and {len(names) - 10} more)" if len(names) > 10 else "")
+    return f"the cluster differs from the applied commit: {shown} (drift: report)"

@@ -1,0 +1,96 @@
+"""agent.yml: parsed into typed settings; every problem located by file:line."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackctl.agent.config import load_config, parse_config
+from stackctl.errors import StackctlError, StackFileError
+
+GOOD = """\
+interval: 30s
+state_dir: /srv/agent
+listen: 127.0.0.1:8476
+stacks:
+  - name: shop
+    repo: https://git.example.com/ops/deploy.git
+    files: [shop/stack.yml, shop/prod.yml]
+    env_files: [shop/prod.env]
+    drift: correct
+    prune: true
+    apply: {timeout: 5m, on_failure: pause, max_concurrent: 2}
+  - name: blog
+    repo: /srv/git/blog.git
+    ref: v1.2.0
+    interval: 2m
+    files: [stack.yml]
+"""
+
+
+def errors(text: str) -> list[tuple[str, str]]:
+    with pytest.raises(StackFileError) as caught:
+        parse_config(text, "agent.yml")
+    return [(str(f.location), f.message) for f in caught.value.findings]
+
+
+def test_a_full_config_becomes_typed_settings_with_defaults() -> None:
+    config = parse_config(GOOD, "agent.yml")
+    shop, blog = config.stacks
+    assert (config.interval, config.state_dir, config.concurrency) == (30.0, "/srv/agent", 4)
+    assert (shop.branch, shop.ref, shop.interval, shop.drift, shop.prune) == (
+        "main",
+        None,
+        30.0,
+        "correct",
+        True,
+    )
+    assert shop.files == ("shop/stack.yml", "shop/prod.yml")
+    assert (shop.apply.timeout, shop.apply.on_failure, shop.apply.max_concurrent) == (
+        300.0,
+        "pause",
+        2,
+    )
+    assert (blog.branch, blog.ref, blog.interval, blog.drift) == (None, "v1.2.0", 120.0, "report")
+    assert blog.apply.pending_timeout == 120.0
+
+
+def test_every_error_is_reported_at_its_line_with_a_hint() -> None:
+    found = errors(
+        "interval: soon\n"
+        "stacks:\n"
+        "  - name: shop\n"
+        "    repo: x\n"
+        "    files: [a.yml]\n"
+        "    drift: reprot\n"
+        "    apply: {timeout: 10m, timout: 3s}\n"
+        "  - name: blog\n"
+        "    files: []\n"
+    )
+    assert ("agent.yml:1:1", "the string 'soon' does not have the expected form") in found
+    assert (
+        "agent.yml:6:5",
+        "the string 'reprot' is not allowed here; use one of: report, correct",
+    ) in found
+    assert ("agent.yml:7:27", "unknown key 'timout' in stacks[0].apply") in found
+    assert ("agent.yml:8:5", "required key 'repo' is missing") in found
+    assert ("agent.yml:9:5", "must not be empty") in found
+
+
+def test_duplicate_stacks_and_branch_with_ref_are_refused() -> None:
+    found = errors(
+        "stacks:\n"
+        "  - {name: shop, repo: x, files: [a.yml]}\n"
+        "  - name: shop\n"
+        "    repo: y\n"
+        "    branch: main\n"
+        "    ref: v1\n"
+        "    files: [a.yml]\n"
+    )
+    assert [where for where, _ in found] == ["agent.yml:3:5", "agent.yml:6:5"]
+    assert "listed twice" in found[0][1] and "either branch or ref" in found[1][1]
+
+
+def test_bad_yaml_is_located_and_a_missing_file_is_a_plain_error(tmp_path: object) -> None:
+    assert errors("stacks: [\n")[0][0].startswith("agent.yml:")
+    with pytest.raises(StackctlError, match="cannot read the agent config"):
+        load_config("/nonexistent/agent.yml")

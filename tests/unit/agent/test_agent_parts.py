@@ -1,0 +1,37 @@
+"""Small parts of the agent: URL redaction, backoff, located findings in messages."""
+
+from __future__ import annotations
+
+from stackctl.agent.config import parse_config
+from stackctl.agent.git_source import redact_url
+from stackctl.agent.loop import Agent
+from stackctl.agent.reconcile import describe_findings
+from stackctl.errors import Finding, Location, Severity
+
+
+def test_credentials_never_leave_a_url() -> None:
+    assert redact_url("https://user:tok3n@git.example.com:8443/a.git") == (
+        "https://git.example.com:8443/a.git"
+    )
+    assert redact_url("https://git.example.com/a.git") == "https://git.example.com/a.git"
+    assert redact_url("git@github.com:o/r.git") == "git@github.com:o/r.git"
+
+
+def test_errors_back_off_doubling_up_to_the_cap() -> None:
+    config = parse_config(
+        "interval: 10s\nbackoff_max: 1m\nstacks: [{name: s, repo: x, files: [a.yml]}]\n", "a.yml"
+    )
+    agent = Agent(config, connect=lambda: None, out=print)  # type: ignore[arg-type,return-value]
+    schedule = agent.stacks["s"]
+    delays = []
+    for failures in range(5):
+        schedule.memory.failures = failures
+        delays.append(agent.delay_after(schedule))
+    assert delays == [10.0, 20.0, 40.0, 60.0, 60.0]
+
+
+def test_invalid_files_are_reported_with_the_commit_and_file_line() -> None:
+    finding = Finding(Severity.ERROR, "bad", location=Location("app/stack.yml", 8, 7))
+    text = describe_findings("c0ffee" * 7, [finding] * 7)
+    assert text.startswith("invalid stack files in commit c0ffeec0ffee: app/stack.yml:8:7: bad")
+    assert text.endswith("(and 2 more)")
