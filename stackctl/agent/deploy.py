@@ -6,7 +6,6 @@ else in ``stackctl.agent`` deals with git, state and scheduling.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -20,7 +19,6 @@ from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.plan_model import Plan
 from stackctl.engine.client import EngineClient
-from stackctl.errors import StackctlError
 from stackctl.rollout.events import Event
 
 
@@ -102,66 +100,57 @@ def apply(
     should_stop: Callable[[], bool],
     emit: Callable[[Event], None],
 ) -> Applied:
-    """Take the stack lock, re-plan, roll out, record a revision carrying ``git``."""
+    """The one rollout path of apply and rollback (``stackctl.rollout.session``):
+    lock, re-plan, record the revision carrying ``git`` before the first write,
+    roll out, mark how it ended, clean up."""
     from stackctl.cli.apply_flow import dependencies_of, failure_policy, file_contents
-    from stackctl.engine.cleanup import remove_superseded
-    from stackctl.engine.lock import StackLock
-    from stackctl.engine.recording import record_apply
-    from stackctl.engine.revisions import RevisionStore
-    from stackctl.engine.writer import SwarmWriter
+    from stackctl.rollout.events import ApplyWarning
     from stackctl.rollout.options import ApplyOptions
-    from stackctl.rollout.runner import run_apply
+    from stackctl.rollout.session import LockSettings, Release, locked_rollout
 
     desired = loaded.desired
-    name = desired.stack
-    lock = StackLock(client, name)
-    lock.acquire(settings.lock_timeout)
-    try:
-        lock.start_heartbeat()
-        fresh = plan(client, desired, observe(client, desired), prune=prune)
-        if not fresh.has_changes:
-            return Applied("no_change", "applied meanwhile (nothing left to do)", None)
-        dependencies = dependencies_of(loaded.stack, name)
-        warnings: list[str] = []
-        writer = SwarmWriter(client, resolve_image=settings.resolve_image, warn=warnings.append)
-        options = ApplyOptions(
-            on_failure=failure_policy(settings.on_failure),
-            max_concurrent=settings.max_concurrent,
-            timeout=settings.timeout,
-            pending_timeout=settings.pending_timeout,
-            dependencies=dependencies,
-            contents=file_contents(loaded.stack, desired),
-            should_stop=should_stop,
-        )
-        started = time.monotonic()
-        outcome = run_apply(writer, fresh, options, emit)
-        number = None
-        if outcome.changed:
-            try:
-                number = record_apply(
-                    client,
-                    desired=desired,
-                    plan=fresh,
-                    outcome=outcome.outcome.value,
-                    source_digest=loaded.stack.source_digest,
-                    dependencies=dependencies,
-                    history_max=settings.history_max,
-                    git=git,
-                )
-            except StackctlError as error:
-                warnings.append(f"could not record the revision: {error.message}")
-        if outcome.outcome.value == "applied" and outcome.changed:
-            try:
-                keep = RevisionStore(client, name).referenced_objects()
-                remove_superseded(client, desired, keep=keep, removed=lambda kind, n: None)
-            except StackctlError as error:
-                warnings.append(f"could not clean up superseded configs/secrets: {error.message}")
-        failed = [f"{s.name}: {s.reason}" for s in outcome.services if s.reason]
-        message = (
-            "; ".join([outcome.message] * bool(outcome.message) + failed + warnings)
-            or f"{outcome.changed} change(s) in {time.monotonic() - started:.0f}s"
-        )
-        return Applied(outcome.outcome.value, message, number)
-    finally:
-        with contextlib.suppress(StackctlError):  # the lease expires by itself
-            lock.release()
+    dependencies = dependencies_of(loaded.stack, desired.stack)
+    warnings: list[str] = []
+
+    def collect(event: Event) -> None:
+        if isinstance(event, ApplyWarning):
+            warnings.append(event.message)
+        emit(event)
+
+    options = ApplyOptions(
+        on_failure=failure_policy(settings.on_failure),
+        max_concurrent=settings.max_concurrent,
+        timeout=settings.timeout,
+        pending_timeout=settings.pending_timeout,
+        dependencies=dependencies,
+        contents=file_contents(loaded.stack, desired),
+        should_stop=should_stop,
+    )
+    release = Release(
+        desired=desired,
+        source_digest=loaded.stack.source_digest,
+        dependencies=dependencies,
+        git=git,
+    )
+    started = time.monotonic()
+    outcome = locked_rollout(
+        client,
+        release,
+        lambda: plan(client, desired, observe(client, desired), prune=prune),
+        options,
+        LockSettings(
+            lock_timeout=settings.lock_timeout,
+            history_max=settings.history_max,
+            resolve_image=settings.resolve_image,
+        ),
+        collect,
+        warnings.append,
+    )
+    if outcome is None:
+        return Applied("no_change", "applied meanwhile (nothing left to do)", None)
+    failed = [f"{s.name}: {s.reason}" for s in outcome.services if s.reason]
+    message = (
+        "; ".join([outcome.message] * bool(outcome.message) + failed + warnings)
+        or f"{outcome.changed} change(s) in {time.monotonic() - started:.0f}s"
+    )
+    return Applied(outcome.outcome.value, message, outcome.revision)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from stackctl.core.model.model import DependsOn, Stack
 from stackctl.core.load.source_map import SourceMap
+from stackctl.core.model.model import DependsOn, Stack
 from stackctl.core.model.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.errors import StackctlError, UserAbort

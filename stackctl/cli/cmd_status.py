@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.core.model.state import ResourceKind
 
 
 def register(app: typer.Typer) -> None:
@@ -122,27 +123,46 @@ def status(
             typer.echo(f"  {s.name}: {error}")
 
 
+_KINDS = tuple(ResourceKind)
+
+
 def _unfinished(
     client: Any, store: Any, summaries: list[Any], summary: Any, differs: list[str]
 ) -> tuple[dict[str, Any], list[str]]:
     """An apply cut short (or running now): how far it got, and the real drift.
 
     Live differing from the unfinished revision is not drift when it still matches
-    the revision before it: that part was simply not rolled out yet. Only what
-    matches neither was changed outside stackctl.
+    what stackctl wrote before: the last applied revision, or an interrupted apply
+    since then. That part was simply not rolled out yet. Only what matches none of
+    them was changed outside stackctl.
     """
+    from stackctl.core.history.basis import matching_resources
     from stackctl.core.history.revision import Outcome
+    from stackctl.engine.observe import observe_stack
 
     earlier = [
         s.number for s in summaries if s.number < summary.number and s.outcome is Outcome.APPLIED
     ]
     previous = earlier[-1] if earlier else None
-    from_previous = set(_compare(client, store.get(previous))[0]) if previous else set(differs)
-    drifted = sorted(set(differs) & from_previous)
-    pending = sorted(set(differs) - from_previous)
+    since = [
+        s.number
+        for s in summaries
+        if (previous or 0) < s.number < summary.number and s.outcome and s.outcome.unfinished
+    ]
+    live_state = observe_stack(client, store.stack)
+    matched: set[str] = set()
+    previous_complete = False
+    for number in ([previous] if previous is not None else []) + since:
+        state = store.get(number).state
+        names = {name for _, name in matching_resources(state, live_state)}
+        if number == previous:
+            previous_complete = len(names) == sum(len(state.of_kind(k)) for k in _KINDS)
+        matched |= names
+    drifted = sorted(set(differs) - matched)
+    pending = sorted(set(differs) & matched)
     if not differs:
         live = "full"
-    elif previous is not None and not from_previous:
+    elif previous_complete and not drifted:
         live = "none"
     else:
         live = "partial"

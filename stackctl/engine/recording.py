@@ -41,6 +41,7 @@ def intent_revision(
     rollback_to: int | None = None,
     image_digests: Mapping[str, str] | None = None,
     dependencies: Mapping[str, tuple[DependsOn, ...]] | None = None,
+    git: GitOrigin | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Revision:
     """The revision a rollout records before its first write (outcome ``in_progress``)."""
@@ -56,6 +57,7 @@ def intent_revision(
         rollback_to=rollback_to,
         image_digests=image_digests,
         dependencies=dependencies,
+        git=git,
     )
 
 

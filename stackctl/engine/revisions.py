@@ -106,8 +106,8 @@ class RevisionSummary:
     source_digest: str | None
     changes: str
     rollback_to: int | None
-    ended_at: datetime | None = None  # when the rollout ended; None while unfinished
     git: GitOrigin | None = None
+    ended_at: datetime | None = None  # when the rollout ended; None while unfinished
 
 
 def _time(text: str | None) -> datetime | None:

@@ -23,10 +23,11 @@ the cluster now runs its file, so ``status`` stops saying interrupted).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from stackctl.core.history.revision import GitOrigin
 from stackctl.core.model.model import DependsOn
 from stackctl.core.model.state import ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Plan
@@ -52,6 +53,7 @@ class Release:
     dependencies: Mapping[str, tuple[DependsOn, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    git: GitOrigin | None = None  # the commit it was applied from (the GitOps agent)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ def _recorded_rollout(
         rollback_to=release.rollback_to,
         image_digests=release.image_digests,
         dependencies=release.dependencies,
+        git=release.git,
     )
     try:
         with engine_errors(client.endpoint, "record the revision"):
@@ -191,7 +194,7 @@ def _recorded_rollout(
         )
     if outcome.outcome is Outcome.APPLIED and outcome.changed:  # only under the lock
         _remove_superseded(client, store, release.desired, started, options, emit, warn)
-    return outcome
+    return replace(outcome, revision=number)
 
 
 def _discard(store: Any, number: int, warn: Callable[[str], None]) -> None:

@@ -247,8 +247,15 @@ FROM_STACK_NAME: frozenset[Pattern] = frozenset(
     {
         ("Labels", f"[{LABEL_NAMESPACE}]"),
         (*_C, "Labels", f"[{LABEL_NAMESPACE}]"),
-        ("TaskTemplate", "ContainerSpec", "Mounts", "*", "VolumeOptions", "Labels")
-        + (f"[{LABEL_NAMESPACE}]",),
+        (
+            "TaskTemplate",
+            "ContainerSpec",
+            "Mounts",
+            "*",
+            "VolumeOptions",
+            "Labels",
+            f"[{LABEL_NAMESPACE}]",
+        ),
     }
 )
 

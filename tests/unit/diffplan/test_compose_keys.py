@@ -80,7 +80,7 @@ def test_every_converted_field_has_a_compose_key(
         if is_from_stack_name(keys):
             continue
         found = compose_key(kind, name, keys, stack=STACK, spec=spec)
-        if found is None or not found[0] in (
+        if found is None or found[0] not in (
             "services",
             "networks",
             "configs",
