@@ -152,16 +152,24 @@ def main() -> int:
     reached: list[int] = []  # releases seen in the cluster, in the order applied
     print(f"stack {stack}, seed {seed}, {args.kills} kills, lease {args.lease:g}s")
 
-    started = time.monotonic()
-    first = run_apply(stack, write_release(folder, 0), args.lease)
-    duration = time.monotonic() - started
-    if first.returncode != 0:
-        print(first.stdout, first.stderr)
-        return 2
-    reached.append(0)
-    kills = interrupted_seen = 0
     try:
-        for release in range(1, args.kills + 1):
+        first = run_apply(stack, write_release(folder, 0), args.lease)
+        if first.returncode != 0:
+            print(first.stdout, first.stderr)
+            return 2
+        # one uninterrupted update (the other tag) sets the window kills are drawn from
+        started = time.monotonic()
+        second = run_apply(stack, write_release(folder, 1), args.lease)
+        duration = time.monotonic() - started
+        if second.returncode != 0:
+            print(second.stdout, second.stderr)
+            return 2
+        reached.extend([0, 1])
+        print(f"an uninterrupted update takes {duration:.1f}s; kills fall within that")
+        kills = interrupted_seen = 0
+        release = 1
+        while kills < args.kills and release < 4 * args.kills:
+            release += 1
             file = write_release(folder, release)
             proc = subprocess.Popen(
                 apply_args(stack, file),
@@ -169,7 +177,7 @@ def main() -> int:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            delay = rng.uniform(0.2, max(1.0, duration * 1.1))
+            delay = rng.uniform(0.2, duration)
             try:
                 code = proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
@@ -188,11 +196,12 @@ def main() -> int:
                 f"after {delay:.2f}s; status: revision {data.get('revision')} "
                 f"{data.get('outcome')}, drift {data.get('drift')}"
             )
-        final = write_release(folder, args.kills + 1)
+        release += 1
+        final = write_release(folder, release)
         done = run_apply(stack, final, args.lease)
         if done.returncode != 0:
             problems.append(f"final apply exited {done.returncode}: {done.stderr[-500:]}")
-        reached.append(args.kills + 1)
+        reached.append(release)
         diff = stackctl("diff", stack, "-c", final, lease=args.lease)
         if diff.returncode != 0 or "outside stackctl" in diff.stdout:
             problems.append(f"final diff exited {diff.returncode}: {diff.stdout[-500:]}")
@@ -211,7 +220,7 @@ def main() -> int:
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         print(stackctl("history", stack, lease=args.lease).stdout)
         print(
-            f"RESULT kills={kills} releases={args.kills + 2} reached={len(reached)} "
+            f"RESULT kills={kills} releases={release + 1} reached={len(reached)} "
             f"in_history={len(set(listed) & set(reached))} revisions={len(rows)} "
             f"outcomes={json.dumps(outcomes, sort_keys=True)} "
             f"status_interrupted_seen={interrupted_seen} problems={len(problems)} seed={seed}"
