@@ -8,6 +8,10 @@
   need it are skipped with the reason.
 - ``stack_name``: a unique stack name; afterwards everything of that stack is removed.
 - ``run_stackctl``: runs the real ``stackctl`` CLI in a subprocess.
+- skips: a test skips only through ``swarm_testkit.skip_guarantee`` (a failure when
+  ``CI`` is set) or ``skip_impossible_here`` (documented: this kind of machine cannot
+  do it). Under CI any other skip (a bare ``pytest.skip``, ``skipif``, ``xfail``) is
+  turned into a failure here, and the summary counts both kinds of skip.
 
 ``docker`` is imported lazily so unit tests never need it.
 """
@@ -21,8 +25,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 from swarm_testkit import (
+    IMPOSSIBLE_HERE,
     RunStackctl,
     connect_manager,
+    in_ci,
     new_stack_name,
     remove_stack_objects,
     run_stackctl_process,
@@ -44,6 +50,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.swarm)
         elif path.is_relative_to(cluster):
             item.add_marker(pytest.mark.cluster)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI, a skip or xfail that is not documented as impossible here fails."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.skipped or not in_ci():
+        return
+    if hasattr(report, "wasxfail"):
+        reason = f"xfail ({report.wasxfail})"
+    else:
+        reason = _skip_reason(report)
+        if reason.startswith(IMPOSSIBLE_HERE):
+            return
+    report.outcome = "failed"
+    report.longrepr = f"CI: a guarantee was skipped, which CI counts as a failure: {reason}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Count the skips by kind, with each reason, at the very end of the run."""
+    skipped = [
+        r for r in terminalreporter.stats.get("skipped", []) if isinstance(r, pytest.TestReport)
+    ]
+    documented = [r for r in skipped if _skip_reason(r).startswith(IMPOSSIBLE_HERE)]
+    guarantees = [r for r in skipped if r not in documented]
+    terminalreporter.section("skips")
+    terminalreporter.write_line(
+        f"skipped guarantees: {len(guarantees)} (a failure under CI=true); "
+        f"skipped as impossible on this machine: {len(documented)}"
+    )
+    for report in guarantees + documented:
+        terminalreporter.write_line(f"  {report.nodeid}: {_skip_reason(report)}")
 
 
 @pytest.fixture(scope="session")

@@ -106,12 +106,14 @@ class _Session:
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 
     def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
+        from stackctl.core.convert.adopt import adopt_docker_configs
         from stackctl.core.plan.diff import plan_changes
         from stackctl.core.validate.external_networks import check_external_networks
         from stackctl.engine.observe import external_references, observe_stack
 
         live = observe_stack(self.client, self.request.stack, external=external_references(desired))
         check_external_networks(desired, live)
+        desired = adopt_docker_configs(desired, live)  # the caller adopts the same way
         plan = plan_changes(
             desired, live, last_applied=self._last_applied(), prune=self.request.prune
         )
@@ -246,6 +248,7 @@ def _unfinished_revision(session: _Session) -> Any:
 def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None = None) -> int:
     """Run ``stackctl apply``; return the exit code (StackctlError propagates: exit 1)."""
     from stackctl.cli.stack_views import connect
+    from stackctl.core.convert.adopt import adopt_docker_configs
 
     write = out or (lambda line: typer.echo(line))
     policy = failure_policy(request.on_failure)
@@ -257,6 +260,8 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     stack, desired = session.load()
     session.client = connect(request.context)
     live, plan = session.observe_and_plan(desired)
+    # docker-named configs holding the file's content are used as they are (no restart).
+    desired = adopt_docker_configs(desired, live)
     if request.plan_file:
         from stackctl.cli.apply_run import refuse_saved_plan_over_interrupted
 

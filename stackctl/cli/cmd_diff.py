@@ -173,12 +173,14 @@ def diff_desired(
     ``use_history`` is true. ``source_map`` (from loading the files) puts the
     file:line of each key in the plan; ``engine_paths`` lists engine fields too.
     """
+    from stackctl.core.convert.adopt import adopt_docker_configs
     from stackctl.core.plan.diff import plan_changes
     from stackctl.core.validate.external_networks import check_external_networks
     from stackctl.engine.observe import external_references, observe_stack
 
     live = observe_stack(client, desired.stack, external=external_references(desired))
     check_external_networks(desired, live)
+    desired = adopt_docker_configs(desired, live)  # as apply does
     if last_applied is None and use_history:
         last_applied = last_applied_state(client, desired.stack)
     plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)

@@ -6,9 +6,11 @@ import json
 
 import typer
 
+from stackctl.cli.finding_formats import CI_FORMATS, render_findings
 from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
 
 API_VERSION = "stackctl/v1"
+FORMATS = ("text", "json", *CI_FORMATS)
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +31,12 @@ def validate(
         False, "--strict", help="Treat warnings (lints, unset variables) as errors."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable result."),
+    output_format: str | None = typer.Option(
+        None,
+        "--format",
+        help="text (default), json (same as --json), github (workflow annotations on the "
+        "lines of a pull request) or sarif (SARIF 2.1.0 for code scanning).",
+    ),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print errors only."),
     stack: str | None = typer.Option(
         None, "--stack", help="Stack name, to also check the full service names' length."
@@ -43,6 +51,7 @@ def validate(
     from stackctl.core.validate.stack_name import check_stack_name, derived_name_findings
     from stackctl.errors import Finding, Severity, StackFileError
 
+    fmt = _format(as_json, output_format)
     findings: list[Finding]
     used: tuple[str, ...] = tuple(files)
     services = 0
@@ -61,7 +70,16 @@ def validate(
         findings = list(error.findings)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     valid = not errors
-    if as_json:
+    if fmt in CI_FORMATS:
+        import os
+
+        text = render_findings(fmt, findings, os.getcwd())
+        if text:
+            typer.echo(text)
+        if not valid:
+            raise typer.Exit(1)
+        return
+    if fmt == "json":
         document = {
             "apiVersion": API_VERSION,
             "kind": "ValidationResult",
@@ -82,3 +100,13 @@ def validate(
                 typer.echo(f"{names}: {len(errors)} error(s), {warnings} warning(s)", err=True)
     if not valid:
         raise typer.Exit(1)
+
+
+def _format(as_json: bool, output_format: str | None) -> str:
+    from stackctl.errors import StackctlError
+
+    if output_format is not None and output_format not in FORMATS:
+        raise StackctlError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    if as_json and output_format not in (None, "json"):
+        raise StackctlError(f"--json and --format {output_format} contradict each other")
+    return "json" if as_json else (output_format or "text")

@@ -86,7 +86,7 @@ def run_locked(
     )
 
     def notice(message: str) -> None:
-        typer.echo(f"stackctl: warning: {message}", err=True)
+        typer.echo(f"stackctl: {message}", err=True)
 
     def run(opts: ApplyOptions, emit: Any) -> ApplyOutcome | None:
         return locked_rollout(client, release, recheck, opts, settings, emit, notice)

@@ -168,9 +168,19 @@ class StackLock:
             LABEL_TOKEN: self.token,
         }
 
-    def acquire(self, timeout: float = 0.0, poll: float = 0.5) -> None:
-        """Take the lock, waiting up to ``timeout`` seconds; ``LockHeldError`` names the holder."""
+    def acquire(
+        self,
+        timeout: float = 0.0,
+        poll: float = 0.5,
+        on_wait: Callable[[LockInfo], None] | None = None,
+    ) -> None:
+        """Take the lock, waiting up to ``timeout`` seconds; ``LockHeldError`` names the holder.
+
+        ``on_wait(holder)`` is called once, when the lock is first found held by a
+        live holder and this call is going to wait for it (so a user knows why).
+        """
         deadline = self.clock() + timeout
+        waiting = False
         while True:
             if self._try_create():
                 return
@@ -189,6 +199,9 @@ class StackLock:
                         f"{self.stack}` if you are sure it is gone"
                     ),
                 )
+            if not waiting and on_wait is not None:
+                on_wait(current)
+            waiting = True
             self.sleep(min(poll, max(0.05, deadline - self.clock())))
 
     def _try_create(self) -> bool:

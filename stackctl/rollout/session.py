@@ -79,15 +79,22 @@ def locked_rollout(
     ``recheck`` re-plans under the lock and raises ``StalePlanError`` when the
     approved plan no longer holds. Returns None when nothing was left to do
     (another rollout did it meanwhile); raises ``StackctlError`` when nothing was
-    written (lock held, stale plan, intent not recordable). ``notice`` gets the
-    warnings about the lock that come after the rollout's own events.
+    written (lock held, stale plan, intent not recordable). ``notice`` gets what is
+    said about the lock outside the rollout's events: waiting for it, and warnings.
     """
     from stackctl.engine.lock import StackLock
     from stackctl.engine.revisions import RevisionStore
 
     stack = release.desired.stack
     lock = StackLock(client, stack)
-    lock.acquire(settings.lock_timeout)
+
+    def waiting(holder: Any) -> None:
+        notice(
+            f"stack {stack} is locked by {holder.describe()}; "
+            f"waiting up to {settings.lock_timeout:g}s for it (--lock-timeout)"
+        )
+
+    lock.acquire(settings.lock_timeout, on_wait=waiting)
     try:
         checkpoint("lock-acquired")
         lock.start_heartbeat()
@@ -104,13 +111,13 @@ def locked_rollout(
             lock.release()
         except StackctlError as error:  # the engine is gone: keep the rollout's own exit code
             notice(
-                f"could not release the lock on stack {stack} ({error.message}); "
+                f"warning: could not release the lock on stack {stack} ({error.message}); "
                 "it expires with its lease"
             )
         if lock.lost:
             notice(
-                f"the lock on stack {stack} was broken or taken over while this rollout "
-                "ran; another apply may have interleaved"
+                f"warning: the lock on stack {stack} was broken or taken over while this "
+                "rollout ran; another apply may have interleaved"
             )
 
 

@@ -5,8 +5,11 @@ network namespaces, one manager and two workers, the demo images loaded into eve
 node) and tears it down with harness/down.sh afterwards. It never touches the
 system engine's state: that engine is only read, to copy the demo images.
 
-Inside tests/cluster, ``docker_client`` is the cluster's manager (node 1), so the
-shared ``stack_name`` fixture cleans up there. ``cluster_node_clients`` gives a
+Inside tests/cluster, ``docker_client`` is the cluster's manager (node 1), and
+``stack_name`` cleans up there, then waits on EVERY node until the stack's tasks,
+networks and their overlay sandboxes (which hold the vxlan devices) are gone: the
+next test's network may get the same VXLAN ID, and a node still holding the old
+device fails it with "error creating vxlan interface: file exists". ``cluster_node_clients`` gives a
 client per node, to look at what each node runs.
 """
 
@@ -22,7 +25,14 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import connect_manager, engine_unavailable
+from swarm_testkit import (
+    NAMESPACE_LABEL,
+    connect_manager,
+    engine_unavailable,
+    new_stack_name,
+    remove_stack_objects,
+    wait_until,
+)
 
 HARNESS = Path(__file__).resolve().parent / "harness"
 CLUSTER_RUN = Path("/run/stackctl-cluster")
@@ -100,3 +110,57 @@ def cluster_node_clients(swarm_cluster: list[str]) -> Iterator[list[docker.Docke
     yield clients
     for client in clients:
         client.close()
+
+
+STACK_GONE_TIMEOUT_S = 120.0
+
+
+def _node_holds(socket: str, index: int, stack: str, network_ids: list[str]) -> list[str]:
+    """What node ``index`` still holds of ``stack``: task containers, the networks,
+    the networks' overlay sandboxes (netns files under its exec root, named
+    ``1-<network id[:10]>``; the vxlan device lives in that sandbox)."""
+    held: list[str] = []
+    sandboxes = CLUSTER_RUN / f"n{index}" / "exec" / "netns"
+    held += [f"sandbox {n[:10]}" for n in network_ids if (sandboxes / f"1-{n[:10]}").exists()]
+    try:
+        client = docker.DockerClient(base_url=socket, timeout=10)
+    except docker.errors.DockerException as error:
+        return [*held, f"engine not answering ({error})"]
+    try:
+        for container in client.api.containers(all=True):
+            service = (container.get("Labels") or {}).get("com.docker.swarm.service.name", "")
+            if service.startswith(f"{stack}_"):
+                held.append(f"container {container['Id'][:12]} of {service}")
+        listed = {n["Id"] for n in client.api.networks()}
+        held += [f"network {n[:10]}" for n in network_ids if n in listed]
+    except docker.errors.DockerException as error:
+        held.append(f"engine error ({error})")
+    finally:
+        client.close()
+    return held
+
+
+@pytest.fixture
+def stack_name(docker_client: docker.DockerClient, swarm_cluster: list[str]) -> Iterator[str]:
+    """A unique stack name; afterwards the stack is removed and every node has let go
+    of it (see the module docstring), so the next test starts on a clean cluster."""
+    name = new_stack_name()
+    yield name
+    label = {"label": f"{NAMESPACE_LABEL}={name}"}
+    try:
+        network_ids = [n["Id"] for n in docker_client.api.networks(filters=label)]
+    except docker.errors.DockerException:
+        network_ids = []  # the manager is not back (a test re-created the cluster)
+    leftovers = remove_stack_objects(docker_client, name)
+    assert not leftovers, f"stack {name}: could not remove {leftovers}"
+    last: dict[int, list[str]] = {}
+
+    def released_everywhere() -> bool:
+        for index, socket in enumerate(swarm_cluster, start=1):
+            last[index] = _node_holds(socket, index, name, network_ids)
+        return not any(last.values())
+
+    try:
+        wait_until(released_everywhere, timeout=STACK_GONE_TIMEOUT_S, what=f"{name} gone")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; still held per node: {last}") from None

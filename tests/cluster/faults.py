@@ -20,7 +20,7 @@ from typing import Any
 import docker
 from swarm_testkit import REPO_ROOT, CliResult, run_stackctl_process, wait_until
 
-from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV
+from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV, PAUSE_MAX_ENV
 
 HARNESS = Path(__file__).resolve().parent / "harness"
 NODES = 3
@@ -206,6 +206,7 @@ def apply_paused_at(
         "COLUMNS": "200",
         PAUSE_ENV: point,
         PAUSE_DIR_ENV: str(folder),
+        PAUSE_MAX_ENV: "600",  # the test, not a timer, decides when it goes on
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "stackctl", "apply", *args],

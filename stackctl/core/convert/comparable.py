@@ -7,7 +7,8 @@ deploy`` and stackctl sort some of them, a human running ``docker service
 update`` may not. Where order carries no meaning, both sides are put in one
 canonical order here. Where the engine stores something the file can express in
 two ways (a relative secret target is the same as ``/run/secrets/<target>``),
-both sides use one spelling.
+the desired spec keeps what docker sends and ``align_live_to_desired`` gives
+the live side the desired spelling when both mean the same file.
 
 Pure functions on plain JSON-shaped data (no docker import): ``observe`` calls
 ``canonical_service_spec`` on what it read, ``convert`` on what it built.
@@ -32,8 +33,9 @@ def canonical_file_target(target: str, *, secret: bool) -> str:
 
     The engine mounts a relative secret target under ``/run/secrets`` and a
     relative config target under ``/``, so ``token`` and ``/run/secrets/token``
-    mean the same file. ``docker stack deploy`` stores the relative form when
-    the file omits ``target``; stackctl's loader writes the absolute one.
+    mean the same file. Specs keep the spelling that was sent (docker sends the
+    relative name when the file omits ``target``, and so does stackctl);
+    ``align_live_to_desired`` uses this to treat both spellings as one.
     """
     if target.startswith("/"):
         return target
@@ -58,11 +60,7 @@ def _file_ref_key(ref: Mapping[str, Any], name_key: str) -> tuple[str, int, str]
     return (str(ref.get(name_key) or ""), 0 if file else 1, str(file.get("Name") or ""))
 
 
-def _canonical_file_refs(refs: list[dict[str, Any]], name_key: str, *, secret: bool) -> None:
-    for ref in refs:
-        file = ref.get("File")
-        if isinstance(file, dict) and isinstance(file.get("Name"), str):
-            file["Name"] = canonical_file_target(file["Name"], secret=secret)
+def _canonical_file_refs(refs: list[dict[str, Any]], name_key: str) -> None:
     refs.sort(key=lambda ref: _file_ref_key(ref, name_key))
 
 
@@ -74,9 +72,9 @@ def canonical_service_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(container.get("Env"), list):
         container["Env"] = sorted(container["Env"])
     if isinstance(container.get("Secrets"), list):
-        _canonical_file_refs(container["Secrets"], "SecretName", secret=True)
+        _canonical_file_refs(container["Secrets"], "SecretName")
     if isinstance(container.get("Configs"), list):
-        _canonical_file_refs(container["Configs"], "ConfigName", secret=False)
+        _canonical_file_refs(container["Configs"], "ConfigName")
     if isinstance(task.get("Networks"), list):
         task["Networks"].sort(key=lambda net: str(net.get("Target") or ""))
     endpoint = out.get("EndpointSpec") or {}
@@ -103,12 +101,47 @@ def without_engine_assigned_pools(
     return out
 
 
+def with_desired_file_targets(
+    desired_spec: Mapping[str, Any], live_spec: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """``live_spec`` with each config/secret target spelled as in ``desired_spec``
+    where both name the same file (``x`` and ``/run/secrets/x`` for a secret)."""
+    want = (desired_spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    have = (live_spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    if not (have.get("Secrets") or have.get("Configs")):
+        return live_spec
+    out: dict[str, Any] = copy.deepcopy(dict(live_spec))
+    container = out["TaskTemplate"]["ContainerSpec"]
+    for key, name_key, secret in (
+        ("Secrets", "SecretName", True),
+        ("Configs", "ConfigName", False),
+    ):
+        spelling = {
+            (ref.get(name_key), canonical_file_target(ref["File"]["Name"], secret=secret)): ref[
+                "File"
+            ]["Name"]
+            for ref in want.get(key) or []
+            if isinstance((ref.get("File") or {}).get("Name"), str)
+        }
+        refs = container.get(key)
+        if not isinstance(refs, list):
+            continue
+        for ref in refs:
+            file = ref.get("File")
+            if isinstance(file, dict) and isinstance(file.get("Name"), str):
+                path = canonical_file_target(file["Name"], secret=secret)
+                file["Name"] = spelling.get((ref.get(name_key), path), file["Name"])
+        _canonical_file_refs(refs, name_key)
+    return out
+
+
 def align_live_to_desired(desired: ClusterState, live: ClusterState) -> ClusterState:
     """``live`` with engine-assigned values the file cannot declare removed.
 
-    Call this before diffing. Today that is the auto-assigned IPAM pools of
-    networks whose desired spec declares none (see
-    ``without_engine_assigned_pools``); everything else the engine fills in is
+    Call this before diffing. That is the auto-assigned IPAM pools of networks
+    whose desired spec declares none (see ``without_engine_assigned_pools``),
+    and config/secret targets spelled differently for the same file (see
+    ``with_desired_file_targets``); everything else the engine fills in is
     already produced by ``convert`` or stripped by ``observe``.
     """
     networks = dict(live.networks)
@@ -118,4 +151,11 @@ def align_live_to_desired(desired: ClusterState, live: ClusterState) -> ClusterS
             networks[name] = replace(
                 state, spec=without_engine_assigned_pools(wanted.spec, state.spec)
             )
-    return replace(live, networks=MappingProxyType(networks))
+    services = dict(live.services)
+    for name, state in live.services.items():
+        wanted = desired.services.get(name)
+        if wanted is not None:
+            aligned = with_desired_file_targets(wanted.spec, state.spec)
+            if aligned is not state.spec:
+                services[name] = replace(state, spec=aligned)
+    return replace(live, networks=MappingProxyType(networks), services=MappingProxyType(services))

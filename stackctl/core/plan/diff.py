@@ -32,6 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from stackctl.core.convert.adopt import secret_rename_reasons
 from stackctl.core.convert.comparable import align_live_to_desired
 from stackctl.core.history.sealed_env import restore_sealed
 from stackctl.core.model.state import (
@@ -99,6 +100,10 @@ def plan_changes(
             if change is not None:
                 changes[(kind, name)] = change
     _roll_dependents(desired, live, changes)
+    for name, reason in secret_rename_reasons(desired, live).items():
+        created = changes.get((ResourceKind.SECRET, name))
+        if created is not None and created.reason is None:
+            changes[(ResourceKind.SECRET, name)] = replace(created, reason=reason)
     order = {kind: i for i, kind in enumerate(APPLY_ORDER)}
     ordered = [
         in_compose_words(c, desired.stack)

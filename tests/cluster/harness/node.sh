@@ -3,7 +3,8 @@
 # ../shared/multinode/node.sh).
 #
 #   node.sh kill  N   power loss: SIGKILL dockerd, containerd, shims and all
-#                           containers of node N (nothing of node N keeps running)
+#                           containers of node N (nothing of node N keeps running),
+#                           and drop its sandboxes' network namespaces (a reboot would)
 #   node.sh crash N   SIGKILL only node N's dockerd (+ its containerd); the
 #                           containers keep running unsupervised, like a hung agent
 #   node.sh stop  N   graceful daemon stop (SIGTERM, containers are stopped)
@@ -33,6 +34,17 @@ case $cmd in
     done
     [ -z "$(swt_node_pids "$i")" ] || swt_die "node$i: some processes survived"
     for s in $socks; do rm -f "$s"; done   # sockets of the killed shims
+    # A power cut also loses kernel state that killed processes leave behind: the
+    # network namespaces dockerd bind-mounted for its sandboxes (an overlay
+    # network's sandbox holds its vxlan device). Left in place, a leaked vxlan
+    # device keeps its VXLAN ID busy on this node, and a later network given the
+    # same ID fails here with "error creating vxlan interface: file exists".
+    for f in "$SWT_RUN/n$i/exec/netns"/*; do
+      [ -e "$f" ] || continue
+      nsenter --mount="$SWT_RUN/ns/n$i.mnt" umount "$f" 2>/dev/null ||
+        nsenter --mount="$SWT_RUN/ns/n$i.mnt" umount -l "$f" 2>/dev/null || true
+      rm -f "$f"
+    done
     ;;
   crash)
     p=$(swt_dockerd_pid "$i"); [ -n "$p" ] || swt_die "node$i dockerd not running"

@@ -152,7 +152,12 @@ def test_a_rerun_waits_for_an_update_swarm_is_still_running(
     v2 = slow.replace("stackctl-demo/web:1", "stackctl-demo/web:2")
     detached = apply_text(client, stack_name, v2, tmp_path, detach=True)  # e.g. a killed apply
     assert detached.outcome.exit_code is ExitCode.OK, detached.outcome.message
-    assert (_service(client, stack_name).get("UpdateStatus") or {}).get("State") == "updating"
+    # Swarm's updater records "updating" on its own, shortly after the write
+    wait_until(
+        lambda: (_service(client, stack_name).get("UpdateStatus") or {}).get("State") == "updating",
+        timeout=30,
+        what="Swarm to start the detached update",
+    )
 
     _, desired = desired_state(stack_name, v2, tmp_path)
     plan = plan_for(client, desired)

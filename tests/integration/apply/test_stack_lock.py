@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from swarm_testkit import wait_until
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.lock import StackLock, break_lock, read_lock
@@ -40,9 +40,19 @@ def test_waiting_holder_gets_the_lock_when_it_is_released(
 ) -> None:
     first = StackLock(client, stack_name)
     first.acquire()
-    threading.Timer(1.0, first.release).start()
-    second = StackLock(client, stack_name)
+    waits: list[float] = []
+
+    def wait_then_release_first(seconds: float) -> None:
+        # acquire() sleeps only after finding the lock held: release it from there,
+        # so the second holder is surely waiting when the lock frees
+        waits.append(seconds)
+        if len(waits) == 1:
+            first.release()
+        time.sleep(seconds)
+
+    second = StackLock(client, stack_name, sleep=wait_then_release_first)
     second.acquire(timeout=30)
+    assert waits, "the second holder never waited"
     info = read_lock(client, stack_name)
     assert info is not None and info.token == second.token
     second.release()
@@ -53,7 +63,9 @@ def test_expired_lease_is_taken_over_and_the_old_holder_cannot_free_it(
 ) -> None:
     stale = StackLock(client, stack_name, lease=1.0)
     stale.acquire()  # no heartbeat: as if its process froze
-    time.sleep(1.5)
+    held = read_lock(client, stack_name)
+    assert held is not None
+    wait_until(lambda: held.expired(time.time()), timeout=10, what="the stale lease to run out")
     fresh = StackLock(client, stack_name)
     fresh.acquire(timeout=0)
     stale.release()  # must not remove the new holder's lock
@@ -63,11 +75,22 @@ def test_expired_lease_is_taken_over_and_the_old_holder_cannot_free_it(
 
 
 def test_heartbeat_keeps_a_short_lease_alive(client: EngineClient, stack_name: str) -> None:
-    holder = StackLock(client, stack_name, lease=1.5)
+    # 6 s: renewed every 2 s, which a loaded 2-core machine manages (1.5 s did not)
+    holder = StackLock(client, stack_name, lease=6.0)
     holder.acquire()
+    first = read_lock(client, stack_name)
+    assert first is not None
     holder.start_heartbeat()
     try:
-        time.sleep(3.5)
+        # past the first lease's end, and renewed: not a sleep, the lock's own state
+        wait_until(
+            lambda: (
+                time.time() > first.expires
+                and (read_lock(client, stack_name) or first).expires > first.expires
+            ),
+            timeout=30,
+            what="the lease to be renewed past its first end",
+        )
         with pytest.raises(LockHeldError):
             StackLock(client, stack_name).acquire(timeout=0)
     finally:

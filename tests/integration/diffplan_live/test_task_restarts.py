@@ -8,7 +8,6 @@ IDs before and after. The prediction must match what the engine did.
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -76,16 +75,25 @@ def test_predicted_restarts_match_the_engine(
 
     update(client, service_id, wanted)
 
-    def settled() -> bool:
+    def settled(replicas: int) -> bool:
         state = (client.api.inspect_service(service_id).get("UpdateStatus") or {}).get("State")
-        return state in (None, "completed") and len(running_tasks(client, service_id)) == 2
+        return state in (None, "completed") and len(running_tasks(client, service_id)) == replicas
 
-    # The orchestrator reacts within a second; give it time to start replacing tasks
-    # (if it is going to) before "settled" can be true with the old tasks still up.
-    time.sleep(5)
-    wait_until(settled, timeout=90, what=f"update '{what}' to settle")
-    after = running_tasks(client, service_id)
     if change.restarts_tasks:
-        assert not before & after, f"{what}: predicted restarts, but tasks {before & after} kept"
-    else:
-        assert after == before, f"{what}: predicted in place, but tasks changed"
+        # predicted: every task is replaced; a wrong prediction times out here
+        wait_until(
+            lambda: settled(2) and not before & running_tasks(client, service_id),
+            timeout=90,
+            what=f"'{what}' to replace both tasks (predicted restarts)",
+        )
+        return
+    # Predicted in place. A barrier instead of a wait: one more update that adds a
+    # replica. The orchestrator acts on a service's updates in order, so once the
+    # third task runs (and no update is in progress) the first update was acted on;
+    # had it made the tasks dirty, Swarm would be replacing them (UpdateStatus).
+    scaled = copy.deepcopy(wanted)
+    scaled["Mode"]["Replicated"]["Replicas"] = 3
+    update(client, service_id, scaled)
+    wait_until(lambda: settled(3), timeout=90, what=f"'{what}' then a third replica")
+    after = running_tasks(client, service_id)
+    assert before < after, f"{what}: predicted in place, but tasks {before - after} were replaced"

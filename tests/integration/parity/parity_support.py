@@ -1,21 +1,21 @@
 """Helpers for the parity tests: deploy both ways, normalize, compare.
 
 ``deploy_with_docker`` runs the reference (``docker stack deploy``);
-``deploy_converted`` creates the converted specs through the Engine API the way
-stackctl does (networks, configs, secrets, then services, names resolved to
-IDs). ``comparable`` removes exactly the documented differences
-(docs/conversion.md) so everything else must match field by field.
+``deploy_with_stackctl`` runs ``stackctl apply`` itself (the CLI, in a
+subprocess), so what is compared is what apply creates. ``comparable`` removes
+exactly the documented differences (docs/conversion.md) so everything else must
+match field by field.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
 import re
 import secrets
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,16 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.core.convert.comparable import align_live_to_desired
-from stackctl.core.convert.convert import network_create_body
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import (
-    LABEL_LOGICAL_NAME,
     LABEL_NAMESPACE,
     LABEL_PREFIX,
     ClusterState,
 )
 from stackctl.engine.client import EngineClient
-from stackctl.engine.references import engine_service_spec
 
 PLACEHOLDER = "STACK"
 
@@ -102,34 +99,30 @@ def _retry_while_ports_release(create: Callable[[], Any]) -> Any:
             time.sleep(0.5)
 
 
-def deploy_converted(client: EngineClient, desired: ClusterState, stack: Stack) -> None:
-    """Create ``desired`` on the engine, the way stackctl's apply does."""
-    for net in desired.networks.values():
-        if not net.external:
-            _post(client, "/networks/create", network_create_body(net.spec))
-    ids: dict[str, dict[str, str]] = {"config": {}, "secret": {}}
-    for kind, states, objects in (
-        ("config", desired.configs, stack.configs),
-        ("secret", desired.secrets, stack.secrets),
-    ):
-        for state in states.values():
-            if state.external:
-                continue
-            key = state.spec["Labels"][LABEL_LOGICAL_NAME]
-            content = objects[key].content or b""
-            body = {**state.spec, "Data": base64.b64encode(content).decode()}
-            ids[kind][state.name] = _post(client, f"/{kind}s/create", body)["ID"]
-    external_names = {
-        "config": [s.name for s in desired.configs.values() if s.external],
-        "secret": [s.name for s in desired.secrets.values() if s.external],
+def deploy_with_stackctl(file: Path, stack_name: str, env: Mapping[str, str]) -> None:
+    """``stackctl apply --detach``: the CLI a user runs, so parity covers the whole
+    path (load, validate, convert, plan, the engine writes); ``--detach`` because
+    parity compares what is created, not whether a corpus file's tasks get healthy."""
+    run_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "NO_COLOR": "1",
     }
-    for kind, names in external_names.items():
-        if names:
-            listing = getattr(client.api, f"{kind}s")(filters={"name": names})
-            ids[kind].update({o["Spec"]["Name"]: o["ID"] for o in listing})
-    for service in desired.services.values():
-        spec = engine_service_spec(service.spec, config_ids=ids["config"], secret_ids=ids["secret"])
-        _retry_while_ports_release(lambda spec=spec: _post(client, "/services/create", spec))
+    run_env.update(env)
+    result = subprocess.run(
+        [sys.executable, "-m", "stackctl", "apply", stack_name, "-c", str(file), "--yes",
+         "--detach", "--resolve-image", "never"],
+        cwd=file.parent,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, (
+        f"docker deploys {file.name} but `stackctl apply` exits {result.returncode}:\n"
+        f"{result.stdout}\n{result.stderr}"
+    )
 
 
 def remove_stack(client: EngineClient, stack_name: str) -> None:
@@ -142,8 +135,9 @@ def remove_stack(client: EngineClient, stack_name: str) -> None:
     label = {"label": f"{LABEL_NAMESPACE}={stack_name}"}
     for service in api.services(filters=label):
         api.remove_service(service["ID"])
+    stackctl_own = {"label": f"io.stackctl.stack={stack_name}"}  # revisions, lock
     for kind in ("secrets", "configs"):
-        for obj in getattr(api, kind)(filters=label):
+        for obj in getattr(api, kind)(filters=label) + getattr(api, kind)(filters=stackctl_own):
             getattr(api, f"remove_{kind[:-1]}")(obj["ID"])
     deadline = time.monotonic() + 60
     while True:

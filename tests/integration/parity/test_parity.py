@@ -1,10 +1,10 @@
 """Parity: stackctl's conversion creates what ``docker stack deploy`` creates.
 
 Each case deploys one file twice on the real Swarm: with ``docker stack deploy
---resolve-image never`` under one name and from ``convert_stack`` under another
-(networks, configs, secrets, then services through the Engine API, as apply
-does). Both are read back with ``observe_stack`` and compared field by field;
-only the differences documented in docs/conversion.md are removed first.
+--resolve-image never`` under one name and with ``stackctl apply --detach`` (the
+CLI, in a subprocess) under another. Both are read back with ``observe_stack``
+and compared field by field; only the differences documented in
+docs/conversion.md are removed first.
 
 The same run checks ADOPTION: the converted specs equal the services docker
 created, so ``stackctl diff`` against a docker-deployed stack shows no service
@@ -26,14 +26,16 @@ import pytest
 from parity_support import (
     DockerDeployFailed,
     comparable,
-    deploy_converted,
     deploy_with_docker,
+    deploy_with_stackctl,
     external_resources,
     remove_stack,
     unique_stack_name,
 )
+from swarm_testkit import skip_impossible_here
 
 from stackctl.core.convert.convert import convert_stack
+from stackctl.core.load.loading import load_stack
 from stackctl.core.model.model import Stack
 from stackctl.engine.client import EngineClient
 from stackctl.engine.observe import external_references, observe_stack
@@ -53,10 +55,7 @@ def shared_dir() -> Path | None:
 
 
 def load(file: Path, env: Mapping[str, str]) -> Stack:
-    loading = pytest.importorskip(
-        "stackctl.core.load.loading", reason="stack-file loader not landed"
-    )
-    result = loading.load_stack([str(file)], env=dict(env), cwd=str(file.parent))
+    result = load_stack([str(file)], env=dict(env), cwd=str(file.parent))
     stack: Stack = result.stack
     return stack
 
@@ -83,12 +82,20 @@ def field_differences(a: Any, b: Any, path: str = "") -> list[str]:
 
 
 def check_parity(
-    engine: EngineClient, file: Path, stack_of: Callable[[], Stack], env: Mapping[str, str]
+    engine: EngineClient,
+    file: Path,
+    stack_of: Callable[[], Stack],
+    env: Mapping[str, str],
+    *,
+    docker_may_refuse: bool = False,
 ) -> None:
-    """Deploy ``file`` both ways and compare; ``stack_of`` loads it.
+    """Deploy ``file`` both ways and compare; ``stack_of`` loads it (for the
+    adoption check and the external resources).
 
-    A file docker itself cannot deploy here is skipped with docker's reason;
-    one docker deploys but stackctl cannot load is a failure.
+    A file of this repository that docker cannot deploy is a failure; a corpus file
+    (``docker_may_refuse``) docker refuses on this machine is skipped with docker's
+    reason (e.g. a bind-mount source this machine does not have). One docker deploys
+    but stackctl cannot apply is a failure.
     """
     docker_name, stackctl_name = unique_stack_name("tpd"), unique_stack_name("tps")
     try:
@@ -100,7 +107,9 @@ def check_parity(
             try:
                 deploy_with_docker(engine, file, docker_name, env)
             except DockerDeployFailed as exc:
-                pytest.skip(f"docker stack deploy cannot deploy {file.name} here: {exc}")
+                if not docker_may_refuse:
+                    raise AssertionError(f"docker stack deploy refused {file.name}: {exc}") from exc
+                skip_impossible_here(f"docker stack deploy refuses {file.name} here: {exc}")
             docker_live = observe_stack(
                 engine,
                 docker_name,
@@ -111,7 +120,7 @@ def check_parity(
         stack = early if early is not None else stack_of()
         desired = convert_stack(stack, stackctl_name)
         try:
-            deploy_converted(engine, desired, stack)
+            deploy_with_stackctl(file, stackctl_name, env)
             stackctl_live = observe_stack(
                 engine, stackctl_name, external=external_references(desired)
             )
@@ -155,8 +164,6 @@ def demo_stack_files() -> list[Path]:
     "file", demo_stack_files(), ids=lambda f: str(f.relative_to(REPO / "stacks"))
 )
 def test_demo_stack(engine: EngineClient, file: Path) -> None:
-    if not file.exists():
-        pytest.skip(f"{file} not present")
     check_parity(engine, file, lambda: load(file, {}), {})
 
 
@@ -174,9 +181,9 @@ def corpus_entries() -> list[Any]:
 def test_corpus_file(engine: EngineClient, entry: dict[str, Any] | None) -> None:
     shared = shared_dir()
     if entry is None or shared is None:
-        pytest.skip("../shared/corpus is absent")
+        skip_impossible_here("the public stack-file corpus (../shared/corpus) is not in this repo")
     file = shared / "corpus" / entry["local"]
     # The environment docker stack deploy sees: a clean PATH/HOME plus the listed values.
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")}
     env.update({k: str(v) for k, v in (entry.get("env") or {}).items()})
-    check_parity(engine, file, lambda: load(file, env), env)
+    check_parity(engine, file, lambda: load(file, env), env, docker_may_refuse=True)

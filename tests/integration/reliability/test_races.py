@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from swarm_testkit import LineCollector, wait_until
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.lock import read_lock
@@ -124,26 +125,117 @@ def test_five_applies_of_one_file_at_once(
 def test_five_different_releases_waiting_for_the_lock_run_one_at_a_time(
     stack_name: str, tmp_path: Path, client: EngineClient
 ) -> None:
+    """Five releases, each planned against the one before it and then waiting for
+    the lock that one still holds (paused at ``releasing``, its rollout done): none
+    is stale, so all five roll out, strictly one after the other, and each leaves
+    exactly one revision."""
     releases = [Release(f"r{i}", "stackctl-demo/web:1") for i in range(5)]
     files = [r.write(tmp_path) for r in releases]
-    runs = start_all(stack_name, files, "--lock-timeout", "120s")
-
-    assert {r.proc.returncode for r in runs} <= {0, 1}, [r.stderr for r in runs]
+    runs: list[SerialRun] = []
+    released_at: list[float] = []  # when each holder was let go to release the lock
+    for i, file in enumerate(files):
+        folder = tmp_path / f"run{i}"
+        folder.mkdir()
+        run = SerialRun.start(stack_name, file, folder)
+        runs.append(run)
+        run.stdout.wait_for('"event": "plan"', timeout=120)  # planned on the previous release
+        if i > 0:
+            previous = runs[i - 1]
+            # it found the lock held by the previous apply and says it waits for it
+            run.stderr.wait_for(f"(pid {previous.proc.pid})", timeout=60)
+            assert "waiting up to 120s" in "".join(run.stderr.lines), run.stderr.lines
+            holder = read_lock(client, stack_name)
+            assert holder is not None and holder.pid == str(previous.proc.pid), holder
+            assert "apply_started" not in run.event_times()  # still waiting
+            released_at.append(time.monotonic())
+            (previous.folder / "releasing.go").touch()
+        run.wait_reached("releasing")
+    released_at.append(time.monotonic())
+    (runs[-1].folder / "releasing.go").touch()
     for run in runs:
-        if run.proc.returncode == 1:
-            # a plan approved against a cluster that another apply then changed is
-            # never applied: it is refused under the lock
-            assert STALE in run.stderr, run.stderr
-    windows = assert_never_interleaved(runs)
-    appliers = [r for r in runs if r.window() is not None]
-    assert len(windows) >= 1
-    assert all((r.finished() or {}).get("outcome") == "applied" for r in appliers)
+        run.proc.wait(timeout=120)
+
+    outcomes = [(r.proc.returncode, (r.finished() or {}).get("outcome")) for r in runs]
+    assert outcomes == [(0, "applied")] * 5, [
+        (o, r.stderr.text()) for o, r in zip(outcomes, runs, strict=True)
+    ]
+    windows = [r.window() for r in runs]
+    for i in range(1, 5):
+        # the next rollout started only after its predecessor was allowed to release
+        # the lock, although it was waiting for it all along
+        assert windows[i][0] > released_at[i - 1] > windows[i - 1][1], (i, windows, released_at)
     history = assert_history_consistent(client, stack_name)
-    assert len(history) == len(appliers)  # one revision per rollout, none lost or merged
-    # the cluster holds the release of whichever apply ran last
-    last = max(appliers, key=lambda r: r.window() or (0.0, 0.0))
-    assert_converged(stack_name, files[runs.index(last)])
+    assert [e["outcome"] for e in history] == ["applied"] * 5  # one revision per rollout
+    assert_converged(stack_name, files[-1])
     assert read_lock(client, stack_name) is None
+
+
+def test_a_plan_made_before_another_apply_wrote_is_refused_under_the_lock(
+    stack_name: str, tmp_path: Path, client: EngineClient
+) -> None:
+    """The first apply holds the lock (paused right after taking it, nothing
+    written); the second plans against the cluster as it is, then waits for the
+    lock. The first then rolls out: the second's approved plan no longer describes
+    what would happen, so under the lock it is refused, and writes nothing."""
+    first_file, second_file = (Release(n, "stackctl-demo/web:1").write(tmp_path) for n in "ab")
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = SerialRun.start(stack_name, first_file, tmp_path / "first", "lock-acquired")
+    first.wait_reached("lock-acquired")
+    # (held after its re-check, if it ever got past it: a refused plan never does)
+    second = SerialRun.start(stack_name, second_file, tmp_path / "second", "plan-rechecked")
+    second.stdout.wait_for('"event": "plan"', timeout=120)  # planned on the empty stack
+    (tmp_path / "first" / "lock-acquired.go").touch()
+    assert first.proc.wait(timeout=180) == 0, first.stdout.text() + first.stderr.text()
+    assert second.proc.wait(timeout=120) == 1, second.stdout.text() + second.stderr.text()
+    assert STALE in second.stderr.text()
+    assert "apply_started" not in second.event_times()  # it never rolled anything out
+    assert not (tmp_path / "second" / "plan-rechecked.reached").exists()  # refused at recheck
+    history = assert_history_consistent(client, stack_name)
+    assert [e["outcome"] for e in history] == ["applied"]  # the first apply's only
+    assert_converged(stack_name, first_file)
+    assert read_lock(client, stack_name) is None
+
+
+@dataclass
+class SerialRun:
+    """One ``apply --json`` paused at ``releasing``, its lines read as they come."""
+
+    proc: subprocess.Popen[str]
+    folder: Path
+    stdout: LineCollector
+    stderr: LineCollector
+
+    @classmethod
+    def start(cls, stack: str, file: str, folder: Path, point: str = "releasing") -> SerialRun:
+        proc = spawn(
+            "apply", stack, "-c", file, "--yes", "--json", "--pending-timeout", "60s",
+            "--lock-timeout", "120s",
+            env={PAUSE_ENV: point, PAUSE_DIR_ENV: str(folder)},
+        )  # fmt: skip
+        return cls(proc, folder, LineCollector(proc.stdout), LineCollector(proc.stderr))
+
+    def wait_reached(self, point: str) -> None:
+        reached = self.folder / f"{point}.reached"
+        wait_until(
+            lambda: reached.exists() or self.proc.poll() is not None, timeout=120, what=point
+        )
+        assert reached.exists(), self.stdout.text() + self.stderr.text()
+
+    def event_times(self) -> dict[str, float]:
+        return {
+            json.loads(line)["event"]: stamp
+            for line, stamp in zip(self.stdout.lines, self.stdout.stamps, strict=True)
+            if line.startswith("{")
+        }
+
+    def window(self) -> tuple[float, float]:
+        times = self.event_times()
+        return times["apply_started"], times["apply_finished"]
+
+    def finished(self) -> dict[str, object] | None:
+        found = [json.loads(line) for line in self.stdout.lines if '"apply_finished"' in line]
+        return found[-1] if found else None
 
 
 def test_manual_update_between_plan_and_write_is_not_overwritten(

@@ -27,16 +27,19 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import new_stack_name, remove_stack_objects
+from swarm_testkit import new_stack_name, remove_stack_objects, wait_until
 
 from stackctl.engine.client import EngineClient, connect
+from stackctl.engine.lock import read_lock
+from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV
 
-from .kit import stackctl
+from .kit import spawn, stackctl
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
 NAMESPACE = "com.docker.stack.namespace"
 STACKCTL_STACK = "io.stackctl.stack"
+LOCK_LABEL = "io.stackctl.lock.holder"  # only the lock config carries it
 
 STACK = """
 services:
@@ -202,7 +205,34 @@ def scenario(
     assert f"DB_PASSWORD={values.db_passwords[1]}" in live_env(s)  # nothing was written
     t.run("history", s, "--json", expect={0}, env=env)
     assert values.secret_file not in config_output
+    # stackctl's lock exists only while an apply holds it: scan it from inside one
+    # (held at a checkpoint, nothing written yet), then let that apply finish
+    t.outputs += locked_labels(s, v1, tmp_path, env)
     return values, t
+
+
+def locked_labels(
+    stack: str, file: str, workdir: Path, env: dict[str, str]
+) -> list[tuple[str, str]]:
+    """The labels of every stackctl object of ``stack`` while an apply holds its lock."""
+    pause = {**env, PAUSE_ENV: "lock-acquired", PAUSE_DIR_ENV: str(workdir)}
+    proc = spawn("apply", stack, "-c", file, "--yes", "--pending-timeout", "60s", env=pause)
+    reached = workdir / "lock-acquired.reached"
+    wait_until(lambda: reached.exists() or proc.poll() is not None, timeout=60, what="the lock")
+    assert reached.exists(), proc.communicate()
+    try:
+        assert read_lock(connect(), stack) is not None
+        labels = [
+            (f"while locked: {where}", text)
+            for where, text in stack_labels(connect(), stack)
+            if where.startswith("config ")
+        ]
+        assert any(LOCK_LABEL in text for _, text in labels), labels  # the lock was scanned
+    finally:
+        (workdir / "lock-acquired.go").touch()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    return [*labels, ("locked apply [stdout]", out), ("locked apply [stderr]", err)]
 
 
 def test_secret_values_appear_in_no_output_plan_or_label(

@@ -8,10 +8,10 @@ test hook), so the test never races the rollout.
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
+from swarm_testkit import LineCollector, wait_until
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.lock import read_lock
@@ -45,17 +45,19 @@ def interrupt_at(
         env={PAUSE_ENV: point, PAUSE_DIR_ENV: str(workdir)},
     )  # fmt: skip
     reached = workdir / f"{point}.reached"
-    deadline = time.monotonic() + 90
-    while not reached.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.05)
+    wait_until(lambda: reached.exists() or proc.poll() is not None, timeout=90, what=f"{point}")
+    assert reached.exists(), proc.communicate()
+    stderr = LineCollector(proc.stderr)
     proc.send_signal(signum)
-    time.sleep(0.3)  # the handler runs in the paused main thread between sleeps
+    # the handler runs in the paused main thread and says so: only then let it go on
+    stderr.wait_for(f"{signum.name}: stopping after the current step", timeout=30)
     (workdir / f"{point}.go").touch()
-    out, err = proc.communicate(timeout=120)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait(timeout=120)
     reached.unlink()
     (workdir / f"{point}.go").unlink()
-    return proc.returncode, out + err
+    return proc.returncode, out + stderr.text()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

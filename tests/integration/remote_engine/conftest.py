@@ -23,12 +23,13 @@ from remote_support import (
     ssh_config,
     ssh_keygen,
 )
+from swarm_testkit import skip_guarantee
 
 
 @pytest.fixture(scope="session")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to generate test certificates")
+        skip_guarantee("openssl is needed to generate test certificates (./dev installs it)")
     return make_certificates(tmp_path_factory.mktemp("tls"))
 
 
@@ -47,7 +48,7 @@ def lone_dockerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     no iptables: it shares nothing with the system engine. Stopped (by its PID) afterwards.
     """
     if shutil.which("dockerd") is None:
-        pytest.skip("dockerd binary not available")
+        skip_guarantee("dockerd binary not available (./dev installs docker.io)")
     # Short path: unix socket paths are limited to 108 bytes.
     root = Path("/tmp") / f"sc-lone-{secrets.token_hex(3)}"
     root.mkdir()
@@ -88,7 +89,7 @@ def lone_dockerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while not sock.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.skip("could not start a second dockerd here")
+                skip_guarantee(f"could not start a second dockerd here (log: {log.name})")
             time.sleep(0.2)
         yield f"unix://{sock}"
     finally:
@@ -107,9 +108,9 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
     """A private sshd on 127.0.0.1 accepting one generated key for root."""
     sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if Path("/usr/sbin/sshd").exists() else None)
     if sshd is None or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
-        pytest.skip("OpenSSH server/client not installed")
+        skip_guarantee("OpenSSH server/client not installed (./dev installs openssh-server)")
     if os.geteuid() != 0:
-        pytest.skip("the test sshd needs root (it logs in as root to reach the engine socket)")
+        skip_guarantee("the test sshd needs root (it logs in as root to reach the engine socket)")
     root = tmp_path_factory.mktemp("sshd")
     ssh_keygen(root / "host_key")
     ssh_keygen(root / "client_key")
@@ -129,7 +130,7 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
                 break
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(f"sshd did not start: {(root / 'sshd.log').read_text()[-300:]}")
+                skip_guarantee(f"sshd did not start: {(root / 'sshd.log').read_text()[-300:]}")
             time.sleep(0.1)
         base = f"ssh -o UserKnownHostsFile={root}/known_hosts -o StrictHostKeyChecking=no"
         yield SSHServer(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -133,29 +132,8 @@ def test_engine_not_in_a_swarm(lone_dockerd: str) -> None:
     assert caught.value.hint and "docker swarm init" in caught.value.hint
 
 
-def _multinode_worker_socket() -> str | None:
-    run = Path(os.environ.get("SWT_RUN", "/run/swarmtest"))
-    for sock in sorted(run.glob("node*.sock")):
-        try:
-            import docker
-
-            info = docker.APIClient(base_url=f"unix://{sock}", version="1.41").info()
-        except Exception:
-            continue
-        swarm = info.get("Swarm") or {}
-        if swarm.get("LocalNodeState") == "active" and not swarm.get("ControlAvailable"):
-            return f"unix://{sock}"
-    return None
-
-
-def test_engine_is_a_worker() -> None:
-    worker = _multinode_worker_socket()
-    if worker is None:
-        pytest.skip("no worker of the 3-node test Swarm is running (../shared/multinode)")
-    with pytest.raises(EngineError) as caught:
-        connect(env={"DOCKER_HOST": worker})
-    assert "worker" in caught.value.message
-    assert caught.value.hint and "manager" in caught.value.hint
+# test_engine_is_a_worker lives in tests/cluster/test_worker_endpoint.py: it needs a
+# Swarm worker, which only the project's 3-node cluster provides.
 
 
 def test_ssh_engine_through_a_socket_forward(ssh_server: SSHServer) -> None:

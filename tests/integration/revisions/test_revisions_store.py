@@ -16,7 +16,9 @@ from stackctl.core.history.revision import Outcome, Revision
 from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.engine.revisions import (
     CHUNK_BYTES,
+    LABEL_REV_CHUNK,
     LABEL_REV_STACK,
+    RevisionFormatError,
     RevisionNotFound,
     RevisionStore,
 )
@@ -101,7 +103,7 @@ def test_retention_prunes_oldest_and_keeps_the_last_applied(
     assert store.record(_revision(revision_stack, tag="a")) == 7
 
 
-def test_large_revision_is_split_into_chunks(api: docker.APIClient, revision_stack: str) -> None:
+def _big_revision(revision_stack: str) -> Revision:
     base = _revision(revision_stack)
     # Incompressible environment values push the payload past one config.
     services = dict(base.state.services)
@@ -113,7 +115,11 @@ def test_large_revision_is_split_into_chunks(api: docker.APIClient, revision_sta
             name=name,
             spec={"Name": name, "TaskTemplate": {"ContainerSpec": {"Image": "x", "Env": env}}},
         )
-    big = replace(base, state=replace(base.state, services=MappingProxyType(services)))
+    return replace(base, state=replace(base.state, services=MappingProxyType(services)))
+
+
+def test_large_revision_is_split_into_chunks(api: docker.APIClient, revision_stack: str) -> None:
+    big = _big_revision(revision_stack)
     store = RevisionStore(api, revision_stack)
     number = store.record(big)
     configs = api.configs(filters={"label": [f"{LABEL_REV_STACK}={revision_stack}"]})
@@ -122,6 +128,25 @@ def test_large_revision_is_split_into_chunks(api: docker.APIClient, revision_sta
     assert store.get(number) == replace(big, number=number)
     assert store.delete_all() == 1
     assert api.configs(filters={"label": [f"{LABEL_REV_STACK}={revision_stack}"]}) == []
+
+
+def test_a_revision_missing_a_chunk_is_reported_incomplete(
+    api: docker.APIClient, revision_stack: str
+) -> None:
+    """What a reader meets while a revision's extra chunks are still being written
+    (or after they were lost): a clear error naming the missing part, never a
+    misread revision."""
+    store = RevisionStore(api, revision_stack)
+    number = store.record(_big_revision(revision_stack))
+    configs = api.configs(filters={"label": [f"{LABEL_REV_STACK}={revision_stack}"]})
+    (second,) = [c for c in configs if c["Spec"]["Labels"][LABEL_REV_CHUNK] == "1"]
+    api.remove_config(second["ID"])
+    with pytest.raises(RevisionFormatError) as caught:
+        store.get(number)
+    assert f"revision {number} of {revision_stack} is incomplete" in caught.value.message
+    assert "missing part(s) [1]" in caught.value.message
+    with pytest.raises(RevisionFormatError):
+        store.all()  # the whole history refuses too, rather than skip it silently
 
 
 def test_histories_of_different_stacks_do_not_mix(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
+from swarm_testkit import require_module
 
 from bench.report import render_all, render_markdown
 from bench.results import Results, Sample, summarize
@@ -142,7 +142,7 @@ def test_failed_samples_are_listed_and_left_out() -> None:
 
 
 def test_render_all_writes_page_and_plot_from_a_results_file(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib", "the plot needs matplotlib (a dev dependency)")
     samples = [
         _sample("deploy", n, c, 1, n * k)
         for n in (5, 20)

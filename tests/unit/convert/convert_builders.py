@@ -113,7 +113,7 @@ def every_key_stack() -> Stack:
             FileReference(source="extra_conf", target="extra_conf"),
         ),
         secrets=(
-            FileReference(source="api_key", target="/run/secrets/api_key_file", mode=0o400),
+            FileReference(source="api_key", target="api_key_file", mode=0o400),
             FileReference(source="token", target="token"),
         ),
         healthcheck=Healthcheck(

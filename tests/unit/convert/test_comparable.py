@@ -38,7 +38,7 @@ def test_order_free_lists_get_one_order() -> None:
     c = out["TaskTemplate"]["ContainerSpec"]
     assert c["Env"] == ["A=2", "B=1"]
     assert [s["SecretName"] for s in c["Secrets"]] == ["s_a", "s_b"]
-    assert c["Secrets"][0]["File"]["Name"] == "/run/secrets/y"
+    assert c["Secrets"][0]["File"]["Name"] == "y"  # as sent: relative, like docker
     assert [n["Target"] for n in out["TaskTemplate"]["Networks"]] == ["s_a", "s_z"]
     assert [p["TargetPort"] for p in out["EndpointSpec"]["Ports"]] == [1, 2]
     assert spec["TaskTemplate"]["ContainerSpec"]["Env"] == ["B=1", "A=2"]  # input untouched
@@ -101,7 +101,7 @@ def test_live_service_maps_ids_to_names_and_keeps_server_fields_out() -> None:
     assert all("ConfigID" not in ref for ref in c["Configs"])
     assert all("SecretID" not in ref for ref in c["Secrets"])
     assert c["Privileges"]["CredentialSpec"]["Config"] == "s_c"
-    assert c["Configs"][0]["File"]["Name"] == "/c"
+    assert c["Configs"][0]["File"]["Name"] == "c"  # as the engine holds it
     assert spec["TaskTemplate"]["Placement"] == {}
     assert (state.id, state.version) == ("svc1", 42)
     assert state.status["UpdateStatus"] == {"State": "completed"}
@@ -134,3 +134,33 @@ def test_a_paused_update_keeps_the_spec_it_came_from_in_comparable_form() -> Non
 def test_only_a_paused_update_keeps_its_previous_spec() -> None:
     state = live_service_state(_raw_service("nginx:1"), MappingProxyType({"netid": "s_default"}))
     assert "PausedFromSpec" not in state.status
+
+
+def _service_with_targets(secret: str, config: str) -> ResourceState:
+    spec = {
+        "Name": "s_web",
+        "TaskTemplate": {
+            "ContainerSpec": {
+                "Secrets": [{"SecretName": "s_token", "File": {"Name": secret}}],
+                "Configs": [{"ConfigName": "s_conf", "File": {"Name": config}}],
+            }
+        },
+    }
+    return ResourceState(ResourceKind.SERVICE, "s_web", spec)
+
+
+def test_same_file_spelled_two_ways_is_not_a_difference() -> None:
+    desired = ClusterState("s", services={"s_web": _service_with_targets("token", "conf")})
+    live = ClusterState(
+        "s", services={"s_web": _service_with_targets("/run/secrets/token", "/conf")}
+    )
+    aligned = align_live_to_desired(desired, live)
+    assert aligned.services["s_web"].spec == desired.services["s_web"].spec
+    # ... but a different file is.
+    moved = ClusterState("s", services={"s_web": _service_with_targets("/etc/token", "conf")})
+    container = (
+        align_live_to_desired(desired, moved)
+        .services["s_web"]
+        .spec["TaskTemplate"]["ContainerSpec"]
+    )
+    assert container["Secrets"][0]["File"]["Name"] == "/etc/token"

@@ -49,7 +49,7 @@ def test_names_carry_the_content_hash_and_labels_say_where_from() -> None:
     ref = state.services["shop_app"].spec["TaskTemplate"]["ContainerSpec"]["Secrets"]
     assert ref == [
         {
-            "File": {"Name": "/run/secrets/pw", "UID": "0", "GID": "0", "Mode": 0o444},
+            "File": {"Name": "pw", "UID": "0", "GID": "0", "Mode": 0o444},  # as docker sends it
             "SecretName": name,
         }
     ]

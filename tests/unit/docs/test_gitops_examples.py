@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import typer.main
+from swarm_testkit import guarantee_needs
 
 from stackctl.cli.app import app
 
@@ -66,6 +67,11 @@ def test_github_workflow_has_the_three_jobs() -> None:
     assert "diff" in used["drift"]
     plan_script = "\n".join(github_step_scripts(jobs["plan"]))
     assert "--format markdown" in plan_script and "gh pr comment" in plan_script
+    # findings where CI shows them: annotations on the PR's lines, SARIF for code scanning
+    assert 'validate "${files[@]}" --format github' in plan_script
+    assert "--format sarif > stackctl.sarif" in plan_script
+    uploads = [s for s in jobs["plan"]["steps"] if "upload-sarif" in str(s.get("uses"))]
+    assert uploads and uploads[0]["with"]["sarif_file"] == "stackctl.sarif"
     apply_script = "\n".join(github_step_scripts(jobs["apply"]))
     for code in ("3)", "4)", "5)"):
         assert code in apply_script, f"apply job does not explain exit code {code}"
@@ -119,7 +125,7 @@ def test_job_shell_parses(script: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@guarantee_needs(shutil.which("shellcheck") is not None, "shellcheck missing (./dev installs it)")
 def test_deploy_script_passes_shellcheck() -> None:
     result = subprocess.run(["shellcheck", str(DEPLOY_SH)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

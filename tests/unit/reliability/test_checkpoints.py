@@ -25,9 +25,15 @@ def _fresh_counts(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_every_point_is_inert_without_the_environment_variables() -> None:
+def test_every_point_is_inert_without_the_environment_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a pause folder is set, but no point is asked for: nothing may happen there
+    monkeypatch.setenv(checkpoints.PAUSE_DIR_ENV, str(tmp_path))
     for name in POINTS:
-        checkpoint(name)  # returns: no kill, no pause
+        checkpoint(name)  # returns at once: no kill (we are alive), no pause
+    assert checkpoints._hits == {}  # not even counted
+    assert list(tmp_path.iterdir()) == []  # no ".reached" file: it never paused
 
 
 def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -15,14 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+from swarm_testkit import guarantee_needs
 
 from stackctl.core.load.loading import load_stack
 from stackctl.core.load.yaml_scalars import go_str, resolve_plain
 from stackctl.core.model.model import Service
 
-pytestmark = pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI")
+pytestmark = guarantee_needs(
+    shutil.which("docker") is not None, "needs the docker CLI (./dev installs docker.io)"
+)
 
 Write = Callable[..., Path]
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from swarm_testkit import MeasuredRun, run_measuring_peak_rss
 
 CORPUS = Path(__file__).parent / "malformed"
 CASES = sorted(p.stem for p in CORPUS.glob("*.expect"))
@@ -59,20 +60,26 @@ def test_malformed_file_is_rejected_with_a_located_message(
     assert matching, f"expected '{where}: error ...{fragment}...' in:\n{run.stderr}"
 
 
-def test_fifty_megabyte_file_is_refused_quickly(tmp_path: Path) -> None:
-    big = tmp_path / "big.yml"
+def test_fifty_megabyte_file_is_refused_without_being_read_into_memory(tmp_path: Path) -> None:
+    small, big = tmp_path / "small.yml", tmp_path / "big.yml"
+    head = b"services:\n  web:\n    image: nginx:1.25\n"
+    small.write_bytes(head)
     line = b"# " + b"x" * 1021 + b"\n"
     with open(big, "wb") as handle:
-        handle.write(b"services:\n  web:\n    image: nginx:1.25\n")
+        handle.write(head)
         for _ in range(50 * 1024):
             handle.write(line)
-    run = subprocess.run(
-        [sys.executable, "-m", "stackctl", "validate", "-c", str(big)],
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def validate(path: Path) -> MeasuredRun:
+        argv = [sys.executable, "-m", "stackctl", "validate", "-c", str(path)]
+        return run_measuring_peak_rss(argv, env=_clean_env())
+
+    baseline, run = validate(small), validate(big)
+    assert baseline.returncode == 0, baseline.stderr
     assert run.returncode == 1
     assert "Traceback" not in run.stdout + run.stderr
     assert "limit is 20 MB" in run.stderr
+    # refused from its size: reading the 50 MB (or even the first 20 MB) into memory
+    # would show in the process's peak RSS; refusing it costs next to nothing
+    grown = run.peak_rss_bytes - baseline.peak_rss_bytes
+    assert grown < 10 * 1024 * 1024, f"peak RSS grew by {grown / 2**20:.1f} MiB"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft7Validator
+from swarm_testkit import impossible_here_unless
 
 from stackctl.core.model.coerce import coerce_types
 from stackctl.core.validate.schema import (
@@ -101,7 +102,9 @@ def _corpus_documents() -> list[Path]:
     return [corpus / e["local"] for e in entries]
 
 
-@pytest.mark.skipif(not _corpus_documents(), reason="shared corpus not found")
+@impossible_here_unless(
+    bool(_corpus_documents()), "the public stack-file corpus (../shared/corpus) is not in this repo"
+)
 @pytest.mark.parametrize("path", _corpus_documents(), ids=lambda p: p.name)
 def test_fast_precheck_agrees_with_jsonschema_on_the_corpus(path: Path) -> None:
     raw = path.read_bytes()
