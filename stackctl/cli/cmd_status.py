@@ -151,6 +151,7 @@ def _unfinished(
     ]
     live_state = observe_stack(client, store.stack)
     matched: set[str] = set()
+    known: set[str] = set()  # what stackctl had written before this revision
     previous_complete = False
     for number in ([previous] if previous is not None else []) + since:
         state = store.get(number).state
@@ -158,8 +159,15 @@ def _unfinished(
         if number == previous:
             previous_complete = len(names) == sum(len(state.of_kind(k)) for k in _KINDS)
         matched |= names
-    drifted = sorted(set(differs) - matched)
-    pending = sorted(set(differs) & matched)
+        known |= {name for kind in _KINDS for name in state.of_kind(kind)}
+    # not there yet, and nothing before it had it: this revision was about to create it
+    to_create = {
+        name
+        for name in differs
+        if name not in known and all(name not in live_state.of_kind(k) for k in _KINDS)
+    }
+    drifted = sorted(set(differs) - matched - to_create)
+    pending = sorted((set(differs) & matched) | to_create)
     if not differs:
         live = "full"
     elif previous_complete and not drifted:

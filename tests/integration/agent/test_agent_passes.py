@@ -330,7 +330,11 @@ def test_the_agent_runs_until_sigterm_then_exits_0(
         wait_until(lambda: reported("applied"), timeout=120, what="the agent's first apply")
         second = repo.push({FILES[0]: web_stack("2")}, "v2")  # picked up by a later pass
         wait_until(
-            lambda: any(r["git"]["commit"] == second for r in history(run_stackctl, stack_name)),
+            # recorded before its first write (in_progress): wait until it is applied
+            lambda: any(
+                r["git"]["commit"] == second and r["outcome"] == "applied"
+                for r in history(run_stackctl, stack_name)
+            ),
             timeout=120,
             what="the agent applying the second commit",
         )
