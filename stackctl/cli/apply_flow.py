@@ -11,19 +11,30 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from stackctl.core.convert.rollout_inputs import dependencies_of, file_contents
 from stackctl.core.load.source_map import SourceMap
-from stackctl.core.model.model import DependsOn, Stack
-from stackctl.core.model.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
-from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
+from stackctl.core.model.model import Stack
+from stackctl.core.model.state import ClusterState
+from stackctl.core.plan.plan_model import Plan
+from stackctl.engine.planning import plan_signature, without_superseded_deletes
 from stackctl.errors import StackctlError, UserAbort
 
 if TYPE_CHECKING:
     from stackctl.rollout.options import FailurePolicy
+
+# Re-exported: the apply steps and their tests name them here.
+__all__ = [
+    "ApplyRequest",
+    "dependencies_of",
+    "file_contents",
+    "plan_signature",
+    "without_superseded_deletes",
+]
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ class ApplyRequest:
     files: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
     age_identities: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
     yes: bool = False
     plan_file: str | None = None
     prune: bool = False
@@ -46,38 +58,6 @@ class ApplyRequest:
     as_json: bool = False
     no_color: bool = False
     context: str | None = None
-
-
-def file_contents(stack: Stack, desired: ClusterState) -> dict[str, bytes]:
-    """Config/secret payloads by engine name, for the writer (never part of a plan)."""
-    contents: dict[str, bytes] = {}
-    for kind, declared in (
-        (ResourceKind.CONFIG, stack.configs),
-        (ResourceKind.SECRET, stack.secrets),
-    ):
-        for name, state in desired.of_kind(kind).items():
-            key = (state.spec.get("Labels") or {}).get(LABEL_LOGICAL_NAME)
-            obj = declared.get(str(key)) if key is not None else None
-            if obj is not None and obj.content is not None:
-                contents[name] = obj.content
-    return contents
-
-
-def dependencies_of(stack: Stack, stack_name: str) -> dict[str, tuple[DependsOn, ...]]:
-    return {
-        f"{stack_name}_{name}": service.depends_on
-        for name, service in stack.services.items()
-        if service.depends_on
-    }
-
-
-def plan_signature(plan: Plan) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
-    """What a person approved: each change and its changed fields."""
-    return tuple(
-        (c.kind.value, c.name, c.effect.value, tuple(f.path for f in c.fields))
-        for c in plan.changes
-        if c.effect not in (Effect.NONE, Effect.ORPHAN)
-    )
 
 
 class _Session:
@@ -99,6 +79,7 @@ class _Session:
             list(self.request.env_files),
             identities=self.request.age_identities,
             stack_name=self.request.stack,
+            profiles=self.request.profiles,
         )
         for finding in loaded.findings:
             typer.echo(format_finding(finding), err=True)
@@ -106,52 +87,14 @@ class _Session:
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 
     def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
-        from stackctl.core.convert.adopt import adopt_docker_configs
-        from stackctl.core.plan.diff import plan_changes
-        from stackctl.core.validate.external_networks import check_external_networks
-        from stackctl.engine.observe import external_references, observe_stack
+        from stackctl.engine.planning import plan_against_cluster
 
-        live = observe_stack(self.client, self.request.stack, external=external_references(desired))
-        check_external_networks(desired, live)
-        desired = adopt_docker_configs(desired, live)  # the caller adopts the same way
-        plan = plan_changes(
-            desired, live, last_applied=self._last_applied(), prune=self.request.prune
-        )
-        return live, self._without_protected_deletes(plan, desired)
-
-    def _without_protected_deletes(self, plan: Plan, desired: ClusterState) -> Plan:
-        """Never prune configs/secrets a rollback may still need.
-
-        Older versions the file still declares are left to the post-apply cleanup;
-        objects the file dropped entirely are kept while a retained revision names
-        them, because stackctl cannot recreate content it never stored.
-        """
-        from stackctl.core.history.revision import keep_retained_objects
-        from stackctl.engine.revisions import RevisionStore
-
-        plan = without_superseded_deletes(plan, desired)
-        if not plan.prune:
-            return plan
-        retained = RevisionStore(self.client, self.request.stack).referenced_objects()
-        return keep_retained_objects(plan, retained)
-
-    def _last_applied(self) -> ClusterState | None:
-        from stackctl.engine.revisions import RevisionStore
-
-        try:
-            # the last applied revision, plus what interrupted applies visibly wrote
-            return RevisionStore(self.client, self.request.stack).drift_basis()
-        except StackctlError:
-            return None  # history unreadable: diff without drift marks
+        planned = plan_against_cluster(self.client, desired, prune=self.request.prune)
+        return planned.live, planned.plan
 
     def saved_plan(self, desired: ClusterState, live: ClusterState) -> Plan:
         """The plan saved by ``diff --out``, if it still holds for these files and this cluster."""
-        from stackctl.core.plan.saved_plan import (
-            check_plan_fresh,
-            check_plan_matches,
-            load_saved_plan,
-            with_current_specs,
-        )
+        from stackctl.engine.planning import checked_saved_plan, without_protected_deletes
 
         assert self.request.plan_file is not None
         try:
@@ -161,11 +104,8 @@ class _Session:
             raise StackctlError(
                 f"cannot read the plan {self.request.plan_file}: {error.strerror}"
             ) from None
-        saved = load_saved_plan(text)
-        check_plan_matches(saved, desired)
-        check_plan_fresh(saved, live)
-        # the file holds sensitive env values redacted: specs come from files and cluster
-        return self._without_protected_deletes(with_current_specs(saved, desired, live), desired)
+        plan = checked_saved_plan(text, desired, live)
+        return without_protected_deletes(self.client, plan, desired)
 
     def show_plan(self, plan: Plan) -> None:
         if self.source_map is not None:
@@ -200,28 +140,6 @@ def _plan_json(plan: Plan) -> Any:
     from stackctl.core.render import plan_to_json
 
     return plan_to_json(plan)
-
-
-def without_superseded_deletes(plan: Plan, desired: ClusterState) -> Plan:
-    """Drop --prune deletions of older versions of configs/secrets the file still declares.
-
-    They are superseded content versions, which the post-apply cleanup removes
-    only when no retained revision needs them (a rollback would).
-    """
-    declared = {
-        (kind, (state.spec.get("Labels") or {}).get(LABEL_LOGICAL_NAME))
-        for kind in (ResourceKind.CONFIG, ResourceKind.SECRET)
-        for state in desired.of_kind(kind).values()
-    }
-
-    def superseded(change: ResourceChange) -> bool:
-        if change.effect is not Effect.DELETE or change.live is None:
-            return False
-        logical = (change.live.spec.get("Labels") or {}).get(LABEL_LOGICAL_NAME)
-        return logical is not None and (change.kind, logical) in declared
-
-    kept = tuple(c for c in plan.changes if not superseded(c))
-    return plan if len(kept) == len(plan.changes) else replace(plan, changes=kept)
 
 
 def failure_policy(value: str) -> FailurePolicy:

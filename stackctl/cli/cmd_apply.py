@@ -18,7 +18,12 @@ from typing import Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
-from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import (
+    AGE_IDENTITY_HELP,
+    ENV_FILE_HELP,
+    FILES_HELP,
+    PROFILE_HELP,
+)
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 converged (or nothing to do); 1 nothing was changed (invalid stack, "
@@ -44,6 +49,7 @@ def apply(
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
     identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
+    profiles: list[str] = typer.Option([], "--profile", help=PROFILE_HELP),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask; required off a TTY."),
     plan_file: str | None = typer.Option(
         None, "--plan", help="Apply a plan saved by `diff --out`; refused if the cluster moved."
@@ -86,6 +92,7 @@ def apply(
         files=tuple(files),
         env_files=tuple(env_files),
         age_identities=tuple(identities),
+        profiles=tuple(profiles),
         yes=yes,
         plan_file=plan_file,
         prune=prune,

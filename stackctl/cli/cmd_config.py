@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import (
+    AGE_IDENTITY_HELP,
+    ENV_FILE_HELP,
+    FILES_HELP,
+    PROFILE_HELP,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -18,6 +23,7 @@ def config(
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
     identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
+    profiles: list[str] = typer.Option([], "--profile", help=PROFILE_HELP),
 ) -> None:
     """Print the stack as stackctl will deploy it (like `docker stack config`).
 
@@ -28,7 +34,7 @@ def config(
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.config_output import render_stack_yaml
 
-    result = load_from_cli(files, env_files, identities=identities)
+    result = load_from_cli(files, env_files, identities=identities, profiles=profiles)
     for finding in result.findings:
         typer.echo(format_finding(finding), err=True)
     typer.echo(render_stack_yaml(result.stack), nl=False)

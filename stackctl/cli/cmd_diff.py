@@ -11,15 +11,23 @@ revision for ``diff --revision N``): it takes a ``ClusterState`` from anywhere.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP
-from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import (
+    AGE_IDENTITY_HELP,
+    ENV_FILE_HELP,
+    FILES_HELP,
+    PROFILE_HELP,
+)
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, StackctlError
+
+if TYPE_CHECKING:
+    from stackctl.api import StackPlan
 
 FORMATS = ("text", "json", "markdown")
 
@@ -41,6 +49,7 @@ def diff(
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
     identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
+    profiles: list[str] = typer.Option([], "--profile", help=PROFILE_HELP),
     prune: bool = typer.Option(
         False, "--prune", help="Plan deleting resources no longer in the files (else: orphans)."
     ),
@@ -74,7 +83,7 @@ def diff(
         return _diff_revision(
             stack, revision, files, env_files, out, context, prune, fmt, no_color, engine_paths
         )
-    desired, source_map = _desired_from_files(stack, files, env_files, identities)
+    desired, source_map = _desired_from_files(stack, files, env_files, identities, profiles)
     from stackctl.cli.stack_views import connect
 
     client = connect(context)
@@ -109,11 +118,11 @@ def _diff_revision(
             "files and saves no plan",
             hint=f"`stackctl rollback {stack} --to {number}` applies that revision",
         )
+    from stackctl import api
     from stackctl.cli.stack_views import connect
-    from stackctl.engine.revision_plans import revision_desired
 
     client = connect(context)
-    desired = revision_desired(client, stack, number)
+    desired = api.revision_state(client, stack, number)
     return diff_desired(
         client, desired, prune=prune, fmt=fmt, no_color=no_color, engine_paths=engine_paths
     )
@@ -128,30 +137,26 @@ def _format(as_json: bool, output_format: str | None) -> str:
 
 
 def _desired_from_files(
-    stack: str, files: list[str], env_files: list[str], identities: list[str]
+    stack: str,
+    files: list[str],
+    env_files: list[str],
+    identities: list[str],
+    profiles: list[str],
 ) -> tuple[ClusterState, SourceMap]:
     from stackctl.cli.common import format_finding
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
 
-    loaded = load_from_cli(files, env_files, identities=identities, stack_name=stack)
+    loaded = load_from_cli(
+        files, env_files, identities=identities, stack_name=stack, profiles=profiles
+    )
     for finding in loaded.findings:
         typer.echo(format_finding(finding), err=True)
     return convert_stack(loaded.stack, stack), loaded.source_map
 
 
-def last_applied_state(client: Any, stack: str) -> ClusterState | None:
-    """The desired state recorded by the last apply, or None (no history, or unreadable)."""
-    try:
-        from stackctl.engine.revisions import RevisionStore
-    except ImportError:  # revisions not available in this build: no drift marks
-        return None
-    try:
-        # the last applied revision, plus what interrupted applies visibly wrote
-        return RevisionStore(client, stack).drift_basis()
-    except StackctlError as error:
-        typer.echo(f"stackctl: warning: history unreadable, no drift marks: {error}", err=True)
-        return None
+def _warn(message: str) -> None:
+    typer.echo(f"stackctl: warning: {message}", err=True)
 
 
 def diff_desired(
@@ -162,36 +167,30 @@ def diff_desired(
     fmt: str = "text",
     out: str | None = None,
     no_color: bool = False,
-    last_applied: ClusterState | None = None,
-    use_history: bool = True,
     source_map: SourceMap | None = None,
     engine_paths: bool = False,
 ) -> int:
-    """Plan ``desired`` against the live stack, print it, save it; return the exit code.
+    """Plan ``desired`` against the live stack (drift marked against the last applied
+    revision), print it, save it; return the exit code.
 
-    ``last_applied`` defaults to the stack's last applied revision when
-    ``use_history`` is true. ``source_map`` (from loading the files) puts the
-    file:line of each key in the plan; ``engine_paths`` lists engine fields too.
+    ``source_map`` (from loading the files) puts the file:line of each key in the
+    plan; ``engine_paths`` lists engine fields too.
     """
-    from stackctl.core.convert.adopt import adopt_docker_configs
-    from stackctl.core.plan.diff import plan_changes
-    from stackctl.core.validate.external_networks import check_external_networks
-    from stackctl.engine.observe import external_references, observe_stack
+    from stackctl import api
 
-    live = observe_stack(client, desired.stack, external=external_references(desired))
-    check_external_networks(desired, live)
-    desired = adopt_docker_configs(desired, live)  # as apply does
-    if last_applied is None and use_history:
-        last_applied = last_applied_state(client, desired.stack)
-    plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
-    if source_map is not None:
-        from stackctl.core.plan.compose_words import locate_plan
-
-        plan = locate_plan(plan, source_map)
-    typer.echo(_render(plan, fmt, no_color, engine_paths))
+    planned = api.plan(
+        client,
+        desired.stack,
+        desired,
+        prune=prune,
+        keep_rollback_objects=False,
+        source_map=source_map,
+        warn=_warn,
+    )
+    typer.echo(_render(planned.plan, fmt, no_color, engine_paths))
     if out is not None:
-        _save(plan, desired, live, out, stack=desired.stack)
-    return int(ExitCode.CHANGES_PENDING if plan.has_changes else ExitCode.OK)
+        _save(planned, out)
+    return int(ExitCode.CHANGES_PENDING if planned.has_changes else ExitCode.OK)
 
 
 def _render(plan: Any, fmt: str, no_color: bool, engine_paths: bool = False) -> str:
@@ -205,16 +204,14 @@ def _render(plan: Any, fmt: str, no_color: bool, engine_paths: bool = False) -> 
     return render.render_text(plan, color=use_color(no_color), engine_paths=engine_paths)
 
 
-def _save(plan: Any, desired: ClusterState, live: ClusterState, out: str, *, stack: str) -> None:
-    from stackctl.core.plan.saved_plan import save_plan
-
+def _save(planned: StackPlan, out: str) -> None:
     try:
         with open(out, "w", encoding="utf-8") as handle:
-            handle.write(save_plan(plan, desired, live))
+            handle.write(planned.save())
     except OSError as error:
         raise StackctlError(f"cannot write the plan to {out}: {error.strerror}") from None
     typer.echo(
         f"Saved the plan to {out}; apply exactly this plan with "
-        f"`stackctl apply {stack} --plan {out}`.",
+        f"`stackctl apply {planned.stack} --plan {out}`.",
         err=True,
     )

@@ -22,12 +22,11 @@ def history(
     from stackctl.core.validate.stack_name import check_stack_name
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
+    from stackctl import api
     from stackctl.cli.stack_views import connect, table, when
-    from stackctl.core.history.revision import current_number
-    from stackctl.engine.revisions import RevisionStore
 
-    summaries = RevisionStore(connect(context), stack).list()
-    current = current_number((s.number, s.outcome) for s in summaries)
+    recorded = api.history(connect(context), stack)
+    summaries, current = recorded.revisions, recorded.current
     if as_json:
         typer.echo(
             json.dumps(

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 
 import typer
 
 from stackctl.cli.finding_formats import CI_FORMATS, render_findings
-from stackctl.cli.stackfile_options import AGE_IDENTITY_HELP, ENV_FILE_HELP, FILES_HELP
+from stackctl.cli.stackfile_options import (
+    AGE_IDENTITY_HELP,
+    ENV_FILE_HELP,
+    FILES_HELP,
+    PROFILE_HELP,
+)
 
 API_VERSION = "stackctl/v1"
 FORMATS = ("text", "json", *CI_FORMATS)
@@ -27,6 +34,7 @@ def validate(
     files: list[str] = typer.Option([], "-c", "--compose-file", help=FILES_HELP),
     env_files: list[str] = typer.Option([], "--env-file", help=ENV_FILE_HELP),
     identities: list[str] = typer.Option([], "--age-identity", help=AGE_IDENTITY_HELP),
+    profiles: list[str] = typer.Option([], "--profile", help=PROFILE_HELP),
     strict: bool = typer.Option(
         False, "--strict", help="Treat warnings (lints, unset variables) as errors."
     ),
@@ -46,33 +54,27 @@ def validate(
 
     Exit status 0 when valid (warnings allowed), 1 when not.
     """
+    from stackctl import api
     from stackctl.cli.common import format_finding
-    from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.validate.stack_name import check_stack_name, derived_name_findings
-    from stackctl.errors import Finding, Severity, StackFileError
+    from stackctl.cli.stackfile_options import age_identities
 
     fmt = _format(as_json, output_format)
-    findings: list[Finding]
-    used: tuple[str, ...] = tuple(files)
-    services = 0
-    if stack is not None:
-        check_stack_name(stack)
-    try:
-        result = load_from_cli(
-            files, env_files, strict=strict, identities=identities, check_only=True
-        )
-        findings = list(result.findings)
-        used = result.files
-        services = len(result.stack.services)
-        if stack:
-            findings += derived_name_findings(stack, result.stack)
-    except StackFileError as error:
-        findings = list(error.findings)
-    errors = [f for f in findings if f.severity is Severity.ERROR]
-    valid = not errors
+    result = api.validate(
+        files,
+        env_files=env_files,
+        strict=strict,
+        stack_name=stack,
+        age_identity_files=age_identities(identities),
+        profiles=profiles,
+        cwd=os.getcwd(),
+        stdin_text=sys.stdin.read() if "-" in files else None,
+    )
+    findings = result.findings
+    used = result.files
+    services = len(result.stack.services) if result.stack is not None else 0
+    errors = result.errors
+    valid = result.valid
     if fmt in CI_FORMATS:
-        import os
-
         text = render_findings(fmt, findings, os.getcwd())
         if text:
             typer.echo(text)

@@ -14,6 +14,10 @@ FILES_HELP = (
     "Stack file (repeatable; later files override earlier ones; '-' reads standard input). "
     "Default: compose.yaml, compose.yml, docker-compose.yml or stack.yml in the current folder."
 )
+PROFILE_HELP = (
+    "Activate a profile (repeatable; '*' activates all): services with `profiles:` are "
+    "deployed only when one of theirs is active; services without are always."
+)
 ENV_FILE_HELP = (
     "File of VAR=value lines for ${VAR} interpolation (repeatable; later wins; "
     "a name ending in .age is decrypted with --age-identity)."
@@ -41,6 +45,7 @@ def load_from_cli(
     identities: Sequence[str] = (),
     check_only: bool = False,
     stack_name: str | None = None,
+    profiles: Sequence[str] = (),
 ) -> LoadResult:
     """Run the stack-file pipeline with the process environment and, for '-', stdin.
 
@@ -61,6 +66,7 @@ def load_from_cli(
         stdin_text=stdin_text,
         age_identity_files=age_identities(identities),
         age_check_only=check_only,
+        profiles=list(profiles),
     )
     if stack_name is None:
         return result

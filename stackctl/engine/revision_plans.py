@@ -13,16 +13,15 @@ anywhere cannot be restored, and ``SealedValuesError`` names it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any
 
-from stackctl.core.history.revision import Revision, state_for_rollback
-from stackctl.core.history.sealed_env import restore_sealed, unrestored
-from stackctl.core.model.state import ClusterState, ResourceKind
-from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
+from stackctl.core.history.revision import Revision
+from stackctl.core.model.state import ClusterState
+from stackctl.engine.planning import ClusterPlan, plan_against_cluster
 from stackctl.errors import StackctlError
 
-_FILE_KINDS = (ResourceKind.CONFIG, ResourceKind.SECRET)
+RevisionPlan = ClusterPlan
+"""A revision planned against the live stack (``ClusterPlan.revision`` is set)."""
 
 
 class MissingObjectsError(StackctlError):
@@ -33,74 +32,26 @@ class SealedValuesError(StackctlError):
     """Sensitive env values a revision needs run nowhere any more; stackctl never stored them."""
 
 
-@dataclass(frozen=True)
-class RevisionPlan:
-    revision: Revision
-    desired: ClusterState
-    live: ClusterState
-    plan: Plan
-    missing: tuple[str, ...]  # config/secret objects the revision needs that no longer exist
-    sealed: tuple[tuple[str, str], ...] = ()  # (service, env variable) it cannot restore
-
-
-def _keeps_history(change: ResourceChange) -> bool:
-    """Older config/secret versions are kept on purpose (other revisions need them):
-    they are neither drift nor something a rollback should delete."""
-    return change.kind in _FILE_KINDS and change.effect in (Effect.ORPHAN, Effect.DELETE)
-
-
 def plan_against_revision(
     client: Any,
     revision: Revision,
     *,
     prune: bool,
     last_applied: ClusterState | None = None,
-) -> RevisionPlan:
+) -> ClusterPlan:
     """The plan that would make the live stack match ``revision`` (recorded digests pinned).
 
     ``last_applied`` is what stackctl last wrote (the current revision's state), so
     fields changed behind its back are marked as drift; for ``status`` that is
-    ``revision`` itself.
+    ``revision`` itself. (``plan_against_cluster`` with a revision as the target.)
     """
-    from stackctl.core.convert.comparable import align_live_to_desired
-    from stackctl.core.plan.diff import plan_changes
-    from stackctl.engine.observe import observe_stack
-
-    externals = [
-        (kind, name)
-        for kind in (ResourceKind.NETWORK, *_FILE_KINDS)
-        for name, resource in revision.state.of_kind(kind).items()
-        if resource.external
-    ]
-    observed = observe_stack(client, revision.stack, external=externals)
-    running = {
-        name: str(service.status["ImageDigest"])
-        for name, service in observed.services.items()
-        if service.status.get("ImageDigest")
-    }
-    desired = state_for_rollback(revision, live_digests=running)
-    live = align_live_to_desired(desired, observed)
-    desired = restore_sealed(desired, live)
-    plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
-    plan = replace(plan, changes=tuple(c for c in plan.changes if not _keeps_history(c)))
-    missing = tuple(
-        sorted(
-            name
-            for kind in _FILE_KINDS
-            for name, resource in desired.of_kind(kind).items()
-            if name not in live.of_kind(kind)
-        )
-    )
-    written = [c.desired for c in plan.changes if c.desired is not None]
-    sealed = tuple(unrestored(written))
-    return RevisionPlan(
-        revision=revision, desired=desired, live=live, plan=plan, missing=missing, sealed=sealed
-    )
+    return plan_against_cluster(client, revision, prune=prune, last_applied=last_applied)
 
 
 def require_restorable(revision_plan: RevisionPlan) -> None:
     """Raise when the revision needs what the cluster no longer holds: configs or
     secrets (``MissingObjectsError``), or sensitive env values (``SealedValuesError``)."""
+    assert revision_plan.revision is not None, "a plan of a stored revision"
     number = revision_plan.revision.number
     if revision_plan.sealed:
         where = ", ".join(f"{name} of {service}" for service, name in revision_plan.sealed)
@@ -132,3 +83,30 @@ def revision_desired(client: Any, stack: str, number: int) -> ClusterState:
     from stackctl.engine.revisions import RevisionStore
 
     return RevisionStore(client, stack).get(number).state
+
+
+def choose_revision(
+    client: Any, stack: str, to: int | None = None
+) -> tuple[Revision, Revision | None]:
+    """Revision ``to`` (default: the last applied one before the current), and the
+    current one (None when no revision took effect)."""
+    from stackctl.core.history.revision import current_number, default_rollback_target
+    from stackctl.engine.revisions import RevisionStore
+
+    store = RevisionStore(client, stack)
+    summaries = store.list()
+    if not summaries:
+        raise StackctlError(
+            f"stack {stack} has no recorded revisions to roll back to",
+            hint="revisions are recorded by `stackctl apply`; `stackctl ls` lists the stacks",
+        )
+    number = to
+    if number is None:
+        number = default_rollback_target((s.number, s.outcome) for s in summaries)
+        if number is None:
+            raise StackctlError(
+                f"stack {stack} has no applied revision before the current one",
+                hint=f"see `stackctl history {stack}` and pick one with --to N",
+            )
+    current = current_number((s.number, s.outcome) for s in summaries)
+    return store.get(number), (store.get(current) if current is not None else None)

@@ -31,7 +31,12 @@ from stackctl.core.model.model import (
     UpdateConfig,
     Volume,
 )
-from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE, LABEL_SENSITIVE_ENV
+from stackctl.core.model.state import (
+    LABEL_IGNORE_CHANGES,
+    LABEL_IMAGE,
+    LABEL_NAMESPACE,
+    LABEL_SENSITIVE_ENV,
+)
 
 DEFAULT_NETWORK = "default"
 # Network names the engine treats as built in: they take no aliases.
@@ -405,6 +410,9 @@ def convert_service(
 
     labels = with_namespace(stack_name, deploy.labels)
     labels[LABEL_IMAGE] = service.image
+    if service.ignore_changes:
+        # Recorded on the service itself, so every plan (and a rollback's) honours it.
+        labels[LABEL_IGNORE_CHANGES] = ",".join(service.ignore_changes)
     if service.sensitive_env:
         # Kept on the service (names only) so that every later reader of this spec
         # (plans, revisions, status, rollback) hides those values too.

@@ -31,6 +31,7 @@ from stackctl.core.load.envfile import decode_env_file, parse_variable_file
 from stackctl.core.load.file_refs import resolve_environments, resolve_paths, scrub_findings
 from stackctl.core.load.interpolate import CODE_UNSET, InterpolatedStr, interpolate_document
 from stackctl.core.load.merge import LocatedDocument, merge_documents
+from stackctl.core.load.profiles import select_profiles
 from stackctl.core.load.sensitive_env import SensitiveEnv, is_environment_value
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
@@ -332,6 +333,7 @@ def load_stack(
     stdin_text: str | None = None,
     age_identity_files: Sequence[str] = (),
     age_check_only: bool = False,
+    profiles: Sequence[str] = (),
 ) -> LoadResult:
     """Load, check and normalize a stack from its files.
 
@@ -419,6 +421,9 @@ def load_stack(
     findings.extend(f for f in _validate(data, locate) if f.path not in failed)
     _check_object_files(data, locate, findings, display)
     decrypted = _decrypt_secret_files(data, locate, findings, decryptor, display)
+    # The whole file is validated; only the services the active profiles enable go on.
+    data, found = select_profiles(data, profiles, locate)
+    findings.extend(found)
     stack = Stack()
     if not _has_errors(findings):
         try:

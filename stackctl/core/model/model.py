@@ -192,6 +192,10 @@ class DependsOn:
     condition: str = "service_started"
 
 
+IGNORABLE_FIELDS = ("deploy.replicas", "image")
+"""What ``x-stackctl.ignore_changes`` may name: fields another tool may own."""
+
+
 @dataclass(frozen=True)
 class Service:
     name: str  # key under services:, without the stack prefix
@@ -208,6 +212,9 @@ class Service:
     healthcheck: Healthcheck | None = None
     deploy: Deploy = field(default_factory=Deploy)
     depends_on: tuple[DependsOn, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
+    """``x-stackctl.ignore_changes``: fields set on create and then left to others
+    (``deploy.replicas``, ``image``); see ``stackctl.core.plan.ownership``."""
     user: str | None = None
     working_dir: str | None = None
     hostname: str | None = None

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from stackctl.core.model.model import (
+    IGNORABLE_FIELDS,
     CredentialSpec,
     DependsOn,
     FileObject,
@@ -145,6 +146,31 @@ class _Normalizer:
 
     # -- services -----------------------------------------------------------------------------
 
+    def ignore_changes(self, name: str, settings: Any) -> tuple[str, ...]:
+        """``x-stackctl: {ignore_changes: [...]}`` of a service, checked."""
+        value = settings.get("ignore_changes") if isinstance(settings, Mapping) else None
+        if value is None:
+            return ()
+        where: tuple[str | int, ...] = ("services", name, "x-stackctl", "ignore_changes")
+        items = value if isinstance(value, list) else [value]
+        bad = [str(v) for v in items if str(v) not in IGNORABLE_FIELDS]
+        if bad or not isinstance(value, list):
+            self.errors.append(
+                Finding(
+                    severity=Severity.ERROR,
+                    code="SC225",
+                    message="ignore_changes must be a list of: "
+                    + ", ".join(IGNORABLE_FIELDS)
+                    + (f" (not {', '.join(bad)})" if bad else ""),
+                    location=self.locate(where) if self.locate else Location(),
+                    path=".".join(str(p) for p in where),
+                    hint="these are the fields another tool may own: an autoscaler's "
+                    "replicas, an image updater's image",
+                )
+            )
+            return ()
+        return tuple(sorted(set(str(v) for v in items)))
+
     def service(self, name: str, spec: Mapping[str, Any]) -> Service:
         return Service(
             name=name,
@@ -163,6 +189,7 @@ class _Normalizer:
             healthcheck=_healthcheck(spec.get("healthcheck")),
             deploy=normalize_deploy(spec.get("deploy") or {}, spec.get("restart")),
             depends_on=_depends_on(spec.get("depends_on")),
+            ignore_changes=self.ignore_changes(name, spec.get("x-stackctl")),
             user=_opt_str(spec.get("user")),
             working_dir=_opt_str(spec.get("working_dir")),
             hostname=_opt_str(spec.get("hostname")),

@@ -55,6 +55,7 @@ LABEL_IMAGE = "com.docker.stack.image"
 LABEL_PREFIX = "io.stackctl."
 LABEL_CONTENT_HASH = "io.stackctl.content-sha256"  # on configs and secrets
 LABEL_LOGICAL_NAME = "io.stackctl.name"  # key under configs:/secrets: in the file
+LABEL_IGNORE_CHANGES = "io.stackctl.ignore-changes"  # on services: fields left to others
 # On services: comma-separated env names whose values came from an encrypted file.
 LABEL_SENSITIVE_ENV = "io.stackctl.sensitive-env"
 

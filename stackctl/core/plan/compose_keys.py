@@ -37,6 +37,7 @@ from typing import Any
 
 from stackctl.core.model.state import (
     LABEL_CONTENT_HASH,
+    LABEL_IGNORE_CHANGES,
     LABEL_IMAGE,
     LABEL_LOGICAL_NAME,
     LABEL_NAMESPACE,
@@ -63,6 +64,7 @@ def _service_table() -> dict[Pattern, Template]:
     t: dict[Pattern, Template] = {
         ("Name",): _S,
         ("Labels", f"[{LABEL_IMAGE}]"): (*_S, "image"),
+        ("Labels", f"[{LABEL_IGNORE_CHANGES}]"): (*_S, "x-stackctl", "ignore_changes"),
         ("Labels", "*"): (*_S, "deploy", "labels", "[{0}]"),
         ("Mode", "Replicated"): (*_S, "deploy", "mode"),
         ("Mode", "Replicated", "Replicas"): (*_S, "deploy", "replicas"),

@@ -48,6 +48,7 @@ from stackctl.core.model.state import (
 from stackctl.core.plan.compose_words import in_compose_words
 from stackctl.core.plan.diff_tree import Tree, diff_tree, join_path
 from stackctl.core.plan.effects import classify_object, classify_service, costlier
+from stackctl.core.plan.ownership import keep_fields_left_to_others
 from stackctl.core.plan.plan_model import (
     SENSITIVE,
     Effect,
@@ -78,6 +79,8 @@ def plan_changes(
     live = align_live_to_desired(desired, live)
     # States read from revisions hold sensitive env values sealed; compare real values.
     desired = restore_sealed(desired, live)
+    # Fields the file leaves to others (x-stackctl.ignore_changes) take their live value.
+    desired = keep_fields_left_to_others(desired, live)
     if last_applied is not None:
         last_applied = restore_sealed(last_applied, live)
     _require_externals(desired, live)

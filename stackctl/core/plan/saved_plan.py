@@ -35,6 +35,7 @@ from typing import Any
 from stackctl.core.history.revision import state_from_json, state_to_json
 from stackctl.core.model.state import APPLY_ORDER, ClusterState, ResourceKind, ResourceState
 from stackctl.core.plan.compose_words import in_compose_words as _in_compose_words
+from stackctl.core.plan.ownership import keep_fields_left_to_others
 from stackctl.core.plan.plan_model import (
     PLAN_API_VERSION,
     Effect,
@@ -304,6 +305,8 @@ def with_current_specs(saved: SavedPlan, desired: ClusterState, live: ClusterSta
     Call only after ``check_plan_matches`` and ``check_plan_fresh`` passed: they
     prove these are the very specs the plan was made from.
     """
+    # as plan_changes did: fields left to others keep their live values
+    desired = keep_fields_left_to_others(desired, live)
     changes = tuple(
         replace(
             change,
