@@ -51,6 +51,7 @@ __all__ = [
     "FailurePolicy",
     "Finding",
     "History",
+    "Interrupted",
     "Outcome",
     "Plan",
     "ServiceResult",
