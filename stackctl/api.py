@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stackctl.core.history.revision import Outcome as RevisionOutcome
-from stackctl.core.history.revision import Revision
+from stackctl.core.history.revision import GitOrigin, Revision
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Effect, Plan
@@ -50,6 +50,7 @@ __all__ = [
     "ExitCode",
     "FailurePolicy",
     "Finding",
+    "GitOrigin",
     "History",
     "Interrupted",
     "Outcome",
@@ -67,6 +68,7 @@ __all__ = [
     "connect",
     "history",
     "load",
+    "observe",
     "plan",
     "plan_rollback",
     "revision_state",
@@ -111,6 +113,7 @@ def load(
     strict: bool = False,
     stack_name: str | None = None,
     age_identity_files: Sequence[str] = (),
+    age_passphrase: Callable[[str], str] | None = None,
     profiles: Sequence[str] = (),
     cwd: str | None = None,
     stdin_text: str | None = None,
@@ -122,7 +125,9 @@ def load(
     ``${VAR}`` comes from ``env`` (default: this process's environment), then
     ``env_files``, then a ``.env`` beside the first file. ``"-"`` reads
     ``stdin_text``. ``strict`` turns warnings (lints, unset variables) into errors.
-    ``age_identity_files`` decrypt ``.age`` secret and env files; ``profiles``
+    ``age_identity_files`` decrypt ``.age`` secret and env files;
+    ``age_passphrase(name)`` returns the passphrase of a passphrase-encrypted one
+    (without it, such a file is an error); ``profiles``
     enable the services of those Compose profiles. With
     ``stack_name``, the names derived from it (``<stack>_<service>``...) are
     checked too. The returned ``Validation`` is valid and holds the warnings.
@@ -134,6 +139,7 @@ def load(
         strict=strict,
         stack_name=stack_name,
         age_identity_files=age_identity_files,
+        age_passphrase=age_passphrase,
         age_check_only=False,
         profiles=profiles,
         cwd=cwd,
@@ -149,6 +155,7 @@ def validate(
     strict: bool = False,
     stack_name: str | None = None,
     age_identity_files: Sequence[str] = (),
+    age_passphrase: Callable[[str], str] | None = None,
     profiles: Sequence[str] = (),
     cwd: str | None = None,
     stdin_text: str | None = None,
@@ -172,6 +179,7 @@ def validate(
             strict=strict,
             stack_name=stack_name or None,
             age_identity_files=age_identity_files,
+            age_passphrase=age_passphrase,
             age_check_only=True,
             profiles=profiles,
             cwd=cwd,
@@ -190,6 +198,7 @@ def _load(
     strict: bool,
     stack_name: str | None,
     age_identity_files: Sequence[str],
+    age_passphrase: Callable[[str], str] | None,
     age_check_only: bool,
     profiles: Sequence[str],
     cwd: str | None,
@@ -208,6 +217,7 @@ def _load(
         stdin_text=stdin_text,
         age_identity_files=list(age_identity_files),
         age_check_only=age_check_only,
+        age_passphrase=age_passphrase,
         profiles=list(profiles),
     )
     findings = result.findings
@@ -329,6 +339,18 @@ def plan(
     )
 
 
+def observe(client: Any, stack: str, source: Stack | ClusterState) -> ClusterState:
+    """What the cluster runs for ``stack`` now, as ``plan`` would read it (reads only,
+    a constant number of list calls). A long-running client compares two observations
+    (with their version indexes) to plan only when the cluster changed."""
+    _check_name(stack)
+    from stackctl.core.convert.convert import convert_stack
+    from stackctl.engine.observe import external_references, observe_stack
+
+    desired = convert_stack(source, stack) if isinstance(source, Stack) else source
+    return observe_stack(client, stack, external=external_references(desired))
+
+
 def revision_state(client: Any, stack: str, number: int) -> ClusterState:
     """The desired state stored in revision ``number`` of ``stack`` (as declared);
     ``plan(client, stack, revision_state(...))`` is ``stackctl diff --revision N``."""
@@ -412,6 +434,7 @@ def apply(
     settings: ApplySettings | None = None,
     on_event: EventCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    origin: GitOrigin | None = None,
 ) -> ApplyResult:
     """Carry out ``planned`` (from ``plan`` or ``plan_rollback``).
 
@@ -421,7 +444,8 @@ def apply(
     wave by wave, gated on health; every event goes to ``on_event``; a revision is
     recorded; superseded configs/secrets are removed. ``should_stop`` is polled
     between steps: True ends the rollout cleanly (outcome ``interrupted``).
-    A rollout failure is an outcome, not an exception.
+    A rollout failure is an outcome, not an exception. ``origin`` (the git commit
+    the files came from) is stored in the revision and shown by ``history``.
     """
     settings = settings or ApplySettings()
     emit = on_event or _ignore
@@ -454,7 +478,7 @@ def apply(
 
     outcome = locked_rollout(
         client,
-        _release(planned),
+        _release(planned, origin),
         recheck,
         options,
         LockSettings(
@@ -504,7 +528,7 @@ def _options(
     )
 
 
-def _release(planned: StackPlan) -> Any:
+def _release(planned: StackPlan, origin: GitOrigin | None = None) -> Any:
     """What the rollout's revision records: the files' desired state, or (a rollback)
     the target revision's content as "rollback to N"."""
     from stackctl.core.convert.rollout_inputs import dependencies_of
@@ -524,6 +548,7 @@ def _release(planned: StackPlan) -> Any:
         desired=planned.desired,
         source_digest=source.source_digest if source is not None else None,
         dependencies=dependencies_of(source, planned.stack) if source is not None else {},
+        git=origin,
     )
 
 

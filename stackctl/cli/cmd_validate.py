@@ -56,7 +56,7 @@ def validate(
     """
     from stackctl import api
     from stackctl.cli.common import format_finding
-    from stackctl.cli.stackfile_options import age_identities
+    from stackctl.cli.stackfile_options import age_identities, passphrase_prompt
 
     fmt = _format(as_json, output_format)
     result = api.validate(
@@ -65,6 +65,7 @@ def validate(
         strict=strict,
         stack_name=stack,
         age_identity_files=age_identities(identities),
+        age_passphrase=passphrase_prompt(),
         profiles=profiles,
         cwd=os.getcwd(),
         stdin_text=sys.stdin.read() if "-" in files else None,

@@ -45,4 +45,7 @@ def _title_of(code: str) -> str | None:
 
 def _rule_of(code: str) -> RuleText | None:
     """The catalogue's title and explanation of ``code`` (None: not catalogued)."""
-    return None
+    from stackctl.core.validate.catalogue import rule
+
+    entry = rule(code)
+    return None if entry is None else RuleText(entry.title, entry.explanation)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -37,6 +37,21 @@ def age_identities(given: Sequence[str]) -> list[str]:
     return [from_env] if from_env else []
 
 
+def _ask_passphrase(name: str) -> str:
+    import getpass
+
+    try:
+        return getpass.getpass(f"Passphrase for {name}: ", stream=sys.stderr)
+    except EOFError:
+        return ""
+
+
+def passphrase_prompt() -> Callable[[str], str] | None:
+    """Asks for an age passphrase, when a person at a terminal can be asked; else None
+    (a pipeline gets a clear error)."""
+    return _ask_passphrase if sys.stdin.isatty() and sys.stderr.isatty() else None
+
+
 def load_from_cli(
     files: Sequence[str],
     env_files: Sequence[str],
@@ -66,6 +81,7 @@ def load_from_cli(
         stdin_text=stdin_text,
         age_identity_files=age_identities(identities),
         age_check_only=check_only,
+        age_passphrase=passphrase_prompt(),
         profiles=list(profiles),
     )
     if stack_name is None:

@@ -109,7 +109,9 @@ class Decryptor:
     """Decrypts age files with identities read, on first use, from the given files.
 
     ``check_only`` (``stackctl validate`` without any identity): files are only
-    checked to be well-formed, and ``decrypt`` returns None.
+    checked to be well-formed, and ``decrypt`` returns None. ``ask_passphrase``
+    (interactive runs only) is asked for the passphrase of a passphrase-encrypted
+    file; without it such a file is an error.
     """
 
     def __init__(
@@ -118,9 +120,11 @@ class Decryptor:
         read: Callable[[str], bytes],
         *,
         check_only: bool = False,
+        ask_passphrase: Callable[[str], str] | None = None,
     ) -> None:
         self.identity_files = tuple(identity_files)
         self.check_only = check_only and not self.identity_files
+        self.ask_passphrase = ask_passphrase
         self._read = read
         self._identities: list[Any] | None = None
 
@@ -156,6 +160,8 @@ class Decryptor:
             ) from None
         if self.check_only:
             return None
+        if header.passphrase_only and self.ask_passphrase is not None:
+            return self._decrypt_with_passphrase(data, name)
         if header.passphrase_only:
             raise AgeFileError(
                 f"{name} is encrypted with a passphrase, which a non-interactive run "
@@ -166,6 +172,17 @@ class Decryptor:
         if not self.identity_files:
             raise AgeFileError(f"{name} is age-encrypted and no identity was given", IDENTITY_HINT)
         return self._decrypt(data, header, name)
+
+    def _decrypt_with_passphrase(self, data: bytes, name: str) -> bytes:
+        pyrage = _pyrage()
+        assert self.ask_passphrase is not None
+        passphrase = self.ask_passphrase(name)
+        try:
+            return bytes(pyrage.passphrase.decrypt(data, passphrase))
+        except pyrage.DecryptError:
+            raise AgeFileError(
+                f"{name} cannot be decrypted: wrong passphrase, or the file is corrupt"
+            ) from None
 
     def _decrypt(self, data: bytes, header: AgeHeader, name: str) -> bytes:
         pyrage = _pyrage()

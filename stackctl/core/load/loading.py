@@ -333,6 +333,7 @@ def load_stack(
     stdin_text: str | None = None,
     age_identity_files: Sequence[str] = (),
     age_check_only: bool = False,
+    age_passphrase: Callable[[str], str] | None = None,
     profiles: Sequence[str] = (),
 ) -> LoadResult:
     """Load, check and normalize a stack from its files.
@@ -345,7 +346,9 @@ def load_stack(
     ``age_identity_files``: files of age identities (``age-keygen`` output or an
     OpenSSH private key) that decrypt the ``.age`` files the stack names.
     ``age_check_only`` (validate): without any identity, ``.age`` files are only
-    checked to be well-formed instead of being an error.
+    checked to be well-formed instead of being an error. ``age_passphrase(name)``
+    (interactive clients only) returns the passphrase of a passphrase-encrypted file;
+    without it such a file is an error.
     """
     cwd = os.path.abspath(cwd or os.getcwd())
     findings: list[Finding] = []
@@ -372,7 +375,12 @@ def load_stack(
     def read_identity(path: str) -> bytes:
         return _read_limited(os.path.join(cwd, os.path.expanduser(path)), MAX_FILE_BYTES)
 
-    decryptor = Decryptor(age_identity_files, read_identity, check_only=age_check_only)
+    decryptor = Decryptor(
+        age_identity_files,
+        read_identity,
+        check_only=age_check_only,
+        ask_passphrase=age_passphrase,
+    )
     loaded = _variables(env, env_files, sources[0].base_dir, cwd, findings, decryptor, display)
     variables = loaded.values
     sensitive = SensitiveEnv(variables=loaded.sensitive)

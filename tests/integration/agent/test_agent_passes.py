@@ -235,6 +235,14 @@ def test_git_outage_and_invalid_commits_leave_the_stack_as_it_is_and_others_go_o
     message = run.passes[stack_name]["message"]
     assert invalid[:12] in message and "app/stack.yml:8:" in message, message
 
+    # a repository the server refuses (git daemon's answer to an unknown or forbidden path)
+    refused = write_config(
+        tmp_path / "refused.yml", [stack_entry(stack_name, daemon.url("nope.git"), FILES)]
+    )
+    run = agent_once(refused)
+    assert (run.exit_code, run.outcome(stack_name)) == (1, "error")
+    assert "no such repository" in run.passes[stack_name]["message"], run.passes[stack_name]
+
     repo.push({FILES[0]: web_stack("2")}, "fixed")
     daemon.stop()  # the network repository goes away; the local one stays
     run = agent_once(config)
@@ -310,7 +318,7 @@ def test_the_agent_runs_until_sigterm_then_exits_0(
 
     from swarm_testkit import wait_until
 
-    repo.push({FILES[0]: web_stack("1")}, "v1")
+    first = repo.push({FILES[0]: web_stack("1")}, "v1")
     config = write_config(
         tmp_path / "agent.yml", [stack_entry(stack_name, str(repo.bare), FILES)], interval="1s"
     )
@@ -323,21 +331,15 @@ def test_the_agent_runs_until_sigterm_then_exits_0(
     )
     try:
 
-        def reported(outcome: str) -> bool:
-            result = run_stackctl("agent", "status", stack_name, "--json")
-            return result.exit_code == 0 and json.loads(result.stdout)[0]["outcome"] == outcome
-
-        wait_until(lambda: reported("applied"), timeout=120, what="the agent's first apply")
-        second = repo.push({FILES[0]: web_stack("2")}, "v2")  # picked up by a later pass
-        wait_until(
-            # recorded before its first write (in_progress): wait until it is applied
-            lambda: any(
-                r["git"]["commit"] == second and r["outcome"] == "applied"
+        def recorded(commit: str) -> bool:  # revisions stay; the status moves on
+            return any(
+                (r.get("git") or {}).get("commit") == commit and r["outcome"] == "applied"
                 for r in history(run_stackctl, stack_name)
-            ),
-            timeout=120,
-            what="the agent applying the second commit",
-        )
+            )
+
+        wait_until(lambda: recorded(first), timeout=120, what="the agent's first apply")
+        second = repo.push({FILES[0]: web_stack("2")}, "v2")  # picked up by a later pass
+        wait_until(lambda: recorded(second), timeout=120, what="the second commit applied")
         agent.send_signal(signal.SIGTERM)
         out, err = agent.communicate(timeout=150)
     finally:

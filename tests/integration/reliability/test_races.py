@@ -16,7 +16,7 @@ from swarm_testkit import LineCollector, wait_until
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.lock import read_lock
-from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV
+from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV, PAUSE_MAX_ENV
 
 from .kit import (
     V1,
@@ -173,22 +173,33 @@ def test_five_different_releases_waiting_for_the_lock_run_one_at_a_time(
 def test_a_plan_made_before_another_apply_wrote_is_refused_under_the_lock(
     stack_name: str, tmp_path: Path, client: EngineClient
 ) -> None:
-    """The first apply holds the lock (paused right after taking it, nothing
-    written); the second plans against the cluster as it is, then waits for the
-    lock. The first then rolls out: the second's approved plan no longer describes
+    """The first apply holds the lock (paused after its re-check, heartbeat
+    running, nothing written); the second plans against the cluster as it is, then
+    waits for the lock. The first then rolls out: the second's approved plan no longer describes
     what would happen, so under the lock it is refused, and writes nothing."""
     first_file, second_file = (Release(n, "stackctl-demo/web:1").write(tmp_path) for n in "ab")
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
-    first = SerialRun.start(stack_name, first_file, tmp_path / "first", "lock-acquired")
-    first.wait_reached("lock-acquired")
+    # not "lock-acquired": the lease heartbeat starts only after that point, so a
+    # lock held there expires after one lease (3 s) and the second apply takes it
+    first = SerialRun.start(stack_name, first_file, tmp_path / "first", "plan-rechecked")
+    first.wait_reached("plan-rechecked")
     # (held after its re-check, if it ever got past it: a refused plan never does)
     second = SerialRun.start(stack_name, second_file, tmp_path / "second", "plan-rechecked")
     second.stdout.wait_for('"event": "plan"', timeout=120)  # planned on the empty stack
-    (tmp_path / "first" / "lock-acquired.go").touch()
+    second.stderr.wait_for(f"(pid {first.proc.pid})", timeout=60)  # and waits for the lock
+    (tmp_path / "first" / "plan-rechecked.go").touch()
     assert first.proc.wait(timeout=180) == 0, first.stdout.text() + first.stderr.text()
-    assert second.proc.wait(timeout=120) == 1, second.stdout.text() + second.stderr.text()
-    assert STALE in second.stderr.text()
+    try:
+        second.proc.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        second.proc.kill()
+        raise AssertionError(
+            "the second apply did not end: "
+            + "".join(second.stdout.lines[-5:] + second.stderr.lines)
+        ) from None
+    assert second.proc.returncode == 1, second.stdout.text() + second.stderr.text()
+    assert STALE in second.stderr.text(), second.stdout.text() + second.stderr.text()
     assert "apply_started" not in second.event_times()  # it never rolled anything out
     assert not (tmp_path / "second" / "plan-rechecked.reached").exists()  # refused at recheck
     history = assert_history_consistent(client, stack_name)
@@ -211,7 +222,8 @@ class SerialRun:
         proc = spawn(
             "apply", stack, "-c", file, "--yes", "--json", "--pending-timeout", "60s",
             "--lock-timeout", "120s",
-            env={PAUSE_ENV: point, PAUSE_DIR_ENV: str(folder)},
+            # the test, not the hook's 120 s default, decides when it goes on
+            env={PAUSE_ENV: point, PAUSE_DIR_ENV: str(folder), PAUSE_MAX_ENV: "900"},
         )  # fmt: skip
         return cls(proc, folder, LineCollector(proc.stdout), LineCollector(proc.stderr))
 

@@ -36,3 +36,15 @@ def new_key(tmp_path: Path) -> Callable[[str], Key]:
 @pytest.fixture
 def key(new_key: Callable[[str], Key]) -> Key:
     return new_key("deploy")
+
+
+PASSPHRASE = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def passphrase_encrypted() -> bytes:
+    """SECRET_TEXT encrypted with PASSPHRASE (scrypt is slow on purpose: made once)."""
+    return bytes(pyrage.passphrase.encrypt(SECRET_TEXT, PASSPHRASE))
+
+
+SECRET_TEXT = b"passphrase-protected-value"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pyrage
 import pytest
 
 from stackctl.core.load.age_format import AgeFormatError, parse_header
@@ -21,8 +20,8 @@ def test_empty_plaintext_parses(key: Key) -> None:
     assert parse_header(key.encrypt(b"")).recipients == ("X25519",)
 
 
-def test_passphrase_file_is_recognised() -> None:
-    header = parse_header(bytes(pyrage.passphrase.encrypt(b"x", "pw")))
+def test_passphrase_file_is_recognised(passphrase_encrypted: bytes) -> None:
+    header = parse_header(passphrase_encrypted)
     assert header.passphrase_only
 
 

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import pyrage
 import pytest
 
 from stackctl.core.convert.config_output import render_stack_yaml
@@ -165,14 +164,16 @@ def test_no_matching_identity(project: Path, new_key: Callable[[str], Key]) -> N
     assert all("none of the identities" in e for e in found)
 
 
-def test_corrupt_truncated_and_passphrase_files(project: Path, key: Key) -> None:
+def test_corrupt_truncated_and_passphrase_files(
+    project: Path, key: Key, passphrase_encrypted: bytes
+) -> None:
     data = key.encrypt(SECRET)
     (project / "db_password.txt.age").write_bytes(data[:60])
     assert any("truncated" in e for e in errors(project, key.identity_file))
     # A payload cut short passes the header check and fails in decryption.
     (project / "db_password.txt.age").write_bytes(data[:-5])
     assert any("corrupt or truncated" in e for e in errors(project, key.identity_file))
-    (project / "db_password.txt.age").write_bytes(bytes(pyrage.passphrase.encrypt(SECRET, "pw")))
+    (project / "db_password.txt.age").write_bytes(passphrase_encrypted)
     assert any("passphrase" in e for e in errors(project, key.identity_file))
 
 

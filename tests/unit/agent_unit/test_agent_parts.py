@@ -35,3 +35,22 @@ def test_invalid_files_are_reported_with_the_commit_and_file_line() -> None:
     text = describe_findings("c0ffee" * 7, [finding] * 7)
     assert text.startswith("invalid stack files in commit c0ffeec0ffee: app/stack.yml:8:7: bad")
     assert text.endswith("(and 2 more)")
+
+
+def test_a_git_error_names_the_repository_without_its_password() -> None:
+    import socket
+
+    import pytest
+
+    from stackctl.agent.git_source import GitError, GitSource
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"https://deploy:s3cret-token@127.0.0.1:{port}/ops/deploy.git"
+    source = GitSource(url, "/nonexistent", branch="main", ref=None, timeout=30)
+    with pytest.raises(GitError) as caught:
+        source.remote_commit()
+    message = caught.value.message
+    assert f"https://127.0.0.1:{port}/ops/deploy.git" in message
+    assert "s3cret" not in message and "deploy:" not in message
