@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stackctl.core.history.revision import Outcome as RevisionOutcome
 from stackctl.core.history.revision import GitOrigin, Revision
+from stackctl.core.history.revision import Outcome as RevisionOutcome
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Effect, Plan
