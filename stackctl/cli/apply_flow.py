@@ -70,7 +70,7 @@ class _Session:
         self.source_map: SourceMap | None = None  # where each key was written, for the plan
 
     def load(self) -> tuple[Stack, ClusterState]:
-        from stackctl.cli.common import format_finding
+        from stackctl.cli.common import format_findings
         from stackctl.cli.stackfile_options import load_from_cli
         from stackctl.core.convert.convert import convert_stack
 
@@ -81,8 +81,8 @@ class _Session:
             stack_name=self.request.stack,
             profiles=self.request.profiles,
         )
-        for finding in loaded.findings:
-            typer.echo(format_finding(finding), err=True)
+        for line in format_findings(loaded.findings):
+            typer.echo(line, err=True)
         self.source_map = loaded.source_map
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 

@@ -175,7 +175,13 @@ def _recorded_rollout(
             hint="stackctl records what it is about to do before it writes; retry",
         ) from None
     checkpoint("intent-recorded")
-    writer = SwarmWriter(client, resolve_image=settings.resolve_image, warn=warn)
+    # the desired networks: one still being removed is created afresh once it is gone
+    writer = SwarmWriter(
+        client,
+        resolve_image=settings.resolve_image,
+        warn=warn,
+        networks=release.desired.networks,
+    )
     try:
         outcome = run_apply(writer, plan, options, emit)
     except StackctlError:  # refused before any write (e.g. a depends_on cycle)
