@@ -1,5 +1,5 @@
 """Allow ``python -m stackctl``."""
 
-from stackctl.cli.app import main
+from stackctl.cli.entry import main
 
 main()

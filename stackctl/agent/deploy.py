@@ -1,61 +1,43 @@
-"""What the agent asks of stackctl for one stack: load, plan, apply under the lock.
+"""What the agent asks of stackctl for one stack, through the public API (``stackctl.api``).
 
-The one module of the agent that reaches into stackctl's pipeline; everything
-else in ``stackctl.agent`` deals with git, state and scheduling.
+Load, observe, plan, apply: the same functions any client uses; the agent adds
+only the mapping from its settings and the git origin recorded in the revision.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from stackctl import api
 from stackctl.agent.config import ApplySettings
-from stackctl.core.history.revision import GitOrigin
-from stackctl.core.model.model import Stack
-from stackctl.core.model.state import ClusterState
-from stackctl.core.plan.plan_model import Plan
+from stackctl.core.model.state import ClusterState, ResourceKind
 from stackctl.engine.client import EngineClient
-from stackctl.errors import StackctlError
 from stackctl.rollout.events import Event
 
 
 @dataclass(frozen=True)
-class Loaded:
-    stack: Stack
-    desired: ClusterState
-
-
-@dataclass(frozen=True)
 class Applied:
-    outcome: str  # rollout Outcome value, or "no_change" when the re-check found nothing to do
+    outcome: str  # rollout Outcome value
     message: str
     revision: int | None
 
 
-def load(
-    stack_name: str, checkout: str, files: tuple[str, ...], env_files: tuple[str, ...]
-) -> Loaded:
-    """Load and validate the stack files of a checkout (``StackFileError``: located findings).
+def load(checkout: str, files: tuple[str, ...], env_files: tuple[str, ...]) -> api.Stack:
+    """Load and validate a checkout's stack files (``StackFileError``: located findings).
 
     Paths are given relative to the checkout, so findings read ``shop/stack.yml:12:5``.
     """
-    from stackctl.core.convert.convert import convert_stack
-    from stackctl.core.load.loading import load_stack
-
-    result = load_stack(list(files), env=dict(os.environ), env_files=list(env_files), cwd=checkout)
-    return Loaded(result.stack, convert_stack(result.stack, stack_name))
+    loaded = api.load(list(files), env_files=list(env_files), env=dict(os.environ), cwd=checkout)
+    assert loaded.stack is not None  # load raises on errors
+    return loaded.stack
 
 
-def observe(client: EngineClient, desired: ClusterState) -> ClusterState:
-    """What the cluster runs for the stack now (a constant number of list calls)."""
-    from stackctl.engine.observe import external_references, observe_stack
-
-    return observe_stack(client, desired.stack, external=external_references(desired))
+def observe(client: EngineClient, name: str, stack: api.Stack) -> ClusterState:
+    return api.observe(client, name, stack)
 
 
 def fingerprint(live: ClusterState) -> str:
@@ -63,8 +45,6 @@ def fingerprint(live: ClusterState) -> str:
 
     Built from the live objects as read (no sealing: it never leaves the process).
     """
-    from stackctl.core.model.state import ResourceKind
-
     items = [
         [r.kind.value, r.name, r.id, r.version, r.content_sha256, dict(r.status)]
         for kind in ResourceKind
@@ -74,94 +54,50 @@ def fingerprint(live: ClusterState) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def plan(client: EngineClient, desired: ClusterState, live: ClusterState, *, prune: bool) -> Plan:
-    """The plan from ``live`` to ``desired`` (reads the history for drift marks)."""
-    from stackctl.cli.apply_flow import without_superseded_deletes
-    from stackctl.core.history.revision import keep_retained_objects
-    from stackctl.core.plan.diff import plan_changes
-    from stackctl.engine.revisions import RevisionStore
-
-    store = RevisionStore(client, desired.stack)
-    last = store.latest_applied()
-    result = plan_changes(
-        desired, live, last_applied=None if last is None else last.state, prune=prune
-    )
-    result = without_superseded_deletes(result, desired)
-    if prune:
-        result = keep_retained_objects(result, store.referenced_objects())
-    return result
+def plan(client: EngineClient, name: str, stack: api.Stack, *, prune: bool) -> api.StackPlan:
+    """The plan against the cluster now (reads only; no drift marks: nobody reads them)."""
+    return api.plan(client, name, stack, prune=prune, use_history=False)
 
 
 def apply(
     client: EngineClient,
-    loaded: Loaded,
+    planned: api.StackPlan,
     settings: ApplySettings,
     *,
-    prune: bool,
-    git: GitOrigin,
+    origin: api.GitOrigin,
     should_stop: Callable[[], bool],
     emit: Callable[[Event], None],
 ) -> Applied:
-    """Take the stack lock, re-plan, roll out, record a revision carrying ``git``."""
-    from stackctl.cli.apply_flow import dependencies_of, failure_policy, file_contents
-    from stackctl.engine.cleanup import remove_superseded
-    from stackctl.engine.lock import StackLock
-    from stackctl.engine.recording import record_apply
-    from stackctl.engine.revisions import RevisionStore
-    from stackctl.engine.writer import SwarmWriter
-    from stackctl.rollout.options import ApplyOptions
-    from stackctl.rollout.runner import run_apply
+    """Roll ``planned`` out under the stack lock; the revision records ``origin``."""
+    from stackctl.rollout.events import ApplyWarning
 
-    desired = loaded.desired
-    name = desired.stack
-    lock = StackLock(client, name)
-    lock.acquire(settings.lock_timeout)
-    try:
-        lock.start_heartbeat()
-        fresh = plan(client, desired, observe(client, desired), prune=prune)
-        if not fresh.has_changes:
-            return Applied("no_change", "applied meanwhile (nothing left to do)", None)
-        dependencies = dependencies_of(loaded.stack, name)
-        warnings: list[str] = []
-        writer = SwarmWriter(client, resolve_image=settings.resolve_image, warn=warnings.append)
-        options = ApplyOptions(
-            on_failure=failure_policy(settings.on_failure),
+    warnings: list[str] = []
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, ApplyWarning):
+            warnings.append(event.message)
+        emit(event)
+
+    result = api.apply(
+        client,
+        planned,
+        settings=api.ApplySettings(
+            on_failure=api.FailurePolicy(settings.on_failure),
             max_concurrent=settings.max_concurrent,
             timeout=settings.timeout,
             pending_timeout=settings.pending_timeout,
-            dependencies=dependencies,
-            contents=file_contents(loaded.stack, desired),
-            should_stop=should_stop,
-        )
-        started = time.monotonic()
-        outcome = run_apply(writer, fresh, options, emit)
-        number = None
-        if outcome.changed:
-            try:
-                number = record_apply(
-                    client,
-                    desired=desired,
-                    plan=fresh,
-                    outcome=outcome.outcome.value,
-                    source_digest=loaded.stack.source_digest,
-                    dependencies=dependencies,
-                    history_max=settings.history_max,
-                    git=git,
-                )
-            except StackctlError as error:
-                warnings.append(f"could not record the revision: {error.message}")
-        if outcome.outcome.value == "applied" and outcome.changed:
-            try:
-                keep = RevisionStore(client, name).referenced_objects()
-                remove_superseded(client, desired, keep=keep, removed=lambda kind, n: None)
-            except StackctlError as error:
-                warnings.append(f"could not clean up superseded configs/secrets: {error.message}")
-        failed = [f"{s.name}: {s.reason}" for s in outcome.services if s.reason]
-        message = (
-            "; ".join([outcome.message] * bool(outcome.message) + failed + warnings)
-            or f"{outcome.changed} change(s) in {time.monotonic() - started:.0f}s"
-        )
-        return Applied(outcome.outcome.value, message, number)
-    finally:
-        with contextlib.suppress(StackctlError):  # the lease expires by itself
-            lock.release()
+            lock_timeout=settings.lock_timeout,
+            resolve_image=settings.resolve_image,
+            history_max=settings.history_max,
+        ),
+        on_event=on_event,
+        should_stop=should_stop,
+        origin=origin,
+    )
+    rollout = result.rollout
+    if rollout.changed == 0 and result.outcome is api.Outcome.APPLIED:
+        return Applied("no_change", "applied meanwhile (nothing left to do)", None)
+    failed = [f"{s.name}: {s.reason}" for s in rollout.services if s.reason]
+    parts = ([rollout.message] if rollout.message else []) + failed + warnings
+    message = "; ".join(parts) or f"{rollout.changed} change(s) in {rollout.duration:.0f}s"
+    return Applied(result.outcome.value, message, result.revision)

@@ -18,6 +18,7 @@ from stackctl.agent.decide import Action, decide, sync_key
 from stackctl.agent.git_source import GitError, GitSource
 from stackctl.agent.state import AgentState, state_from_labels, state_to_labels
 from stackctl.core.history.revision import GitOrigin
+from stackctl.core.plan.plan_model import Effect, Plan
 from stackctl.engine.client import EngineClient
 from stackctl.errors import ExitCode, Finding, LockHeldError, StackctlError, StackFileError
 from stackctl.rollout.events import Event
@@ -195,25 +196,25 @@ class StackPass:
             return decision.action.value, decision.reason, None
         checkout = self.git.checkout(self.commit)
         self.commit = checkout.commit
-        loaded = deploy.load(name, checkout.path, self.config.files, self.config.env_files)
-        live = deploy.observe(self.client, loaded.desired)
+        stack = deploy.load(checkout.path, self.config.files, self.config.env_files)
+        live = deploy.observe(self.client, name, stack)
         seen = "|".join(
             (
                 self.commit,
-                loaded.stack.source_digest or "",
+                stack.source_digest or "",
                 decision.action.value,
                 deploy.fingerprint(live),
             )
         )
         if seen == self.memory.planned:
             return "no_change", "", None  # nothing moved since the last empty plan
-        plan = deploy.plan(self.client, loaded.desired, live, prune=self.config.prune)
-        if not plan.has_changes:
+        planned = deploy.plan(self.client, name, stack, prune=self.config.prune)
+        if not planned.has_changes:
             self.memory.planned = seen
             return "no_change", "", None
         self.memory.planned = ""
         if decision.action is Action.CHECK and self.config.drift == "report":
-            return "drift_detected", _drift_message(plan), None
+            return "drift_detected", _drift_message(planned.plan), None
         origin = GitOrigin(
             repo=self.git.shown,
             commit=self.commit,
@@ -223,10 +224,9 @@ class StackPass:
         try:
             applied = deploy.apply(
                 self.client,
-                loaded,
+                planned,
                 self.config.apply,
-                prune=self.config.prune,
-                git=origin,
+                origin=origin,
                 should_stop=self.should_stop,
                 emit=lambda event: self.emit(name, event),
             )
@@ -236,10 +236,7 @@ class StackPass:
         return _ROLLOUT[applied.outcome], prefix + applied.message, applied.revision
 
 
-def _drift_message(plan: object) -> str:
-    from stackctl.core.plan.plan_model import Effect, Plan
-
-    assert isinstance(plan, Plan)
+def _drift_message(plan: Plan) -> str:
     names = sorted(
         f"{c.kind.value} {c.name}"
         for c in plan.changes

@@ -1,7 +1,9 @@
 """The typer application: registers every command and maps errors to exit codes.
 
-Command modules import heavy libraries (docker, rich, jsonschema) inside their
-functions, so ``stackctl --help`` stays fast.
+Command modules import heavy libraries (docker, jsonschema) inside their
+functions, so a command's ``--help`` stays quick. ``stackctl --help``,
+``--version`` and ``version`` do not come here at all: ``stackctl.cli.entry``
+answers them from ``stackctl.cli.fast_help`` without importing typer.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import typer
 
 from stackctl import __version__
+from stackctl.cli import fast_help
 
 # Each module in this list defines ``register(app: typer.Typer) -> None``.
 # Order here is the order of commands in ``--help``.
@@ -32,12 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 app = typer.Typer(
     name="stackctl",
-    help=(
-        "Declarative stack deployer for Docker Swarm: validate stack files, preview a "
-        "field-level plan, apply it with health gates, keep history and roll back in one step."
-        "\n\nExit codes: 0 ok, 1 error (nothing changed), 2 changes pending (diff), "
-        "3 failed and rolled back, 4 failed and left paused/partial, 5 timed out."
-    ),
+    help=fast_help.ROOT_DESCRIPTION,
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -56,17 +54,13 @@ def _root(
     version: bool = typer.Option(
         False,
         "--version",
-        help="Show the version and exit.",
+        help=fast_help.VERSION_HELP,
         callback=_version_callback,
         is_eager=True,
     ),
-    verbose: bool = typer.Option(
-        False, "-v", "--verbose", help="Print every Engine API call (on stderr) and the totals."
-    ),
-    quiet: bool = typer.Option(
-        False, "-q", "--quiet", help="Print nothing on stdout; errors still go to stderr."
-    ),
-    no_color: bool = typer.Option(False, "--no-color", help="No colour (also: NO_COLOR=1)."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help=fast_help.VERBOSE_HELP),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help=fast_help.QUIET_HELP),
+    no_color: bool = typer.Option(False, "--no-color", help=fast_help.NO_COLOR_HELP),
 ) -> None:
     """Declarative stack deployer for Docker Swarm."""
     from stackctl.cli import global_options
@@ -78,14 +72,8 @@ def _root(
 
 def _register_commands() -> None:
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            # A command whose module is not written yet is simply absent.
-            if exc.name == module_name:
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(module_name).register(app)
+    app.command("version", help=fast_help.VERSION_COMMAND_HELP)(version)
     from stackctl.cli.examples import epilog_for, reflow_docstring
 
     # Every command's --help ends with examples (stackctl/cli/examples.py), and help
@@ -95,6 +83,10 @@ def _register_commands() -> None:
             info.epilog = epilog_for(info.name)
         if info.help is None and info.callback is not None and info.callback.__doc__:
             info.help = reflow_docstring(info.callback.__doc__)
+
+
+def version() -> None:
+    typer.echo(f"stackctl {__version__}")
 
 
 _register_commands()

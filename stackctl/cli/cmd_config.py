@@ -30,11 +30,11 @@ def config(
     Short syntax is expanded, defaults applied, units normalized. Config and
     secret contents are never printed, only their file paths.
     """
-    from stackctl.cli.common import format_finding
+    from stackctl.cli.common import format_findings
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.config_output import render_stack_yaml
 
     result = load_from_cli(files, env_files, identities=identities, profiles=profiles)
-    for finding in result.findings:
-        typer.echo(format_finding(finding), err=True)
+    for line in format_findings(result.findings):
+        typer.echo(line, err=True)
     typer.echo(render_stack_yaml(result.stack), nl=False)

@@ -143,15 +143,15 @@ def _desired_from_files(
     identities: list[str],
     profiles: list[str],
 ) -> tuple[ClusterState, SourceMap]:
-    from stackctl.cli.common import format_finding
+    from stackctl.cli.common import format_findings
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
 
     loaded = load_from_cli(
         files, env_files, identities=identities, stack_name=stack, profiles=profiles
     )
-    for finding in loaded.findings:
-        typer.echo(format_finding(finding), err=True)
+    for line in format_findings(loaded.findings):
+        typer.echo(line, err=True)
     return convert_stack(loaded.stack, stack), loaded.source_map
 
 

@@ -38,7 +38,12 @@ def remove(
     lock = StackLock(client, stack)
     lock.acquire(0.0)
     try:
-        report = remove_stack(client, stack, keep_history=keep_history)
+        report = remove_stack(
+            client,
+            stack,
+            keep_history=keep_history,
+            progress=lambda message: typer.echo(f"stackctl: {message}", err=True),
+        )
     finally:
         lock.release()
     removed = [

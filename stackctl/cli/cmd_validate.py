@@ -55,7 +55,7 @@ def validate(
     Exit status 0 when valid (warnings allowed), 1 when not.
     """
     from stackctl import api
-    from stackctl.cli.common import format_finding
+    from stackctl.cli.common import format_findings
     from stackctl.cli.stackfile_options import age_identities, passphrase_prompt
 
     fmt = _format(as_json, output_format)
@@ -92,8 +92,8 @@ def validate(
         }
         typer.echo(json.dumps(document, indent=2))
     else:
-        for finding in errors if quiet else findings:
-            typer.echo(format_finding(finding), err=True)
+        for line in format_findings(errors if quiet else findings):
+            typer.echo(line, err=True)
         if not quiet:
             names = ", ".join(used) or "stack file"
             warnings = len(findings) - len(errors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -48,11 +49,34 @@ def format_finding(finding: Finding) -> str:
     return text
 
 
+SHOWN_LOCATIONS = 3
+
+
+def format_findings(findings: Iterable[Finding]) -> list[str]:
+    """One line per finding, except that a warning repeated at many places is one line
+    with its count and its first few places (``--json`` keeps every finding)."""
+    from stackctl.core.validate.repeated import group_repeated
+
+    lines = []
+    for group in group_repeated(findings):
+        line = format_finding(group.first)
+        count = len(group.findings)
+        if count > 1:
+            places = ", ".join(
+                f"{f.path} ({f.location})" if f.path else str(f.location)
+                for f in group.findings[:SHOWN_LOCATIONS]
+            )
+            more = f", and {count - SHOWN_LOCATIONS} more" if count > SHOWN_LOCATIONS else ""
+            line += f" [{count} times: {places}{more}; --json lists each]"
+        lines.append(line)
+    return lines
+
+
 def report_error(error: StackctlError) -> None:
     """Print a StackctlError for a person, on stderr."""
     if isinstance(error, StackFileError):
-        for finding in error.findings:
-            typer.echo(format_finding(finding), err=True)
+        for line in format_findings(error.findings):
+            typer.echo(line, err=True)
         n_err = sum(1 for f in error.findings if f.severity is Severity.ERROR)
         typer.echo(f"stackctl: {n_err} error(s); nothing was changed.", err=True)
         return

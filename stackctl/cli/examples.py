@@ -12,6 +12,7 @@ import inspect
 import re
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
+    "version": ("stackctl version",),
     "validate": (
         "stackctl validate -c stack.yml -c stack.prod.yml --env-file prod.env --strict",
         "stackctl validate --json > validation.json",

@@ -27,8 +27,9 @@ from stackctl.errors import EngineError
 
 
 @dataclass(frozen=True)
-class ServiceStatus:
-    """One service as ``stackctl status`` shows it."""
+class LiveService:
+    """One service as it runs now, as ``stackctl status`` shows it (not to be confused
+    with ``rollout.events.ServiceStatus``, the state a rollout left a service in)."""
 
     name: str
     mode: str  # replicated | global | replicated-job | global-job
@@ -95,7 +96,7 @@ def _stack_services(api: Any, stack: str | None) -> list[dict[str, Any]]:
     return result
 
 
-def service_statuses(client: Any, stack: str) -> list[ServiceStatus]:
+def service_statuses(client: Any, stack: str) -> list[LiveService]:
     """Every service of ``stack`` with its replica, health and update state."""
     api = low_level_api(client)
     services = _stack_services(api, stack)
@@ -146,7 +147,7 @@ def _service_status(
     service: Mapping[str, Any],
     tasks: Sequence[Mapping[str, Any]],
     image_checks: frozenset[str] = frozenset(),
-) -> ServiceStatus:
+) -> LiveService:
     spec = service["Spec"]
     container = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
     counts = service.get("ServiceStatus") or {}
@@ -171,7 +172,7 @@ def _service_status(
     if desired is None:
         desired = (spec.get("Mode", {}).get("Replicated") or {}).get("Replicas", 0)
     update = service.get("UpdateStatus") or {}
-    return ServiceStatus(
+    return LiveService(
         name=spec["Name"],
         mode=mode,
         image=(spec.get("Labels") or {}).get(LABEL_IMAGE)
@@ -230,13 +231,21 @@ class RemovalReport:
 
 
 def remove_stack(
-    client: Any, stack: str, *, keep_history: bool = False, wait_seconds: float = 60.0
+    client: Any,
+    stack: str,
+    *,
+    keep_history: bool = False,
+    wait_seconds: float = 60.0,
+    progress: Callable[[str], None] = lambda message: None,
 ) -> RemovalReport:
     """Remove every service, network, config and secret of ``stack`` (and its history).
 
     Services go first; networks are removed once their tasks are gone (the engine
     refuses to remove a network with attached endpoints), retrying until
     ``wait_seconds``. Configs and secrets in use elsewhere are reported, not forced.
+    Swarm removes networks asynchronously: it returns once they are no longer
+    listed (saying so through ``progress`` while it waits), so a deploy right
+    after can create them again; one still listed at the deadline is a leftover.
     """
     api = low_level_api(client)
     label = {"label": f"{LABEL_NAMESPACE}={stack}"}
@@ -270,7 +279,18 @@ def remove_stack(
         _remove_with_retry(
             api.remove_network, network["Id"], f"network {network['Name']}", remaining, leftovers
         )
-    _wait_for_networks_gone(api, label, deadline)
+    if networks:
+        progress(
+            f"waiting for Swarm to finish removing {len(networks)} network(s) "
+            f"(it removes networks asynchronously; up to {wait_seconds:g}s)"
+        )
+    still = _wait_for_networks_gone(api, label, deadline)
+    reported = {item.split(":")[0] for item in leftovers}
+    leftovers += [
+        f"network {name}: still being removed after {wait_seconds:g}s"
+        for name in still
+        if f"network {name}" not in reported
+    ]
     removed_revisions = 0 if keep_history else RevisionStore(api, stack).delete_all()
     return RemovalReport(
         services=tuple(sorted(s["Spec"]["Name"] for s in services)),
@@ -294,10 +314,14 @@ def _wait_for_containers_gone(api: Any, service_ids: set[str], deadline: float) 
         time.sleep(0.5)
 
 
-def _wait_for_networks_gone(api: Any, label: Mapping[str, str], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if not _api_call("list networks", lambda: api.networks(filters=label)):
-            return
+def _wait_for_networks_gone(api: Any, label: Mapping[str, str], deadline: float) -> list[str]:
+    """The names of the stack's networks still listed at ``deadline`` (none: all gone)."""
+    while True:
+        listed = _api_call("list networks", lambda: api.networks(filters=label))
+        if not listed:
+            return []
+        if time.monotonic() >= deadline:
+            return sorted(n["Name"] for n in listed)
         time.sleep(0.5)
 
 

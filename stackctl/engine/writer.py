@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +29,12 @@ from stackctl.errors import EngineError
 from stackctl.rollout.adapter import ServiceInfo, TaskInfo, VersionConflictError
 
 RESOLVE_CHOICES = ("always", "changed", "never")
+# Swarm removes a network asynchronously: it stays listed (and its name taken)
+# for a few seconds after the removal was accepted, and a service created on
+# it then fails with "network <id> not found".
+NETWORK_GONE_TIMEOUT_S = 60.0
+_POLL_S = 0.5
+_NETWORK_NOT_FOUND = re.compile(r"network (\S+) not found")
 _PATHS = {
     ResourceKind.NETWORK: "networks",
     ResourceKind.CONFIG: "configs",
@@ -41,6 +49,11 @@ class SwarmWriter:
     ``always``/``changed`` pin each service written to the registry digest
     (only services that change are written, so both mean the same here). When
     the registry cannot be reached the tag is used and ``warn`` is called once.
+
+    Removing a network waits (bounded, saying so through ``warn``) until Swarm
+    no longer lists it. Creating a service on a stack network that Swarm is
+    still removing (removed by an earlier rollback, ``rm`` or prune) waits for
+    it to go and creates it again from ``networks`` (the desired ones).
     """
 
     def __init__(
@@ -49,6 +62,7 @@ class SwarmWriter:
         *,
         resolve_image: str = "never",
         warn: Callable[[str], None] = lambda message: None,
+        networks: Mapping[str, ResourceState] | None = None,
     ) -> None:
         if resolve_image not in RESOLVE_CHOICES:
             raise ValueError(f"resolve_image must be one of {RESOLVE_CHOICES}")
@@ -58,6 +72,9 @@ class SwarmWriter:
         self.warn = warn
         self._registry_failed = False
         self._ids: dict[ResourceKind, dict[str, str]] = {}
+        # The desired networks: one still being removed when a service needs it
+        # is created afresh once it is gone.
+        self._networks = dict(networks or {})
 
     # -- networks, configs, secrets -------------------------------------------
 
@@ -92,14 +109,66 @@ class SwarmWriter:
         ):
             self.api._result(self.api._delete(self.api._url(f"/{_PATHS[kind]}/{{0}}", name_or_id)))
         self._ids.get(kind, {}).pop(name_or_id, None)
+        if kind is ResourceKind.NETWORK:
+            self.wait_network_gone(name_or_id)
+
+    def wait_network_gone(self, name_or_id: str) -> bool:
+        """Poll until no network has this name or ID (True), or the bound passed (False)."""
+        deadline = time.monotonic() + NETWORK_GONE_TIMEOUT_S
+        announced = False
+        while self._network_listed(name_or_id):
+            if time.monotonic() >= deadline:
+                self.warn(
+                    f"network {name_or_id} is still being removed after {NETWORK_GONE_TIMEOUT_S:g}s"
+                )
+                return False
+            if not announced:
+                self.warn(
+                    f"waiting for Swarm to finish removing network {name_or_id} "
+                    f"(it removes networks asynchronously; up to {NETWORK_GONE_TIMEOUT_S:g}s)"
+                )
+                announced = True
+            time.sleep(_POLL_S)
+        return True
+
+    def _network_listed(self, name_or_id: str) -> bool:
+        with engine_errors(self.client.endpoint, "list networks"):
+            listed = self.api.networks(filters={"name": name_or_id}) + self.api.networks(
+                filters={"id": name_or_id}
+            )
+        return any(name_or_id in (n.get("Name"), n.get("Id")) for n in listed)
 
     # -- services ---------------------------------------------------------------
 
     def create_service(self, spec: Mapping[str, Any]) -> str:
         body = self._engine_spec(spec)
-        with engine_errors(self.client.endpoint, f"create service {spec.get('Name')}"):
-            result = self._post("/services/create", body)
+        try:
+            with engine_errors(self.client.endpoint, f"create service {spec.get('Name')}"):
+                result = self._post("/services/create", body)
+        except EngineError as error:
+            if not self._recreate_removed_network(str(error)):
+                raise
+            body = self._engine_spec(spec)
+            with engine_errors(self.client.endpoint, f"create service {spec.get('Name')}"):
+                result = self._post("/services/create", body)
         return str(result["ID"])
+
+    def _recreate_removed_network(self, error: str) -> bool:
+        """After "network <id> not found": if that is a desired stack network Swarm is
+        still removing, wait until it is gone and create it afresh (True)."""
+        match = _NETWORK_NOT_FOUND.search(error)
+        if match is None:
+            return False
+        ids = self._ids.get(ResourceKind.NETWORK, {})
+        name = next((n for n, i in ids.items() if i == match.group(1)), None)
+        wanted = self._networks.get(name) if name else None
+        if name is None or wanted is None or wanted.external:
+            return False
+        ids.pop(name, None)
+        if not self.wait_network_gone(name):
+            return False
+        self.create_object(wanted, None)
+        return True
 
     def update_service(self, service_id: str, version: int, spec: Mapping[str, Any]) -> None:
         body = self._engine_spec(spec)
@@ -184,6 +253,12 @@ class SwarmWriter:
         if ids is None or name not in ids:
             ids = self._list_ids(kind)
             self._ids[kind] = ids
+        wanted = self._networks.get(name) if kind is ResourceKind.NETWORK else None
+        if name not in ids and wanted is not None and not wanted.external:
+            # A stack network listed when the plan was made, removed since (its
+            # removal was still finishing): create it afresh.
+            self.warn(f"network {name} was removed meanwhile; creating it again")
+            return self.create_object(wanted, None)
         if name not in ids:
             raise EngineError(
                 f"{kind.value} {name} does not exist",

@@ -68,6 +68,11 @@ def evaluate(
     running = [t for t in tasks if t.state == "running" and t.desired_state == "running"]
     done = [t for t in tasks if t.state == "complete"]
     one_shot = service.mode in JOB_MODES or service.restart_condition in ("none", "on-failure")
+    if not one_shot:
+        # A task that should keep running but ended on its own also failed: the
+        # engine reports a container stopped by a failing health check as
+        # "complete" when its process exits 0 on SIGTERM.
+        fresh_failures += [t for t in tasks if t.state == "complete" and t.id not in seen_before]
     updated = len(running) + (len(done) if one_shot else 0)
     if service.mode in JOB_MODES:
         updated = len(done)
@@ -136,6 +141,11 @@ def _desired_count(service: ServiceInfo) -> int:
 
 
 def _task_error(task: TaskInfo) -> str:
+    if task.state == "complete" and not task.error:
+        return (
+            "the task ended (exit code 0) although it should keep running; "
+            "a failing health check stops a task this way"
+        )
     text = task.error or task.message
     if task.exit_code not in (None, 0) and "exit" not in text:
         text = f"{text} (exit code {task.exit_code})".strip()

@@ -174,3 +174,21 @@ def test_cli_start_up_does_not_import_pyrage() -> None:
     code = "import sys, stackctl.cli.app; print('pyrage' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_ssh_keys_work_as_recipient_and_identity(tmp_path: Path) -> None:
+    age = age_cli()
+    if shutil.which("ssh-keygen") is None:
+        skip_guarantee("ssh-keygen is not installed (./dev installs openssh-client)")
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    public = (tmp_path / "id_ed25519.pub").read_text().strip()
+    (tmp_path / "stack.yml").write_text(STACK.replace("    env_file: app.env.age\n", ""))
+    (tmp_path / "token").write_bytes(PLAINTEXT)
+    assert run("secret", "encrypt", "token", "-r", public, cwd=tmp_path).returncode == 0
+    by_age = subprocess.run(
+        [age, "-d", "-i", str(key), str(tmp_path / "token.age")], check=True, capture_output=True
+    )
+    assert by_age.stdout == PLAINTEXT
+    loaded = load_stack(["stack.yml"], env={}, cwd=str(tmp_path), age_identity_files=[str(key)])
+    assert loaded.stack.secrets["token"].content == PLAINTEXT

@@ -99,3 +99,17 @@ def test_pending_reasons_in_plain_words() -> None:
     assert "image not available on the node" in pending_reason(
         task("p", "rejected", error="No such image: x:1")
     )
+
+
+def test_long_running_tasks_that_end_on_their_own_are_failures() -> None:
+    # A container stopped by a failing health check whose process exits 0 on
+    # SIGTERM: the engine reports the task "complete", then starts another.
+    ended = [
+        task("c1", "complete", desired_state="shutdown"),
+        task("c2", "complete", desired_state="shutdown"),
+        task("c3", "complete", desired_state="shutdown"),
+        task("s", "starting"),
+    ]
+    assert judge(svc(replicas=1), ended) is Phase.FAILED
+    assert judge(svc(replicas=1), ended, seen_before={"c1", "c2", "c3"}) is Phase.PROGRESSING
+    assert judge(svc(replicas=1, restart_condition="on-failure"), ended) is not Phase.FAILED
