@@ -46,16 +46,21 @@ EOF
   git -C "$WORK/work" rev-parse HEAD
 }
 
-# wait_for COMMIT OUTCOME: poll the agent's status, stored in the cluster, with a deadline
+# wait_for COMMIT OUTCOME...: poll the agent's status, stored in the cluster, with a
+# deadline, until it reports one of OUTCOMEs for COMMIT (the status moves on at the next
+# pass, e.g. applied -> no_change, so a poll may see only the later one)
 wait_for() {
-  local commit=$1 outcome=$2 deadline=$((SECONDS + 300)) got
+  local commit=$1 deadline=$((SECONDS + 300)) got outcome
+  shift
   while [ $SECONDS -lt $deadline ]; do
     got=$(stackctl agent status "$STACK" --json | python3 -c \
       'import json,sys; s=json.load(sys.stdin)[0]; print((s["commit"] or "") + " " + (s["outcome"] or ""))')
-    if [ "$got" = "$commit $outcome" ]; then return 0; fi
+    for outcome in "$@"; do
+      if [ "$got" = "$commit $outcome" ]; then return 0; fi
+    done
     sleep 0.5
   done
-  echo "ERROR: the agent did not report $outcome for ${commit:0:12} within 300s (last: $got)" >&2
+  echo "ERROR: the agent did not report $* for ${commit:0:12} within 300s (last: $got)" >&2
   exit 1
 }
 
@@ -77,18 +82,17 @@ say "1. push web:1; the agent (already running) rolls it out"
 stackctl agent --config "$WORK/agent.yml" &
 AGENT_PID=$!
 first=$(push 1 "web 1")
-wait_for "$first" applied
+wait_for "$first" applied no_change
 
 say "2. push web:broken: its health check never passes"
 broken=$(push broken "web broken")
-wait_for "$broken" rolled_back
-wait_for "$broken" held
+wait_for "$broken" held # held: its apply was rolled back (see the log above)
 echo "(the agent holds commit ${broken:0:12}: not applied again on its next passes)"
 stackctl agent status "$STACK"
 
 say "3. push the fix, web:2"
 fixed=$(push 2 "web 2")
-wait_for "$fixed" applied
+wait_for "$fixed" applied no_change
 
 say "history: every apply names its commit; the broken one is recorded as rolled back"
 stackctl history "$STACK"

@@ -34,14 +34,14 @@ from stackctl.errors import (
     StackFileError,
     StalePlanError,
 )
-from stackctl.rollout.events import ApplyWarning, Event, Outcome, ResourceRemoved
+from stackctl.rollout.events import ApplyWarning, Event, Outcome
 from stackctl.rollout.options import ApplyOutcome, FailurePolicy, ServiceResult
 
 if TYPE_CHECKING:
     from stackctl.core.load.source_map import SourceMap
     from stackctl.engine.client import EngineClient
     from stackctl.engine.revisions import RevisionSummary
-    from stackctl.engine.stacks import ServiceStatus
+    from stackctl.engine.stacks import LiveService
 
 __all__ = [
     "ApplyResult",
@@ -52,6 +52,7 @@ __all__ = [
     "Finding",
     "GitOrigin",
     "History",
+    "Interrupted",
     "Outcome",
     "Plan",
     "ServiceResult",
@@ -380,6 +381,11 @@ def plan_rollback(client: Any, stack: str, *, to: int | None = None) -> StackPla
 
     revision, current = choose_revision(client, stack, to)
     last_applied = current.state if current is not None else None
+    if current is not None and current.outcome.unfinished:
+        from stackctl.engine.revisions import RevisionStore
+
+        # an interrupted apply: drift is judged against everything stackctl wrote
+        last_applied = RevisionStore(client, stack).drift_basis()
     planned = plan_against_revision(client, revision, prune=True, last_applied=last_applied)
     require_restorable(planned)
     return StackPlan(
@@ -405,9 +411,7 @@ class ApplySettings:
     pending_timeout: float = 120.0  # a task not started after this fails its service
     lock_timeout: float = 0.0  # wait this long for another apply's lock
     detach: bool = False  # submit the changes and return
-    # kept for callers; digests are resolved when planning:
-    # plan(..., resolve=ImageResolver(client, mode).resolve)
-    resolve_image: str = "never"
+    resolve_image: str = "never"  # always | changed | never
     history_max: int = 10  # revisions kept
 
 
@@ -455,31 +459,102 @@ def apply(
     def warn(message: str) -> None:
         emit(ApplyWarning(time.monotonic() - started, message))
 
-    if not planned.has_changes:
+    from stackctl.engine.revisions import RevisionStore
+    from stackctl.rollout.session import LockSettings, locked_rollout, unlocked_watch
+
+    unfinished = RevisionStore(client, planned.stack).unfinished()
+    if planned.saved_plan is not None and unfinished is not None:
+        _refuse_saved_plan(planned.stack, unfinished)
+    options = _options(planned, settings, should_stop)
+    if not planned.has_changes and unfinished is None:
         if planned.plan.in_progress and not settings.detach and planned.revision is None:
             # Swarm is still rolling out the file's spec: watch it; nothing is written
-            return _roll_out(client, planned, settings, emit, warn, should_stop, origin)
-        return ApplyResult(ApplyOutcome(Outcome.APPLIED, (), 0.0))
-    from stackctl.engine.lock import StackLock
-
-    lock = StackLock(client, planned.stack)
-    lock.acquire(settings.lock_timeout)
-    try:
-        lock.start_heartbeat()
-        fresh = _recheck(client, planned)
-        if not fresh.has_changes and not fresh.plan.in_progress:
-            return ApplyResult(ApplyOutcome(Outcome.APPLIED, (), 0.0))
-        return _roll_out(client, fresh, settings, emit, warn, should_stop, origin)
-    finally:
-        try:
-            lock.release()
-        except StackctlError as error:  # the engine is gone: keep the rollout's outcome
-            warn(f"could not release the lock on stack {planned.stack} ({error.message})")
-        if lock.lost:
-            warn(
-                f"the lock on stack {planned.stack} was broken or taken over while this "
-                "apply ran; another apply may have interleaved"
+            return ApplyResult(
+                unlocked_watch(client, planned.plan, options, emit, settings.resolve_image)
             )
+        return ApplyResult(ApplyOutcome(Outcome.APPLIED, (), 0.0))
+
+    def recheck() -> Plan:
+        if planned.saved_plan is not None:
+            again = RevisionStore(client, planned.stack).unfinished()
+            if again is not None:
+                _refuse_saved_plan(planned.stack, again)
+        return _recheck(client, planned).plan
+
+    outcome = locked_rollout(
+        client,
+        _release(planned, origin),
+        recheck,
+        options,
+        LockSettings(
+            lock_timeout=settings.lock_timeout,
+            history_max=settings.history_max,
+            resolve_image=settings.resolve_image,
+        ),
+        emit,
+        warn,
+    )
+    if outcome is None:  # applied meanwhile
+        return ApplyResult(ApplyOutcome(Outcome.APPLIED, (), 0.0))
+    return ApplyResult(outcome, outcome.revision)
+
+
+def _refuse_saved_plan(stack: str, unfinished: Any) -> None:
+    raise StackctlError(
+        f"stack {stack}: revision {unfinished.number} is {unfinished.outcome.value} (its "
+        "apply never finished); a saved plan is not applied over it; nothing was changed",
+        hint="apply the stack files again (or roll back), then save a new plan",
+    )
+
+
+def _options(
+    planned: StackPlan, settings: ApplySettings, should_stop: Callable[[], bool] | None
+) -> Any:
+    """The runner's options, built once."""
+    from stackctl.core.convert.rollout_inputs import dependencies_of, file_contents
+    from stackctl.rollout.options import ApplyOptions
+
+    source = planned.source
+    if planned.revision is not None:
+        dependencies: Mapping[str, Any] = planned.revision.dependencies
+        contents: dict[str, bytes] = {}
+    else:
+        dependencies = dependencies_of(source, planned.stack) if source is not None else {}
+        contents = file_contents(source, planned.desired) if source is not None else {}
+    return ApplyOptions(
+        on_failure=settings.on_failure,
+        max_concurrent=settings.max_concurrent,
+        timeout=settings.timeout,
+        pending_timeout=settings.pending_timeout,
+        detach=settings.detach,
+        dependencies=dependencies,
+        contents=contents,
+        should_stop=should_stop or (lambda: False),
+    )
+
+
+def _release(planned: StackPlan, origin: GitOrigin | None = None) -> Any:
+    """What the rollout's revision records: the files' desired state, or (a rollback)
+    the target revision's content as "rollback to N"."""
+    from stackctl.core.convert.rollout_inputs import dependencies_of
+    from stackctl.rollout.session import Release
+
+    revision = planned.revision
+    if revision is not None:
+        return Release(
+            desired=revision.state,
+            source_digest=revision.source_digest,
+            rollback_to=revision.number,
+            image_digests=revision.image_digests,
+            dependencies=revision.dependencies,
+        )
+    source = planned.source
+    return Release(
+        desired=planned.desired,
+        source_digest=source.source_digest if source is not None else None,
+        dependencies=dependencies_of(source, planned.stack) if source is not None else {},
+        git=origin,
+    )
 
 
 def rollback(
@@ -555,133 +630,6 @@ def _recheck(client: Any, approved: StackPlan) -> StackPlan:
     return fresh  # same changes, with the version indexes as of now
 
 
-def _roll_out(
-    client: Any,
-    planned: StackPlan,
-    settings: ApplySettings,
-    emit: EventCallback,
-    warn: Callable[[str], None],
-    should_stop: Callable[[], bool] | None,
-    origin: GitOrigin | None = None,
-) -> ApplyResult:
-    """Run the plan, record a revision when anything was written, clean up."""
-    from stackctl.core.convert.rollout_inputs import dependencies_of, file_contents
-    from stackctl.engine.writer import SwarmWriter
-    from stackctl.rollout.options import ApplyOptions
-    from stackctl.rollout.runner import run_apply
-
-    started = time.monotonic()
-    source = planned.source
-    revision = planned.revision
-    if revision is not None:
-        dependencies: Mapping[str, Any] = revision.dependencies
-        contents: dict[str, bytes] = {}
-    else:
-        dependencies = dependencies_of(source, planned.stack) if source is not None else {}
-        contents = file_contents(source, planned.desired) if source is not None else {}
-    writer = SwarmWriter(client, warn=warn)
-    options = ApplyOptions(
-        on_failure=settings.on_failure,
-        max_concurrent=settings.max_concurrent,
-        timeout=settings.timeout,
-        pending_timeout=settings.pending_timeout,
-        detach=settings.detach,
-        dependencies=dependencies,
-        contents=contents,
-        should_stop=should_stop or (lambda: False),
-    )
-    outcome = run_apply(writer, planned.plan, options, emit)
-    number = _record(client, planned, settings, outcome, dependencies, warn, origin)
-    if outcome.outcome is Outcome.APPLIED and outcome.changed:  # only under the lock
-
-        def removed(kind: ResourceKind, name: str) -> None:
-            emit(ResourceRemoved(time.monotonic() - started, kind.value, name, "superseded"))
-
-        _remove_superseded(client, planned.desired, removed, warn)
-    return ApplyResult(outcome, number)
-
-
-def _record(
-    client: Any,
-    planned: StackPlan,
-    settings: ApplySettings,
-    outcome: ApplyOutcome,
-    dependencies: Mapping[str, Any],
-    warn: Callable[[str], None],
-    origin: GitOrigin | None = None,
-) -> int | None:
-    """Record a revision whenever something was written (history shows failures too)."""
-    from stackctl.engine.client import engine_errors
-    from stackctl.engine.recording import record_apply
-
-    if outcome.changed == 0:
-        return None
-    revision = planned.revision
-    try:
-        with engine_errors(client.endpoint, "record the revision"):  # the engine may be gone
-            if revision is not None:  # a rollback: a new revision with the target's content
-                return record_apply(
-                    client,
-                    desired=revision.state,
-                    plan=planned.plan,
-                    outcome=outcome.outcome.value,
-                    source_digest=revision.source_digest,
-                    rollback_to=revision.number,
-                    image_digests=revision.image_digests,
-                    dependencies=revision.dependencies,
-                    history_max=settings.history_max,
-                )
-            return record_apply(
-                client,
-                desired=planned.desired,
-                plan=planned.plan,
-                outcome=outcome.outcome.value,
-                source_digest=planned.source.source_digest if planned.source else None,
-                dependencies=dependencies,
-                image_digests=_running_digests(client, planned, settings, outcome),
-                history_max=settings.history_max,
-                git=origin,
-            )
-    except StackctlError as error:
-        warn(f"could not record the revision: {error.message}")
-        return None
-
-
-def _running_digests(
-    client: Any, planned: StackPlan, settings: ApplySettings, outcome: ApplyOutcome
-) -> dict[str, str] | None:
-    """The pinned image references (``image:tag@sha256:...``) of a converged apply:
-    what a rollback to its revision re-applies exactly."""
-    del client, settings
-    from stackctl.core.convert.pinning import image_of, pinned_digest
-
-    if outcome.outcome is not Outcome.APPLIED:
-        return None
-    digests = {
-        name: str(image_of(state.spec))
-        for name, state in planned.desired.services.items()
-        if pinned_digest(state.spec) is not None
-    }
-    return digests or None
-
-
-def _remove_superseded(
-    client: Any,
-    desired: ClusterState,
-    removed: Callable[[ResourceKind, str], None],
-    warn: Callable[[str], None],
-) -> None:
-    """Config/secret versions neither the desired state nor a kept revision names."""
-    from stackctl.engine.cleanup import remove_superseded
-    from stackctl.engine.revisions import RevisionStore
-
-    try:
-        keep = RevisionStore(client, desired.stack).referenced_objects()
-        remove_superseded(client, desired, keep=keep, removed=removed)
-    except StackctlError as error:
-        warn(f"could not clean up superseded configs/secrets: {error.message}")
-
-
 # --- history and status --------------------------------------------------------------
 
 
@@ -704,6 +652,26 @@ def history(client: Any, stack: str) -> History:
 
 
 @dataclass(frozen=True)
+class Interrupted:
+    """The current revision's apply never finished (killed or stopped), or runs now.
+
+    ``live`` says how much of the revision the live stack runs: ``full``,
+    ``partial`` or ``none`` (still the ``previous`` applied revision).
+    ``not_rolled_out``: resources still as stackctl wrote them before (or not
+    created yet). Drift excludes them: only what matches none of stackctl's own
+    writes was changed outside stackctl.
+    """
+
+    revision: int
+    started_at: Any  # datetime or None
+    who: str
+    running: bool  # an apply holding the stack lock runs it now
+    live: str
+    not_rolled_out: tuple[str, ...]
+    previous: int | None  # the applied revision before it
+
+
+@dataclass(frozen=True)
 class StackStatus:
     """What runs now, against the revision that was last applied."""
 
@@ -714,7 +682,8 @@ class StackStatus:
     who: str | None
     drifted: tuple[str, ...] | None  # resources that differ from it; None: no revision
     orphans: tuple[str, ...]  # left by an apply without prune: known, so not drift
-    services: tuple[ServiceStatus, ...]
+    services: tuple[LiveService, ...]
+    interrupted: Interrupted | None = None  # the current revision's apply never finished
 
     @property
     def drift(self) -> bool | None:
@@ -752,6 +721,14 @@ def status(client: Any, stack: str) -> StackStatus:
         drifted = tuple(sorted(changed | set(result.missing)))
         orphans = tuple(sorted(c.name for c in changes if c.effect is Effect.ORPHAN))
     summary = next((s for s in recorded.revisions if s.number == recorded.current), None)
+    cut: Interrupted | None = None
+    if (
+        summary is not None
+        and drifted is not None
+        and summary.outcome
+        and summary.outcome.unfinished
+    ):
+        cut, drifted = _interrupted(client, store, summaries, summary, drifted)
     return StackStatus(
         stack=stack,
         revision=recorded.current,
@@ -761,4 +738,66 @@ def status(client: Any, stack: str) -> StackStatus:
         drifted=drifted,
         orphans=orphans,
         services=services,
+        interrupted=cut,
     )
+
+
+def _interrupted(
+    client: Any, store: Any, summaries: Sequence[Any], summary: Any, differs: Sequence[str]
+) -> tuple[Interrupted, tuple[str, ...]]:
+    """How far an unfinished apply got, and the real drift.
+
+    Live differing from the unfinished revision is not drift when it still matches
+    what stackctl wrote before: the last applied revision, or an interrupted apply
+    since then (that part was not rolled out yet), or when the revision was about to
+    create it. Only what matches none of them was changed outside stackctl.
+    """
+    from stackctl.core.history.basis import matching_resources
+    from stackctl.engine.observe import observe_stack
+
+    kinds = tuple(ResourceKind)
+    earlier = [
+        s.number
+        for s in summaries
+        if s.number < summary.number and s.outcome is RevisionOutcome.APPLIED
+    ]
+    previous = earlier[-1] if earlier else None
+    since = [
+        s.number
+        for s in summaries
+        if (previous or 0) < s.number < summary.number and s.outcome and s.outcome.unfinished
+    ]
+    live = observe_stack(client, store.stack)
+    matched: set[str] = set()
+    known: set[str] = set()  # what stackctl had written before this revision
+    previous_complete = False
+    for number in ([previous] if previous is not None else []) + since:
+        state = store.get(number).state
+        names = {name for _, name in matching_resources(state, live)}
+        if number == previous:
+            previous_complete = len(names) == sum(len(state.of_kind(k)) for k in kinds)
+        matched |= names
+        known |= {name for kind in kinds for name in state.of_kind(kind)}
+    to_create = {
+        name
+        for name in differs
+        if name not in known and all(name not in live.of_kind(k) for k in kinds)
+    }
+    drifted = tuple(sorted(set(differs) - matched - to_create))
+    pending = tuple(sorted((set(differs) & matched) | to_create))
+    if not differs:
+        how = "full"
+    elif previous_complete and not drifted:
+        how = "none"
+    else:
+        how = "partial"
+    cut = Interrupted(
+        revision=summary.number,
+        started_at=summary.created_at,
+        who=summary.who,
+        running=summary.outcome is RevisionOutcome.IN_PROGRESS,
+        live=how,
+        not_rolled_out=pending,
+        previous=previous,
+    )
+    return cut, drifted

@@ -196,6 +196,15 @@ def failure_policy(value: str) -> FailurePolicy:
         ) from None
 
 
+def _unfinished_revision(session: _Session) -> Any:
+    from stackctl.engine.revisions import RevisionStore
+
+    try:
+        return RevisionStore(session.client, session.request.stack).unfinished()
+    except StackctlError:
+        return None  # history unreadable: a no-op stays a no-op
+
+
 def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None = None) -> int:
     """Run ``stackctl apply``; return the exit code (StackctlError propagates: exit 1)."""
     from stackctl.cli.stack_views import connect
@@ -213,15 +222,30 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     planned = session.plan_cluster(desired)
     live, plan, desired = planned.live, planned.plan, planned.desired
     if request.plan_file:
+        from stackctl.cli.apply_run import refuse_saved_plan_over_interrupted
+
+        refuse_saved_plan_over_interrupted(session.client, request)
         plan = session.saved_plan(desired, live)
     session.show_plan(plan)
+    from stackctl.cli.apply_run import locked_rollout
+
     if not plan.has_changes:  # the rendered plan already says so; nothing written, no lock
+        unfinished = _unfinished_revision(session)
+        if unfinished is not None:
+            # the cluster runs the file, but history still says an apply was cut
+            # short: record under the lock that this file is what runs now
+            if not request.as_json:
+                write(
+                    f"stack {request.stack}: revision {unfinished.number} never finished; "
+                    "recording that the cluster now runs these files."
+                )
+            session.confirm()
+            return locked_rollout(session, stack, desired, plan, policy)
         if plan.in_progress and not request.detach:
             from stackctl.cli.apply_run import wait_for_swarm
 
             return wait_for_swarm(session, stack, desired, plan, policy)
         return 0
     session.confirm()
-    from stackctl.cli.apply_run import locked_rollout
 
     return locked_rollout(session, stack, desired, plan, policy)

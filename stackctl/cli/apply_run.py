@@ -2,69 +2,50 @@
 
 Under the lock the stack is observed again: if it moved since the plan was
 shown (another apply finished while we waited), the approved plan no longer
-describes what would happen, so nothing is applied (exit 1).
+describes what would happen, so nothing is applied (exit 1). The rest is the
+one rollout path (``stackctl.rollout.session``) that rollback runs too.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from stackctl.cli.apply_flow import dependencies_of, file_contents, plan_signature
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.plan_model import Plan
 from stackctl.errors import StackctlError, StalePlanError
-from stackctl.rollout.checkpoints import checkpoint
-from stackctl.rollout.events import Outcome
 from stackctl.rollout.options import FailurePolicy
 
 if TYPE_CHECKING:
-    from stackctl.cli.apply_flow import ApplyRequest, _Session
-    from stackctl.engine.lock import LockInfo
+    from stackctl.cli.apply_flow import _Session
 
 
 def locked_rollout(
     session: _Session, stack: Stack, desired: ClusterState, plan: Plan, policy: FailurePolicy
 ) -> int:
-    from stackctl.engine.lock import StackLock
+    from stackctl.cli.rollout_session import options_for, run_locked
+    from stackctl.rollout.session import Release
 
     request = session.request
-    lock = StackLock(session.client, request.stack)
-    lock.acquire(request.lock_timeout, on_wait=lambda holder: _say_waiting(request, holder))
-    try:
-        checkpoint("lock-acquired")
-        lock.start_heartbeat()
-        plan = _recheck(session, desired, plan)
-        if not plan.has_changes and not plan.in_progress:
-            session.out(f"stack {request.stack}: nothing left to do (applied meanwhile).")
-            return 0
-        checkpoint("plan-rechecked")
-        return _roll_out(session, stack, desired, plan, policy)
-    finally:
-        checkpoint("releasing")
-        try:
-            lock.release()
-        except StackctlError as error:  # the engine is gone: keep the apply's own exit code
-            typer.echo(
-                f"stackctl: warning: could not release the lock on stack {request.stack} "
-                f"({error.message}); it expires with its lease",
-                err=True,
-            )
-        if lock.lost:
-            typer.echo(
-                f"stackctl: warning: the lock on stack {request.stack} was broken or taken "
-                "over while this apply ran; another apply may have interleaved",
-                err=True,
-            )
-
-
-def _say_waiting(request: ApplyRequest, holder: LockInfo) -> None:
-    typer.echo(
-        f"stackctl: stack {request.stack} is locked by {holder.describe()}; "
-        f"waiting up to {request.lock_timeout:g}s for it (--lock-timeout)",
-        err=True,
+    dependencies = dependencies_of(stack, request.stack)
+    options = options_for(
+        request,
+        policy,
+        dependencies=dependencies,
+        detach=request.detach,
+        contents=file_contents(stack, desired),
+    )
+    release = Release(desired=desired, source_digest=stack.source_digest, dependencies=dependencies)
+    return run_locked(
+        session.client,
+        request,
+        release,
+        lambda: _recheck(session, desired, plan),
+        options,
+        resolve_image=request.resolve_image,
+        registry_auth=session.registry_auth,
+        nothing_left=f"stack {request.stack}: nothing left to do (applied meanwhile).",
     )
 
 
@@ -75,12 +56,39 @@ def wait_for_swarm(
     (``Plan.in_progress``): watch them like an apply's own, so exit 0 still means
     the cluster runs the file. Writes nothing, so it takes no lock and records no
     revision."""
-    return _roll_out(session, stack, desired, plan, policy)
+    from stackctl.cli.rollout_session import options_for, run_unlocked
+
+    request = session.request
+    options = options_for(request, policy, dependencies=dependencies_of(stack, request.stack))
+    return run_unlocked(session.client, request, plan, options, request.resolve_image)
+
+
+def refuse_saved_plan_over_interrupted(client: Any, request: Any) -> None:
+    """A plan saved by ``diff --out`` was made against a cluster an interrupted
+    apply left half-written: applying it would bury that apply. The files are
+    re-planned instead, which supersedes the interrupted revision."""
+    from stackctl.engine.revisions import RevisionStore
+
+    unfinished = RevisionStore(client, request.stack).unfinished()
+    if unfinished is None or unfinished.outcome is None:
+        return
+    files = "".join(f" -c {f}" for f in request.files)
+    raise StackctlError(
+        f"stack {request.stack}: revision {unfinished.number} is "
+        f"{unfinished.outcome.value.replace('_', ' ')} (its apply never finished); "
+        "a saved plan is not applied over it; nothing was changed",
+        hint=(
+            f"finish it with `stackctl apply {request.stack}{files}` (or go back with "
+            f"`stackctl rollback {request.stack}`), then save a new plan with "
+            f"`stackctl diff {request.stack}{files} --out {request.plan_file}`"
+        ),
+    )
 
 
 def _recheck(session: _Session, desired: ClusterState, approved: Plan) -> Plan:
     live, fresh = session.observe_and_plan(desired)
     if session.request.plan_file:
+        refuse_saved_plan_over_interrupted(session.client, session.request)
         return session.saved_plan(desired, live)
     if not fresh.has_changes:
         return fresh  # someone applied the same changes while we waited for the lock
@@ -91,51 +99,3 @@ def _recheck(session: _Session, desired: ClusterState, approved: Plan) -> Plan:
             hint="run `stackctl apply` again to see (and approve) the current plan",
         )
     return fresh  # same changes, with the version indexes as of now
-
-
-def _roll_out(
-    session: _Session, stack: Stack, desired: ClusterState, plan: Plan, policy: FailurePolicy
-) -> int:
-    from stackctl.cli.rollout_session import Warn, run_rollout, settings_for
-    from stackctl.engine.recording import record_apply
-
-    request = session.request
-    settings = settings_for(
-        request,
-        policy,
-        detach=request.detach,
-        registry_auth=session.registry_auth,
-        dependencies=dependencies_of(stack, request.stack),
-        contents=file_contents(stack, desired),
-    )
-
-    def record(outcome: str, warn: Warn) -> None:
-        record_apply(
-            session.client,
-            desired=desired,
-            plan=plan,
-            outcome=outcome,
-            source_digest=stack.source_digest,
-            dependencies=settings.dependencies,
-            image_digests=_running_digests(session, desired, outcome),
-            history_max=request.history_max,
-        )
-
-    return run_rollout(session.client, plan, desired, settings, record)
-
-
-def _running_digests(
-    session: _Session, desired: ClusterState, outcome: str
-) -> dict[str, str] | None:
-    """The pinned image references (``image:tag@sha256:...``) the services run after a
-    converged apply: what a rollback to this revision re-applies exactly."""
-    from stackctl.core.convert.pinning import image_of, pinned_digest
-
-    if outcome != Outcome.APPLIED.value:
-        return None
-    digests = {
-        name: str(image_of(state.spec))
-        for name, state in desired.services.items()
-        if pinned_digest(state.spec) is not None
-    }
-    return digests or None

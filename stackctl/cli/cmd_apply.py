@@ -7,7 +7,6 @@ lock) and exits 0. Everything else runs under the stack's in-cluster lock.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -156,7 +155,3 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def env_snapshot() -> dict[str, str]:
-    return dict(os.environ)

@@ -38,6 +38,7 @@ def history(
                         "sourceDigest": s.source_digest,
                         "changes": s.changes,
                         "outcome": s.outcome.value if s.outcome else None,
+                        "endedAt": s.ended_at.isoformat() if s.ended_at else None,
                         "rollbackTo": s.rollback_to,
                         "git": s.git.to_json() if s.git else None,
                         "current": s.number == current,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
@@ -31,6 +32,7 @@ def status(
     current = result.revision
     drifted = None if result.drifted is None else list(result.drifted)
     orphans = list(result.orphans)
+    cut = result.interrupted
 
     if as_json:
         typer.echo(
@@ -41,6 +43,7 @@ def status(
                     "outcome": result.outcome.value if result.outcome else None,
                     "drift": None if drifted is None else bool(drifted),
                     "drifted": drifted,
+                    "interrupted": _cut_json(cut),
                     "orphans": orphans,
                     "services": [
                         {
@@ -64,17 +67,27 @@ def status(
 
     if current is None:
         head = f"stack {stack}: no recorded revision (deployed without stackctl?)"
+    elif cut is not None:
+        state = "IN PROGRESS" if cut.running else "INTERRUPTED"
+        head = (
+            f"stack {stack}: revision {current} {state} (started {when(result.created_at)} "
+            f"UTC by {result.who}; "
+            + ("an apply is running it now)" if cut.running else "its apply never finished)")
+        )
     else:
         outcome = result.outcome.value if result.outcome else "?"
         head = f"stack {stack}: revision {current} ({outcome} {when(result.created_at)} UTC"
         head += f" by {result.who})"
     typer.echo(head)
+    if cut is not None:
+        typer.echo(_cut_lines(stack, cut))
     if drifted is None:
         typer.echo("drift: unknown (no revision to compare with)")
     elif drifted:
         typer.echo(f"drift: YES, live differs from revision {current} in: {', '.join(drifted)}")
     else:
-        typer.echo(f"drift: no (live matches revision {current})")
+        basis = f"revision {current}" if cut is None else "what stackctl wrote"
+        typer.echo(f"drift: no (live matches {basis})")
     if orphans:
         typer.echo(f"orphaned (kept, not in revision {current}): {', '.join(orphans)}")
     rows = [
@@ -92,3 +105,38 @@ def status(
     for s in services:
         for error in s.task_errors:
             typer.echo(f"  {s.name}: {error}")
+
+
+def _cut_json(cut: Any) -> dict[str, Any] | None:
+    if cut is None:
+        return None
+    return {
+        "revision": cut.revision,
+        "startedAt": cut.started_at.isoformat() if cut.started_at else None,
+        "who": cut.who,
+        "running": cut.running,
+        "live": cut.live,
+        "notRolledOut": list(cut.not_rolled_out),
+        "previous": cut.previous,
+    }
+
+
+def _cut_lines(stack: str, cut: Any) -> str:
+    """How much of an unfinished revision runs, and what resolves it."""
+    number, previous = cut.revision, cut.previous
+    if cut.live == "full":
+        lines = [f"live matches revision {number} fully"]
+    elif cut.live == "none":
+        lines = [f"live matches revision {number} not at all: it still runs revision {previous}"]
+    else:
+        lines = [
+            f"live matches revision {number} partly; not rolled out yet: "
+            + (", ".join(cut.not_rolled_out) or "-")
+        ]
+    if not cut.running:
+        back = f"; `stackctl rollback {stack}` goes back to revision {previous}" if previous else ""
+        lines.append(
+            f"next: `stackctl apply {stack} -c FILE` finishes it (recorded as a new revision)"
+            + back
+        )
+    return "\n".join(lines)

@@ -64,6 +64,13 @@ def choose_revision(client: Any, request: RollbackRequest) -> tuple[Revision, Re
     return store.get(number), (store.get(current) if current is not None else None)
 
 
+def _unfinished(client: Any, stack: str) -> Any:
+    """The current revision when its apply never finished (the rollback supersedes it)."""
+    from stackctl.engine.revisions import RevisionStore
+
+    return RevisionStore(client, stack).unfinished()
+
+
 def _plan_text(plan: Plan, *, no_color: bool) -> str:
     from stackctl.cli.common import use_color
     from stackctl.core.render import render_text
@@ -103,6 +110,15 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
     client = connect(request.context)
     revision, current = choose_revision(client, request)
     last_applied = current.state if current is not None else None
+    if current is not None and current.outcome.unfinished:
+        from stackctl.engine.revisions import RevisionStore
+
+        typer.echo(
+            f"stackctl: note: revision {current.number} never finished "
+            f"({current.outcome.value}); this rollback supersedes it",
+            err=True,
+        )
+        last_applied = RevisionStore(client, request.stack).drift_basis()
     if revision.outcome is not RevisionOutcome.APPLIED:
         typer.echo(
             f"stackctl: warning: revision {revision.number} ended {revision.outcome.value}; "
@@ -120,7 +136,8 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
             f"({when(revision.created_at)} UTC by {revision.actor.describe()})"
         )
         write(_plan_text(plan, no_color=request.no_color))
-    if not plan.has_changes:
+    unfinished = _unfinished(client, request.stack)
+    if not plan.has_changes and unfinished is None:
         if not request.as_json:
             write(
                 f"stack {request.stack}: nothing to do; it already matches revision "
@@ -139,14 +156,14 @@ def _locked_rollback(
     approved: Plan,
     policy: FailurePolicy,
 ) -> int:
+    """The one rollout path (``stackctl.rollout.session``), as apply runs it: the
+    rollback is a new revision with the target's content ("rollback to N")."""
     from stackctl.cli.apply_flow import plan_signature
-    from stackctl.engine.lock import StackLock
+    from stackctl.cli.rollout_session import options_for, run_locked
     from stackctl.engine.revision_plans import plan_against_revision, require_restorable
+    from stackctl.rollout.session import Release
 
-    lock = StackLock(client, request.stack)
-    lock.acquire(request.lock_timeout)
-    try:
-        lock.start_heartbeat()
+    def recheck() -> Plan:
         planned = plan_against_revision(client, revision, prune=True, last_applied=last_applied)
         require_restorable(planned)
         if plan_signature(planned.plan) != plan_signature(approved):
@@ -155,38 +172,14 @@ def _locked_rollback(
                 "nothing was changed",
                 hint="run `stackctl rollback` again to see (and approve) the current plan",
             )
-        if not planned.plan.has_changes:
-            return 0
-        return _roll_out(client, request, revision, planned.plan, planned.desired, policy)
-    finally:
-        lock.release()
+        return planned.plan
 
-
-def _roll_out(
-    client: Any,
-    request: RollbackRequest,
-    revision: Revision,
-    plan: Plan,
-    desired: ClusterState,
-    policy: FailurePolicy,
-) -> int:
-    from stackctl.cli.rollout_session import Warn, run_rollout, settings_for
-    from stackctl.engine.recording import record_apply
-
-    settings = settings_for(request, policy, dependencies=revision.dependencies)
-
-    def record(outcome: str, warn: Warn) -> None:
-        """The rollback is a new revision with the target's content ("rollback to N")."""
-        record_apply(
-            client,
-            desired=revision.state,
-            plan=plan,
-            outcome=outcome,
-            source_digest=revision.source_digest,
-            rollback_to=revision.number,
-            image_digests=revision.image_digests,
-            dependencies=revision.dependencies,
-            history_max=request.history_max,
-        )
-
-    return run_rollout(client, plan, desired, settings, record)
+    release = Release(
+        desired=revision.state,
+        source_digest=revision.source_digest,
+        rollback_to=revision.number,
+        image_digests=revision.image_digests,
+        dependencies=revision.dependencies,
+    )
+    options = options_for(request, policy, dependencies=revision.dependencies)
+    return run_locked(client, request, release, recheck, options)

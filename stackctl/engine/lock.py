@@ -85,7 +85,7 @@ def read_lock(client: EngineClient, stack: str) -> LockInfo | None:
             raw = client.api.inspect_config(lock_name(stack))
         except docker.errors.NotFound:
             return None
-    return _lock_info(raw)
+    return lock_info(raw)
 
 
 def break_lock(client: EngineClient, stack: str) -> LockInfo | None:
@@ -96,7 +96,7 @@ def break_lock(client: EngineClient, stack: str) -> LockInfo | None:
     return info
 
 
-def _lock_info(raw: Mapping[str, Any]) -> LockInfo:
+def lock_info(raw: Mapping[str, Any]) -> LockInfo:
     labels = (raw.get("Spec") or {}).get("Labels") or {}
     try:
         expires = float(labels.get(LABEL_EXPIRES, "0"))
@@ -230,7 +230,7 @@ class StackLock:
         for _ in range(3):
             try:
                 raw = api.inspect_config(self._id)
-                if _lock_info(raw).token != self.token:
+                if lock_info(raw).token != self.token:
                     break
                 version = int(raw["Version"]["Index"])
                 body = {"Name": lock_name(self.stack), "Labels": self._labels()}

@@ -53,12 +53,12 @@ def last_applied_state(client: Any, stack: str, *, warn: Warn | None = None) -> 
     from stackctl.engine.revisions import RevisionStore
 
     try:
-        revision = RevisionStore(client, stack).latest_applied()
+        # the last applied revision, plus what interrupted applies visibly wrote since
+        return RevisionStore(client, stack).drift_basis()
     except StackctlError as error:
         if warn is not None:
             warn(f"history unreadable, no drift marks: {error}")
         return None
-    return None if revision is None else revision.state
 
 
 def plan_against_cluster(

@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from stackctl.core.history.revision import GitOrigin, Outcome, actor_from_env, new_revision
+from stackctl.core.history.revision import (
+    GitOrigin,
+    Outcome,
+    Revision,
+    actor_from_env,
+    new_revision,
+)
 from stackctl.core.model.model import DependsOn
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.plan_model import Plan
@@ -25,6 +31,34 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers): not worth failing over
         return f"uid{os.getuid()}"
+
+
+def intent_revision(
+    desired: ClusterState,
+    plan: Plan,
+    *,
+    source_digest: str | None = None,
+    rollback_to: int | None = None,
+    image_digests: Mapping[str, str] | None = None,
+    dependencies: Mapping[str, tuple[DependsOn, ...]] | None = None,
+    git: GitOrigin | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Revision:
+    """The revision a rollout records before its first write (outcome ``in_progress``)."""
+    return new_revision(
+        desired=desired,
+        plan=plan,
+        outcome=Outcome.IN_PROGRESS,
+        created_at=datetime.now(UTC),
+        actor=actor_from_env(
+            os.environ if env is None else env, user=_user(), host=socket.gethostname()
+        ),
+        source_digest=source_digest,
+        rollback_to=rollback_to,
+        image_digests=image_digests,
+        dependencies=dependencies,
+        git=git,
+    )
 
 
 def record_apply(

@@ -20,30 +20,49 @@ history and observe/prune would mistake revisions for the stack's own configs.
 Numbering is safe under races: the next number is claimed by creating the
 config named after it; Swarm refuses a duplicate name (409), and the loser
 retries with the next number.
+
+Write-ahead: apply and rollback record their revision *before* the first write
+to the cluster, with outcome ``in_progress`` (``begin``), and set the real
+outcome when the rollout ends (``finish``). A config's data is immutable, but
+Swarm lets a config's *labels* be updated (with the object's version index, so
+the update is atomic in Raft): the payload holds the intent, and the labels hold
+how it ended (``io.stackctl.outcome``, ``io.stackctl.ended-at``) plus the image
+digests learned only after the rollout. One object per revision, no second
+"status" object to keep in step with it, and ``list()`` still reads labels only.
+A revision still ``in_progress`` while no live stackctl holds the stack lock
+belongs to an apply that died part way: readers see it as ``interrupted``.
 """
 
 from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
+import json
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import docker
 import docker.errors
 
+from stackctl.core.history.basis import drift_basis
 from stackctl.core.history.revision import (
     GitOrigin,
     Outcome,
     Revision,
     RevisionFormatError,
+    current_number,
     decode_revision,
     encode_revision,
     revisions_needing,
     with_number,
 )
+from stackctl.core.model.state import ClusterState
+from stackctl.engine.lock import lock_info, lock_name
 from stackctl.errors import EngineError, StackctlError
 
 REVISION_NAME_PREFIX = "stackctl-rev-"
@@ -58,6 +77,8 @@ LABEL_REV_WHO = "io.stackctl.who"
 LABEL_REV_DIGEST = "io.stackctl.source-digest"
 LABEL_REV_CHANGES = "io.stackctl.changes"
 LABEL_REV_ROLLBACK_TO = "io.stackctl.rollback-to"
+LABEL_REV_ENDED = "io.stackctl.ended-at"  # set by ``finish``
+LABEL_REV_IMAGE_DIGESTS = "io.stackctl.image-digests"  # JSON, set by ``finish`` when known
 LABEL_REV_GIT_REPO = "io.stackctl.git.repo"  # set on revisions applied from git (the agent)
 LABEL_REV_GIT_COMMIT = "io.stackctl.git.commit"
 LABEL_REV_GIT_REF = "io.stackctl.git.ref"
@@ -86,6 +107,14 @@ class RevisionSummary:
     changes: str
     rollback_to: int | None
     git: GitOrigin | None = None
+    ended_at: datetime | None = None  # when the rollout ended; None while unfinished
+
+
+def _time(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text or "")
+    except ValueError:
+        return None
 
 
 def low_level_api(client: Any) -> Any:
@@ -125,18 +154,14 @@ def _summary_from_labels(labels: Mapping[str, str]) -> RevisionSummary | None:
     number = _parse_int(labels.get(LABEL_REV_NUMBER))
     if number is None:
         return None
-    created: datetime | None
-    try:
-        created = datetime.fromisoformat(labels.get(LABEL_REV_CREATED, ""))
-    except ValueError:
-        created = None
     try:
         outcome: Outcome | None = Outcome(labels.get(LABEL_REV_OUTCOME, ""))
     except ValueError:
         outcome = None
     return RevisionSummary(
         number=number,
-        created_at=created,
+        created_at=_time(labels.get(LABEL_REV_CREATED)),
+        ended_at=_time(labels.get(LABEL_REV_ENDED)),
         who=labels.get(LABEL_REV_WHO, ""),
         outcome=outcome,
         source_digest=labels.get(LABEL_REV_DIGEST) or None,
@@ -191,6 +216,7 @@ class RevisionStore:
     ) -> None:
         if history_max < 1:
             raise StackctlError("--history-max must be at least 1")
+        self._client = client
         self._api = low_level_api(client)
         self.stack = stack_name
         self.history_max = history_max
@@ -217,7 +243,20 @@ class RevisionStore:
             summary = _summary_from_labels(labels)
             if summary is not None:
                 summaries.append(summary)
-        return sorted(summaries, key=lambda s: s.number)
+        summaries.sort(key=lambda s: s.number)
+        if any(s.outcome is Outcome.IN_PROGRESS for s in summaries) and not self._lock_alive():
+            summaries = [_as_interrupted(s) for s in summaries]
+        return summaries
+
+    def _lock_alive(self) -> bool:
+        """Whether a live stackctl holds the stack lock (so its revision is really in progress)."""
+        try:
+            raw = self._api.inspect_config(lock_name(self.stack))
+        except docker.errors.NotFound:
+            return False
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot read the lock of {self.stack}: {exc.explanation}") from exc
+        return not lock_info(raw).expired(time.time())
 
     def _decode(
         self, first: Mapping[str, Any], all_configs: Iterable[Mapping[str, Any]]
@@ -237,15 +276,20 @@ class RevisionStore:
                 f"revision {number} of {self.stack} is incomplete (missing part(s) {missing})",
                 hint="it may still be being written; try again",
             )
-        return decode_revision(b"".join(parts[i] for i in range(chunks)))
+        revision = decode_revision(b"".join(parts[i] for i in range(chunks)))
+        return _with_ending(revision, labels)
 
     def _decode_all(self) -> builtins.list[Revision]:
         configs = self._configs()
         firsts = [
             c for c in configs if (c["Spec"].get("Labels") or {}).get(LABEL_REV_CHUNK, "0") == "0"
         ]
-        revisions = [self._decode(first, configs) for first in firsts]
-        return sorted(revisions, key=lambda r: r.number)
+        revisions = sorted(
+            (self._decode(first, configs) for first in firsts), key=lambda r: r.number
+        )
+        if any(r.outcome is Outcome.IN_PROGRESS for r in revisions) and not self._lock_alive():
+            revisions = [_as_interrupted(r) for r in revisions]
+        return revisions
 
     def get(self, number: int) -> Revision:
         """Revision ``number``; raises ``RevisionNotFound`` with the numbers that exist."""
@@ -253,7 +297,10 @@ class RevisionStore:
         for config in configs:
             labels = config["Spec"].get("Labels") or {}
             if labels.get(LABEL_REV_NUMBER) == str(number) and labels.get(LABEL_REV_CHUNK) == "0":
-                return self._decode(config, configs)
+                revision = self._decode(config, configs)
+                if revision.outcome is Outcome.IN_PROGRESS and not self._lock_alive():
+                    revision = _as_interrupted(revision)
+                return revision
         known = [s.number for s in self.list()]
         raise RevisionNotFound(
             f"stack {self.stack} has no revision {number}",
@@ -275,6 +322,35 @@ class RevisionStore:
                 return self.get(summary.number)
         return None
 
+    def unfinished(self) -> RevisionSummary | None:
+        """The current revision when its rollout never finished (interrupted or running)."""
+        summaries = self.list()
+        current = current_number((s.number, s.outcome) for s in summaries)
+        summary = next((s for s in summaries if s.number == current), None)
+        if summary is not None and summary.outcome is not None and summary.outcome.unfinished:
+            return summary
+        return None
+
+    def drift_basis(self) -> ClusterState | None:
+        """What stackctl last wrote, for drift marks (``stackctl.core.history.basis``):
+        the last applied revision, overlaid with what interrupted applies since then
+        visibly wrote. Observes the stack only when there is such an apply."""
+        summaries = self.list()
+        applied = [s.number for s in summaries if s.outcome is Outcome.APPLIED]
+        after = applied[-1] if applied else 0
+        base = self.get(after).state if applied else None
+        newer = [
+            s.number
+            for s in summaries
+            if s.number > after and s.outcome is not None and s.outcome.unfinished
+        ]
+        if not newer:
+            return base
+        from stackctl.engine.observe import observe_stack  # only here: a rare path
+
+        live = observe_stack(self._client, self.stack)
+        return drift_basis(base, [self.get(n).state for n in newer], live)
+
     def referenced_objects(self) -> set[str]:
         """Config/secret names that retained revisions need; cleanup must keep them."""
         return set(revisions_needing(self._decode_all()))
@@ -295,6 +371,70 @@ class RevisionStore:
             raise EngineError(f"could not allocate a revision number for {self.stack}")
         self.prune()
         return number
+
+    def begin(self, revision: Revision) -> int:
+        """Record ``revision`` before the first write (write-ahead); return its number.
+        Its outcome should be ``in_progress``; ``finish`` sets the real one."""
+        return self.record(revision)
+
+    def finish(
+        self,
+        number: int,
+        outcome: Outcome,
+        *,
+        image_digests: Mapping[str, str] | None = None,
+    ) -> None:
+        """Set how revision ``number``'s rollout ended (a label update, see the module doc)."""
+        extra = {LABEL_REV_ENDED: datetime.now(UTC).isoformat()}
+        if image_digests:
+            extra[LABEL_REV_IMAGE_DIGESTS] = json.dumps(dict(image_digests), sort_keys=True)
+        self._relabel(number, outcome, extra)
+
+    def discard(self, number: int) -> None:
+        """Remove revision ``number``: its rollout ended before writing anything."""
+        self._delete_numbers({number})
+
+    def mark_interrupted(self) -> builtins.list[int]:
+        """Record as ``interrupted`` every revision left ``in_progress`` by a dead apply.
+
+        Call with the stack lock held: no other rollout can be running then.
+        """
+        stale = []
+        for config in self._configs():
+            labels = config["Spec"].get("Labels") or {}
+            if labels.get(LABEL_REV_CHUNK, "0") == "0" and (
+                labels.get(LABEL_REV_OUTCOME) == Outcome.IN_PROGRESS.value
+            ):
+                number = _parse_int(labels.get(LABEL_REV_NUMBER))
+                if number is not None:
+                    self._relabel(number, Outcome.INTERRUPTED, {})
+                    stale.append(number)
+        return sorted(stale)
+
+    def _relabel(self, number: int, outcome: Outcome, extra: Mapping[str, str]) -> None:
+        name = _revision_name(self.stack, number)
+        for _ in range(5):  # the version index moves only if someone else relabels
+            try:
+                raw = self._api.inspect_config(name)
+                spec = dict(raw["Spec"])
+                labels = {**(spec.get("Labels") or {}), **extra}
+                labels[LABEL_REV_OUTCOME] = outcome.value
+                body = {"Name": spec["Name"], "Labels": labels, "Data": spec.get("Data", "")}
+                response = self._api._post_json(
+                    self._api._url("/configs/{0}/update", raw["ID"]),
+                    data=body,
+                    params={"version": int(raw["Version"]["Index"])},
+                )
+                self._api._raise_for_status(response)
+                return
+            except docker.errors.NotFound as exc:
+                raise EngineError(f"revision {number} of {self.stack} is gone") from exc
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409 and "out of sequence" not in str(exc.explanation):
+                    raise EngineError(
+                        f"cannot mark revision {name} {outcome.value}: {exc.explanation}"
+                    ) from exc
+        raise EngineError(f"cannot mark revision {name} {outcome.value}: it kept changing")
 
     def _try_create(self, revision: Revision) -> bool:
         payload = encode_revision(revision)
@@ -342,6 +482,8 @@ class RevisionStore:
         """
         summaries = self.list()
         keep = {s.number for s in summaries[-self.history_max :]}
+        # an unfinished rollout's revision is what the next apply resolves: keep it
+        keep |= {s.number for s in summaries if s.outcome is Outcome.IN_PROGRESS}
         applied = [s.number for s in summaries if s.outcome is Outcome.APPLIED]
         if applied:
             keep.add(applied[-1])
@@ -364,3 +506,25 @@ class RevisionStore:
         for config in configs:
             self._remove(config["ID"])
         return len(numbers)
+
+
+def _as_interrupted(item: Any) -> Any:
+    """A revision (or its summary) left ``in_progress`` by a dead apply, as readers see it."""
+    if item.outcome is Outcome.IN_PROGRESS:
+        return replace(item, outcome=Outcome.INTERRUPTED)
+    return item
+
+
+def _with_ending(revision: Revision, labels: Mapping[str, str]) -> Revision:
+    """The payload holds the intent; the labels hold how the rollout ended."""
+    try:
+        outcome = Outcome(labels.get(LABEL_REV_OUTCOME, ""))
+    except ValueError:
+        outcome = revision.outcome
+    digests = revision.image_digests
+    text = labels.get(LABEL_REV_IMAGE_DIGESTS)
+    if text:
+        # unreadable: keep the payload's (none); a rollback then re-applies the tags
+        with contextlib.suppress(ValueError, AttributeError):
+            digests = MappingProxyType(dict(sorted(json.loads(text).items())))
+    return replace(revision, outcome=outcome, image_digests=digests)

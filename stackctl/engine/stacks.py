@@ -27,8 +27,9 @@ from stackctl.errors import EngineError
 
 
 @dataclass(frozen=True)
-class ServiceStatus:
-    """One service as ``stackctl status`` shows it."""
+class LiveService:
+    """One service as it runs now, as ``stackctl status`` shows it (not to be confused
+    with ``rollout.events.ServiceStatus``, the state a rollout left a service in)."""
 
     name: str
     mode: str  # replicated | global | replicated-job | global-job
@@ -95,7 +96,7 @@ def _stack_services(api: Any, stack: str | None) -> list[dict[str, Any]]:
     return result
 
 
-def service_statuses(client: Any, stack: str) -> list[ServiceStatus]:
+def service_statuses(client: Any, stack: str) -> list[LiveService]:
     """Every service of ``stack`` with its replica, health and update state."""
     api = low_level_api(client)
     services = _stack_services(api, stack)
@@ -146,7 +147,7 @@ def _service_status(
     service: Mapping[str, Any],
     tasks: Sequence[Mapping[str, Any]],
     image_checks: frozenset[str] = frozenset(),
-) -> ServiceStatus:
+) -> LiveService:
     spec = service["Spec"]
     container = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
     counts = service.get("ServiceStatus") or {}
@@ -171,7 +172,7 @@ def _service_status(
     if desired is None:
         desired = (spec.get("Mode", {}).get("Replicated") or {}).get("Replicas", 0)
     update = service.get("UpdateStatus") or {}
-    return ServiceStatus(
+    return LiveService(
         name=spec["Name"],
         mode=mode,
         image=(spec.get("Labels") or {}).get(LABEL_IMAGE)

@@ -33,6 +33,7 @@ COUNT_ENV = "STACKCTL_TEST_AT_COUNT"
 POINTS = {
     "lock-acquired": "the stack lock was just taken (nothing else written)",
     "plan-rechecked": "under the lock, the plan was re-checked; nothing written yet",
+    "intent-recorded": "the revision was recorded in progress (write-ahead); nothing else yet",
     "networks-created": "the stack's networks exist; configs/secrets not yet",
     "objects-created": "networks, configs and secrets exist; no service written yet",
     "service-submitted": "one service's new spec was just submitted (mid-rollout)",
@@ -40,8 +41,8 @@ POINTS = {
     "wave-finished": "a wave of services converged; the next wave not yet started",
     "rollback-started": "a failure was detected; nothing undone yet",
     "rollback-submitted": "previous specs were written back; waiting for them",
-    "recording": "the rollout ended; its revision is about to be recorded",
-    "revision-recorded": "the revision was recorded; cleanup not yet done",
+    "recording": "the rollout ended; its revision is about to be marked with the outcome",
+    "revision-recorded": "the revision was marked with the outcome; cleanup not yet done",
     "cleanup-removing": "one superseded config/secret removed, others not yet",
     "releasing": "everything done; the lock is about to be released",
 }

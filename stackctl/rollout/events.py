@@ -12,36 +12,8 @@ from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from stackctl.errors import ExitCode
-
-
-class Outcome(StrEnum):
-    """How an apply ended."""
-
-    APPLIED = "applied"  # every change converged (or there was nothing to do)
-    SUBMITTED = "submitted"  # --detach: changes submitted, convergence not awaited
-    ROLLED_BACK = "rolled_back"  # failed; every change was undone
-    PAUSED = "paused"  # failed; no further waves were started
-    FAILED = "failed"  # failed and left partially applied (continue, rollback failed)
-    TIMED_OUT = "timed_out"  # submitted but did not converge in time
-    INTERRUPTED = "interrupted"  # stopped by SIGINT/SIGTERM
-    NOT_APPLIED = "not_applied"  # failed before anything was written
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return _EXIT_CODES[self]
-
-
-_EXIT_CODES: dict[Outcome, ExitCode] = {
-    Outcome.APPLIED: ExitCode.OK,
-    Outcome.SUBMITTED: ExitCode.OK,
-    Outcome.ROLLED_BACK: ExitCode.ROLLED_BACK,
-    Outcome.PAUSED: ExitCode.FAILED,
-    Outcome.FAILED: ExitCode.FAILED,
-    Outcome.TIMED_OUT: ExitCode.TIMED_OUT,
-    Outcome.INTERRUPTED: ExitCode.FAILED,
-    Outcome.NOT_APPLIED: ExitCode.ERROR,
-}
+# The one outcome type lives with the revision model; re-exported for event consumers.
+from stackctl.core.history.revision import Outcome as Outcome
 
 
 class ServiceStatus(StrEnum):

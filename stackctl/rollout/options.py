@@ -56,6 +56,7 @@ class ApplyOutcome:
     duration: float
     message: str = ""
     changed: int = 0  # resource changes submitted (0: nothing written)
+    revision: int | None = None  # the revision recorded for it (set by the rollout session)
 
     @property
     def exit_code(self) -> ExitCode:

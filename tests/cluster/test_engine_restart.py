@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,40 @@ def manager_ready(manager: str) -> bool:
     )
 
 
+POLLS_WHILE_DOWN = 4
+
+
+class DeadEngine:
+    """A unix socket at the stopped engine's path that accepts and closes every
+    connection (an engine that does not answer), counting them."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.connections = 0
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> DeadEngine:
+        self._server.bind(self.path)
+        self._server.listen(16)
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            self.connections += 1
+            conn.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.close()
+        self._thread.join(timeout=10)
+        Path(self.path).unlink(missing_ok=True)  # dockerd creates its own again
+
+
 def events_of(lines: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines.splitlines() if line.startswith("{")]
 
@@ -128,10 +164,18 @@ def test_manager_dockerd_restart_mid_rollout(
     stdout, stderr = LineCollector(proc.stdout), LineCollector(proc.stderr)
     try:
         harness("stop", "1")  # graceful daemon stop: the engine is gone mid-rollout
-        (tmp_path / "watching.go").touch()
-        # the watcher meets the dead engine, says so, and goes on polling it
-        stdout.wait_for(LOST, timeout=60)
-        assert proc.poll() is None, stdout.text() + stderr.text()
+        # In the engine's place, a socket that counts connections and drops each: the
+        # outage lasts until stackctl has polled the dead engine POLLS_WHILE_DOWN
+        # times, so "warns once, keeps polling" is observed, not timed.
+        with DeadEngine(manager.removeprefix("unix://")) as dead:
+            (tmp_path / "watching.go").touch()
+            stdout.wait_for(LOST, timeout=60)  # it met the dead engine and said so
+            wait_until(
+                lambda: dead.connections >= POLLS_WHILE_DOWN or proc.poll() is not None,
+                timeout=120,
+                what=f"{POLLS_WHILE_DOWN} polls of the dead engine",
+            )
+        assert proc.poll() is None, stdout.text() + stderr.text()  # still watching
     finally:
         harness("start", "1")
     try:

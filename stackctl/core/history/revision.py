@@ -25,7 +25,7 @@ from stackctl.core.history.sealed_env import seal_service_spec
 from stackctl.core.model.model import DependsOn, FileObject
 from stackctl.core.model.state import ClusterState, ResourceKind, ResourceState
 from stackctl.core.plan.plan_model import Effect, Plan
-from stackctl.errors import StackctlError
+from stackctl.errors import ExitCode, StackctlError
 
 REVISION_API_VERSION = "stackctl/v1"
 REVISION_KIND = "Revision"
@@ -45,20 +45,48 @@ CI_ENV_KEYS: tuple[str, ...] = (
 
 
 class Outcome(StrEnum):
-    """How an apply (or rollback) ended."""
+    """How an apply (or rollback) ended: the one outcome type of the rollout, its
+    final event, its exit code and its revision."""
 
     APPLIED = "applied"  # converged: the cluster runs this revision
-    ROLLED_BACK = "rolled_back"  # failed; the cluster went back to what ran before
-    FAILED = "failed"  # failed; left partially applied (on-failure continue)
-    PAUSED = "paused"  # failed; left paused (on-failure pause)
-    TIMED_OUT = "timed_out"  # submitted but did not converge in time
     SUBMITTED = "submitted"  # --detach: submitted, convergence not awaited
-    INTERRUPTED = "interrupted"  # stopped by SIGINT/SIGTERM part way
+    ROLLED_BACK = "rolled_back"  # failed; the cluster went back to what ran before
+    PAUSED = "paused"  # failed; left paused (on-failure pause)
+    FAILED = "failed"  # failed; left partially applied (on-failure continue, rollback failed)
+    TIMED_OUT = "timed_out"  # submitted but did not converge in time
+    INTERRUPTED = "interrupted"  # stopped part way (a signal, or killed: never finished)
+    NOT_APPLIED = "not_applied"  # failed before anything was written (never recorded)
+    # Write-ahead: recorded before the first write, replaced by one of the above when
+    # the rollout ends. Read back while no live apply holds the stack lock, it means
+    # the apply died part way, and readers report it as INTERRUPTED.
+    IN_PROGRESS = "in_progress"
 
     @property
     def took_effect(self) -> bool:
         """Whether the cluster (at least partly) runs what this revision asked for."""
-        return self is not Outcome.ROLLED_BACK
+        return self not in (Outcome.ROLLED_BACK, Outcome.NOT_APPLIED)
+
+    @property
+    def unfinished(self) -> bool:
+        """The rollout did not reach an end of its own: interrupted, or still running."""
+        return self in (Outcome.INTERRUPTED, Outcome.IN_PROGRESS)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return _EXIT_CODES[self]
+
+
+_EXIT_CODES: dict[Outcome, ExitCode] = {
+    Outcome.APPLIED: ExitCode.OK,
+    Outcome.SUBMITTED: ExitCode.OK,
+    Outcome.ROLLED_BACK: ExitCode.ROLLED_BACK,
+    Outcome.PAUSED: ExitCode.FAILED,
+    Outcome.FAILED: ExitCode.FAILED,
+    Outcome.TIMED_OUT: ExitCode.TIMED_OUT,
+    Outcome.INTERRUPTED: ExitCode.FAILED,
+    Outcome.NOT_APPLIED: ExitCode.ERROR,
+    Outcome.IN_PROGRESS: ExitCode.FAILED,
+}
 
 
 class UnsafeRevisionError(StackctlError):
@@ -479,5 +507,8 @@ def revisions_needing(revisions: Iterable[Revision]) -> frozenset[str]:
     """Every config/secret object name any of ``revisions`` needs."""
     names: set[str] = set()
     for revision in revisions:
-        names |= revision.object_names
+        # An apply that never finished does not hold its objects back from cleanup:
+        # the next apply supersedes it (``rollback --to`` it works while they exist).
+        if not revision.outcome.unfinished:
+            names |= revision.object_names
     return frozenset(names)

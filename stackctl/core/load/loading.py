@@ -538,12 +538,8 @@ def _normalize(
 def _lint(
     stack: Stack, data: dict[str, Any], locate: Callable[[Path], Location], strict: bool
 ) -> list[Finding]:
-    try:
-        from stackctl.core.validate.lint import lint_stack
-    except ModuleNotFoundError as exc:  # the lint module lands separately
-        if exc.name != "stackctl.core.validate.lint":
-            raise
-        return []
+    from stackctl.core.validate.lint import lint_stack
+
     found = lint_stack(stack, data, locate)
     if not strict:
         return found

@@ -42,10 +42,6 @@ class LocatedDocument:
     locations: dict[Path, Location]
 
 
-_REPLACE = frozenset({"command", "entrypoint"})
-_BY_KEY = frozenset({"environment", "labels", "sysctls", "annotations"})
-
-
 def _walk_paths(value: Any, path: Path) -> list[Path]:
     """Every path inside ``value`` (including ``path`` itself)."""
     paths = [path]

@@ -148,12 +148,6 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
-def is_int_text(text: str) -> int | None:
-    """An explicit ``!!int`` scalar's value, or None when it is not an integer."""
-    value = resolve_plain(text)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def go_float_str(value: float) -> str:
     """Go's ``fmt.Sprint(float64)`` (``%g``, shortest): exponent form from 1e6 and below 1e-4."""
     if math.isnan(value):

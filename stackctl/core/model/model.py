@@ -24,9 +24,6 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-# Mappings inside frozen dataclasses are read-only views so the model stays immutable.
-FrozenMap = Mapping
-
 
 def frozen_map(items: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     """A read-only mapping with keys in sorted order (deterministic iteration)."""

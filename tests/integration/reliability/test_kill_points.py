@@ -55,6 +55,7 @@ CASES = (
     KillCase("plan-rechecked", V1, V1),
     KillCase("networks-created", V1, V1),
     # v1 running, v2 (new image, new config content) being applied
+    KillCase("intent-recorded", V2, V2, ((V1, None),)),
     KillCase("objects-created", V2, V2, ((V1, None),)),
     KillCase("service-submitted", V2, V2, ((V1, None),)),
     KillCase("watching", V2, V2, ((V1, None),)),

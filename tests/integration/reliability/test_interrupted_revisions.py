@@ -1,0 +1,243 @@
+"""Write-ahead revisions: a SIGKILLed apply leaves a revision that says what it was doing.
+
+For each write phase (after recording intent, while creating configs, between
+service updates, during the health wait, before the final mark) the apply of
+v2 over a running v1 is killed at that checkpoint. Then, once the dead
+holder's lock lease ran out:
+
+- ``status`` (text and ``--json``) names revision 2 interrupted, says how much of
+  it live runs, and never reports drift for what stackctl itself wrote;
+- ``history`` lists revision 2 as ``interrupted``;
+- ``diff`` of the *other* file (v1) marks no drift either (the alternating-tags
+  case that used to report "changed outside stackctl");
+- a re-run of apply converges, supersedes revision 2 with revision 3, and
+  ``diff`` exits 0 with no drift line.
+
+Also: rollback over an interrupted revision, rollback while an apply holds the
+lock, and a saved plan refused over an interrupted revision.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+from swarm_testkit import new_stack_name, remove_stack_objects
+
+from stackctl.engine.client import EngineClient, connect
+from stackctl.rollout.checkpoints import COUNT_ENV, KILL_ENV, PAUSE_DIR_ENV, PAUSE_ENV, POINTS
+
+from .kit import V1, V2, apply, assert_lock_frees_within_lease, spawn, stackctl
+
+pytestmark = pytest.mark.usefixtures("demo_images")
+
+DRIFT = "outside stackctl"
+
+
+@dataclass(frozen=True)
+class Phase:
+    point: str
+    count: int  # the N-th time the point is reached
+    live: frozenset[str]  # what status may say of how much of revision 2 runs
+
+
+PHASES = (
+    Phase("intent-recorded", 1, frozenset({"none"})),  # nothing written yet
+    Phase("objects-created", 1, frozenset({"none"})),  # new config created, no service
+    Phase("service-submitted", 1, frozenset({"partial"})),  # db submitted, api not yet
+    Phase("watching", 1, frozenset({"partial", "full"})),  # waiting on db's health gate
+    Phase("recording", 1, frozenset({"full"})),  # converged, not yet marked
+)
+
+
+@pytest.fixture
+def client() -> EngineClient:
+    return connect()
+
+
+def test_phases_name_real_checkpoints() -> None:
+    assert {p.point for p in PHASES} <= set(POINTS)
+
+
+def _json(result: object) -> object:
+    exit_code, stdout, stderr = result  # type: ignore[misc]
+    assert exit_code == 0, f"exit {exit_code}\n{stdout}\n{stderr}"
+    return json.loads(stdout)
+
+
+def kill_v2_at(stack: str, workdir: Path, client: EngineClient, point: str, count: int) -> None:
+    """v1 applied, then v2's apply SIGKILLed at ``point``; returns once its lock expired."""
+    first = apply(stack, V1.write(workdir))
+    assert first.exit_code == 0, first.stdout + first.stderr
+    killed = apply(stack, V2.write(workdir), env={KILL_ENV: point, COUNT_ENV: str(count)})
+    killed_at = time.time()
+    assert killed.exit_code == -9, f"not killed at {point}: {killed}"
+    assert_lock_frees_within_lease(client, stack, killed_at)
+
+
+def check_phase(phase: Phase, stack: str, workdir: Path, client: EngineClient) -> None:
+    kill_v2_at(stack, workdir, client, phase.point, phase.count)
+    v1, v2 = V1.write(workdir), V2.write(workdir)
+
+    status = _json(stackctl("status", stack, "--json"))
+    assert isinstance(status, dict)
+    assert status["revision"] == 2, status
+    assert status["outcome"] == "interrupted", status
+    assert status["drift"] is False, status
+    cut = status["interrupted"]
+    assert cut["revision"] == 2 and cut["previous"] == 1 and not cut["running"], cut
+    assert cut["live"] in phase.live, (phase, cut)
+    text = stackctl("status", stack)
+    assert text.exit_code == 0, text
+    assert "revision 2 INTERRUPTED" in text.stdout, text.stdout
+    assert "drift: no" in text.stdout and "drift: YES" not in text.stdout, text.stdout
+
+    history = _json(stackctl("history", stack, "--json"))
+    assert [(e["number"], e["outcome"]) for e in history] == [  # type: ignore[index,union-attr]
+        (1, "applied"),
+        (2, "interrupted"),
+    ], history
+
+    # going back to the other file: what the killed apply wrote is not drift
+    back = stackctl("diff", stack, "-c", v1)
+    assert back.exit_code in (0, 2), back
+    assert DRIFT not in back.stdout, back.stdout
+
+    rerun = apply(stack, v2)
+    assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
+    history = _json(stackctl("history", stack, "--json"))
+    assert [(e["number"], e["outcome"], e["current"]) for e in history] == [  # type: ignore[index,union-attr]
+        (1, "applied", False),
+        (2, "interrupted", False),
+        (3, "applied", True),
+    ], history
+    diff = stackctl("diff", stack, "-c", v2)
+    assert diff.exit_code == 0, diff
+    assert DRIFT not in diff.stdout, diff.stdout
+    after = _json(stackctl("status", stack, "--json"))
+    assert isinstance(after, dict)
+    assert (after["revision"], after["outcome"], after["drift"]) == (3, "applied", False), after
+    assert after["interrupted"] is None, after
+
+
+def test_kill_at_each_write_phase(
+    docker_client: docker.DockerClient, tmp_path: Path, client: EngineClient
+) -> None:
+    """Each phase on its own stack, a few at a time (independent stacks)."""
+
+    def one(phase: Phase) -> str | None:
+        stack = new_stack_name()
+        workdir = tmp_path / phase.point
+        workdir.mkdir()
+        try:
+            check_phase(phase, stack, workdir, client)
+        except AssertionError as error:
+            return f"{phase.point}: {error}"
+        finally:
+            remove_stack_objects(docker_client, stack)
+        return None
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        failures = [f for f in pool.map(one, PHASES) if f is not None]
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.fixture
+def stack(docker_client: docker.DockerClient) -> object:
+    name = new_stack_name()
+    yield name
+    remove_stack_objects(docker_client, name)
+
+
+def test_rollback_over_an_interrupted_revision(
+    stack: str, tmp_path: Path, client: EngineClient
+) -> None:
+    """The default target is the last applied revision before the interrupted one;
+    the rollback supersedes it and the cluster runs v1 again."""
+    kill_v2_at(stack, tmp_path, client, "service-submitted", 1)
+    result = stackctl("rollback", stack, "--yes", "--timeout", "240s")
+    assert result.exit_code == 0, result
+    assert "revision 2 never finished" in result.stderr, result.stderr
+    history = _json(stackctl("history", stack, "--json"))
+    assert [(e["number"], e["outcome"], e["rollbackTo"]) for e in history] == [  # type: ignore[index,union-attr]
+        (1, "applied", None),
+        (2, "interrupted", None),
+        (3, "applied", 1),
+    ], history
+    diff = stackctl("diff", stack, "-c", V1.write(tmp_path))
+    assert diff.exit_code == 0 and DRIFT not in diff.stdout, diff
+
+
+def test_saved_plan_refused_over_an_interrupted_revision(
+    stack: str, tmp_path: Path, client: EngineClient
+) -> None:
+    kill_v2_at(stack, tmp_path, client, "service-submitted", 1)
+    v2 = V2.write(tmp_path)
+    plan = tmp_path / "plan.json"
+    saved = stackctl("diff", stack, "-c", v2, "--out", str(plan))
+    assert saved.exit_code == 2, saved
+    refused = stackctl("apply", stack, "-c", v2, "--plan", str(plan), "--yes")
+    assert refused.exit_code == 1, refused
+    assert "revision 2 is interrupted" in refused.stderr, refused.stderr
+    assert f"stackctl apply {stack} -c {v2}" in refused.stderr, refused.stderr
+    history = _json(stackctl("history", stack, "--json"))
+    assert len(history) == 2, history  # type: ignore[arg-type]
+    # the printed command resolves it
+    fixed = apply(stack, v2)
+    assert fixed.exit_code == 0, fixed
+
+
+def test_rollback_while_an_apply_holds_the_lock(
+    stack: str, tmp_path: Path, client: EngineClient
+) -> None:
+    """Refused at once naming the holder; with --lock-timeout it waits, and since
+    the apply it waited for changed the stack, refuses its plan as stale (as apply
+    does); run again, it rolls back."""
+    first = apply(stack, V1.write(tmp_path))
+    assert first.exit_code == 0, first
+    pause_dir = tmp_path / "pause"
+    pause_dir.mkdir()
+    running = spawn(
+        "apply", stack, "-c", V2.write(tmp_path), "--yes", "--timeout", "240s",
+        env={PAUSE_ENV: "watching", PAUSE_DIR_ENV: str(pause_dir)},
+    )  # fmt: skip
+    waiting = None
+    try:
+        reached = pause_dir / "watching.reached"
+        deadline = time.monotonic() + 120
+        while not reached.exists():
+            assert running.poll() is None, running.communicate()
+            assert time.monotonic() < deadline, "apply never reached the health wait"
+            time.sleep(0.1)
+        status = _json(stackctl("status", stack, "--json"))
+        assert isinstance(status, dict)
+        assert status["outcome"] == "in_progress" and status["interrupted"]["running"], status
+        refused = stackctl("rollback", stack, "--yes")
+        assert refused.exit_code == 1, refused
+        assert f"stack {stack} is locked by" in refused.stderr, refused.stderr
+        waiting = spawn("rollback", stack, "--yes", "--lock-timeout", "120s", "--timeout", "240s")
+        assert waiting.stdout is not None
+        shown = waiting.stdout.readline()  # its plan is made before it waits for the lock
+        assert shown.startswith(f"Rolling back stack {stack}"), shown
+        (pause_dir / "watching.go").write_text("")
+        assert running.wait(timeout=240) == 0, running.communicate()
+        out, err = waiting.communicate(timeout=240)
+        assert waiting.returncode == 1, out + err
+        assert "changed in the cluster since the plan was shown" in err, err
+    finally:
+        for proc in (running, waiting):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    again = stackctl("rollback", stack, "--yes", "--timeout", "240s")
+    assert again.exit_code == 0, again
+    history = _json(stackctl("history", stack, "--json"))
+    assert [(e["number"], e["outcome"], e["rollbackTo"]) for e in history] == [  # type: ignore[index,union-attr]
+        (1, "applied", None),
+        (2, "applied", None),
+        (3, "applied", 1),
+    ], history
