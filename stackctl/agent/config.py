@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from stackctl.core.load.age_files import IDENTITY_ENV as AGE_IDENTITY_ENV
 from stackctl.core.load.doc_paths import Path, make_locator
 from stackctl.core.load.yaml_source import parse_document
 from stackctl.core.load.yaml_text import decode_source
@@ -63,6 +65,8 @@ class StackConfig:
     branch: str | None = "main"  # None when ``ref`` is given
     ref: str | None = None
     env_files: tuple[str, ...] = ()
+    # absolute paths of the age identities that decrypt .age files (agent-wide setting)
+    age_identity_files: tuple[str, ...] = ()
     drift: str = "report"  # report | correct
     prune: bool = False
     interval: float = DEFAULT_INTERVAL
@@ -199,7 +203,8 @@ def seconds(text: str) -> float:
 
 def _build(data: dict[str, Any], file: str) -> AgentConfig:
     interval = seconds(data["interval"]) if "interval" in data else DEFAULT_INTERVAL
-    stacks = tuple(_stack(item, interval) for item in data["stacks"])
+    identities = _age_identities(data, file)
+    stacks = tuple(_stack(item, interval, identities) for item in data["stacks"])
     return AgentConfig(
         stacks=stacks,
         interval=interval,
@@ -212,7 +217,19 @@ def _build(data: dict[str, Any], file: str) -> AgentConfig:
     )
 
 
-def _stack(item: dict[str, Any], interval: float) -> StackConfig:
+def _age_identities(data: dict[str, Any], file: str) -> tuple[str, ...]:
+    """The identity files as absolute paths: relative ones are read beside agent.yml.
+
+    Without the key, the variable the CLI honours names one (as for ``stackctl apply``).
+    """
+    names = [str(n) for n in data.get("age_identity_files", [])]
+    if not names and os.environ.get(AGE_IDENTITY_ENV):
+        names = [os.environ[AGE_IDENTITY_ENV]]
+    base = os.path.dirname(os.path.abspath(file))
+    return tuple(os.path.join(base, name) for name in names)
+
+
+def _stack(item: dict[str, Any], interval: float, identities: tuple[str, ...]) -> StackConfig:
     options = item.get("apply", {})
     apply = ApplySettings(
         timeout=seconds(options.get("timeout", "10m")),
@@ -233,6 +250,7 @@ def _stack(item: dict[str, Any], interval: float) -> StackConfig:
         branch=None if ref is not None else str(item.get("branch", "main")),
         ref=None if ref is None else str(ref),
         env_files=tuple(str(f) for f in item.get("env_files", [])),
+        age_identity_files=identities,
         drift=str(item.get("drift", "report")),
         prune=bool(item.get("prune", False)),
         interval=seconds(item["interval"]) if "interval" in item else interval,

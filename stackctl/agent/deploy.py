@@ -26,12 +26,24 @@ class Applied:
     revision: int | None
 
 
-def load(checkout: str, files: tuple[str, ...], env_files: tuple[str, ...]) -> api.Stack:
+def load(
+    checkout: str,
+    files: tuple[str, ...],
+    env_files: tuple[str, ...],
+    age_identity_files: tuple[str, ...] = (),
+) -> api.Stack:
     """Load and validate a checkout's stack files (``StackFileError``: located findings).
 
     Paths are given relative to the checkout, so findings read ``shop/stack.yml:12:5``.
+    ``.age`` secret and env files are decrypted in memory with ``age_identity_files``.
     """
-    loaded = api.load(list(files), env_files=list(env_files), env=dict(os.environ), cwd=checkout)
+    loaded = api.load(
+        list(files),
+        env_files=list(env_files),
+        env=dict(os.environ),
+        cwd=checkout,
+        age_identity_files=age_identity_files,
+    )
     assert loaded.stack is not None  # load raises on errors
     return loaded.stack
 

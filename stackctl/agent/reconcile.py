@@ -196,7 +196,12 @@ class StackPass:
             return decision.action.value, decision.reason, None
         checkout = self.git.checkout(self.commit)
         self.commit = checkout.commit
-        stack = deploy.load(checkout.path, self.config.files, self.config.env_files)
+        stack = deploy.load(
+            checkout.path,
+            self.config.files,
+            self.config.env_files,
+            self.config.age_identity_files,
+        )
         live = deploy.observe(self.client, name, stack)
         seen = "|".join(
             (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stackctl.agent.config import load_config, parse_config
@@ -94,3 +96,25 @@ def test_bad_yaml_is_located_and_a_missing_file_is_a_plain_error(tmp_path: objec
     assert errors("stacks: [\n")[0][0].startswith("agent.yml:")
     with pytest.raises(StackctlError, match="cannot read the agent config"):
         load_config("/nonexistent/agent.yml")
+
+
+def test_age_identity_files_are_read_beside_agent_yml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STACKCTL_AGE_IDENTITY_FILE", raising=False)
+    text = "age_identity_files: [keys/agent.key, /run/secrets/age]\n" + GOOD.split("\n", 3)[3]
+    config = parse_config("interval: 30s\n" + text, str(tmp_path / "agent.yml"))
+    for stack in config.stacks:
+        assert stack.age_identity_files == (
+            str(tmp_path / "keys" / "agent.key"),
+            "/run/secrets/age",
+        )
+
+
+def test_age_identity_defaults_to_the_cli_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STACKCTL_AGE_IDENTITY_FILE", "/keys/id.txt")
+    assert parse_config(GOOD, "agent.yml").stacks[0].age_identity_files == ("/keys/id.txt",)
+    monkeypatch.delenv("STACKCTL_AGE_IDENTITY_FILE")
+    assert parse_config(GOOD, "agent.yml").stacks[0].age_identity_files == ()
