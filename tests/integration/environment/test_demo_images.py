@@ -77,8 +77,14 @@ def test_web_1_becomes_healthy_and_serves_its_version(
     container = next(c for c in service_containers(docker_client, service) if c.status == "running")
     code, out = container.exec_run(["wget", "-q", "-O-", "http://127.0.0.1:8080/"])
     assert (code, out.decode().strip()) == (0, "version 1")
-    tasks = service.tasks(filters={"desired-state": "running"})
-    assert [t["Status"]["State"] for t in tasks] == ["running"]
+
+    # Swarm marks the task running only once its agent has seen the container's health
+    # (the task stays "starting" until then), so the task state is polled, not read once.
+    def task_running() -> bool:
+        tasks = service.tasks(filters={"desired-state": "running"})
+        return [t["Status"]["State"] for t in tasks] == ["running"]
+
+    wait_for(task_running, timeout=60, what="the web:1 task to be running")
 
 
 @pytest.mark.usefixtures("demo_images")
