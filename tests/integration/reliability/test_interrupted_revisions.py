@@ -27,7 +27,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import new_stack_name, remove_stack_objects
+from swarm_testkit import new_stack_name, remove_stack_objects, wait_until
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.rollout.checkpoints import COUNT_ENV, KILL_ENV, PAUSE_DIR_ENV, PAUSE_ENV, POINTS
@@ -209,11 +209,12 @@ def test_rollback_while_an_apply_holds_the_lock(
     waiting = None
     try:
         reached = pause_dir / "watching.reached"
-        deadline = time.monotonic() + 120
-        while not reached.exists():
-            assert running.poll() is None, running.communicate()
-            assert time.monotonic() < deadline, "apply never reached the health wait"
-            time.sleep(0.1)
+        wait_until(
+            lambda: reached.exists() or running.poll() is not None,
+            timeout=120,
+            what="the apply to reach the health wait",
+        )
+        assert reached.exists(), running.communicate()
         status = _json(stackctl("status", stack, "--json"))
         assert isinstance(status, dict)
         assert status["outcome"] == "in_progress" and status["interrupted"]["running"], status
