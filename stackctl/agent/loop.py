@@ -171,7 +171,9 @@ class Agent:
         try:
             client = self._client()
         except StackctlError as error:
-            result = PassResult(name, "error", message=f"engine: {error.message}")
+            result = PassResult(
+                name, "error", message=f"engine: {error.message}", error_kind="engine"
+            )
             schedule.memory.failures += 1
             schedule.memory.last = result
         else:
@@ -183,7 +185,7 @@ class Agent:
                 should_stop=self.stop.is_set,
                 emit=self._event,
             ).run()
-            if result.is_error and "engine" in result.message:
+            if result.error_kind == "engine":
                 self._local.client = None  # reconnect next time
         self._result(result, previous)
         self._notify(self._pass_listeners, result)
