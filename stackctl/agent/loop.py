@@ -38,6 +38,7 @@ class StackSchedule:
     next_due: float = 0.0  # time.monotonic()
     running: bool = False
     sync_requested: bool = False  # asked to pass again as soon as the running pass ends
+    started: int = 0  # passes started by run(); while one runs, its number (runs track it)
 
 
 # Listeners see every pass result and rollout event; they run on the pass's thread,
@@ -118,6 +119,10 @@ class Agent:
         self._wake.set()
         return accepted
 
+    def new_client(self) -> EngineClient:
+        """A new engine connection (for the HTTP threads; passes keep their own)."""
+        return self._connect()
+
     def _notify(self, listeners: list[Callable[..., None]], *args: object) -> None:
         for listener in listeners:
             try:
@@ -167,7 +172,9 @@ class Agent:
         try:
             client = self._client()
         except StackctlError as error:
-            result = PassResult(name, "error", message=f"engine: {error.message}")
+            result = PassResult(
+                name, "error", message=f"engine: {error.message}", error_kind="engine"
+            )
             schedule.memory.failures += 1
             schedule.memory.last = result
         else:
@@ -179,7 +186,7 @@ class Agent:
                 should_stop=self.stop.is_set,
                 emit=self._event,
             ).run()
-            if result.is_error and "engine" in result.message:
+            if result.error_kind == "engine":
                 self._local.client = None  # reconnect next time
         self._result(result, previous)
         self._notify(self._pass_listeners, result)
@@ -224,6 +231,7 @@ class Agent:
                     due = [s for s in self.stacks.values() if not s.running and s.next_due <= now]
                     for schedule in due:
                         schedule.running = True
+                        schedule.started += 1
                 for schedule in due:
                     name = schedule.config.name
                     future = pool.submit(self.run_pass, name)
