@@ -1,4 +1,4 @@
-"""``/healthz`` and ``/readyz``: is the agent alive, and is it doing its job?
+"""``/readyz``: is the agent doing its job? (``/healthz`` only says the process answers.)
 
 Ready means both:
 
@@ -26,7 +26,6 @@ from stackctl.engine.client import EngineClient
 from stackctl.engine.ping import ping
 from stackctl.errors import StackctlError
 
-API_VERSION = "stackctl/v1"
 PING_TIMEOUT = 2.0
 ENGINE_CACHE = 3.0
 STALE_INTERVALS = 3
@@ -36,19 +35,6 @@ STALE_INTERVALS = 3
 class Readiness:
     ready: bool
     reasons: tuple[str, ...]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "apiVersion": API_VERSION,
-            "kind": "Readiness",
-            "ready": self.ready,
-            "reasons": list(self.reasons),
-        }
-
-
-def healthz() -> dict[str, object]:
-    """The body of ``/healthz``: answering at all is the point (the process is alive)."""
-    return {"apiVersion": API_VERSION, "kind": "Health", "status": "ok"}
 
 
 class ReadinessProbe:
