@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -230,7 +230,8 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
         from stackctl.cli.apply_run import refuse_saved_plan_over_interrupted
 
         refuse_saved_plan_over_interrupted(session.client, request)
-        plan = session.saved_plan(desired, live)
+        # the same files and cluster: the fresh plan's placement findings hold for it
+        plan = replace(session.saved_plan(desired, live), findings=plan.findings)
     session.show_plan(plan)
     from stackctl.cli.apply_run import locked_rollout
 

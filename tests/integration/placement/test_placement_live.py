@@ -104,6 +104,25 @@ def test_a_constraint_no_node_matches_stops_apply(
     path = tmp_path / "stack.yml"
     path.write_text(NO_NODE)
     _refused(run_stackctl, docker_client, stack_name, path, "SC401", 9)
+    # a saved plan is checked again when applied
+    saved = tmp_path / "plan.json"
+    exit_code, out, err = run_stackctl(
+        "diff", stack_name, "-c", str(path), "--resolve-image", "never", "--out", str(saved)
+    )
+    assert exit_code == 2, out + err
+    exit_code, out, err = run_stackctl(
+        "apply",
+        stack_name,
+        "-c",
+        str(path),
+        "--resolve-image",
+        "never",
+        "--yes",
+        "--plan",
+        str(saved),
+    )
+    assert exit_code == 1 and "error SC401" in err, out + err
+    assert _written(docker_client, stack_name) == []
 
 
 def test_max_replicas_per_node_beyond_the_single_node_stops_apply(
