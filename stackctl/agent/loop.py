@@ -38,6 +38,7 @@ class StackSchedule:
     next_due: float = 0.0  # time.monotonic()
     running: bool = False
     sync_requested: bool = False  # asked to pass again as soon as the running pass ends
+    started: int = 0  # passes started by run(); while one runs, its number (runs track it)
 
 
 # Listeners see every pass result and rollout event; they run on the pass's thread,
@@ -79,6 +80,7 @@ class Agent:
                     branch=stack.branch,
                     ref=stack.ref,
                     timeout=config.git_timeout,
+                    credentials=stack.credentials,
                 ),
             )
             for stack in config.stacks
@@ -116,6 +118,10 @@ class Agent:
                 accepted.append(name)
         self._wake.set()
         return accepted
+
+    def new_client(self) -> EngineClient:
+        """A new engine connection (for the HTTP threads; passes keep their own)."""
+        return self._connect()
 
     def _notify(self, listeners: list[Callable[..., None]], *args: object) -> None:
         for listener in listeners:
@@ -225,6 +231,7 @@ class Agent:
                     due = [s for s in self.stacks.values() if not s.running and s.next_due <= now]
                     for schedule in due:
                         schedule.running = True
+                        schedule.started += 1
                 for schedule in due:
                     name = schedule.config.name
                     future = pool.submit(self.run_pass, name)
