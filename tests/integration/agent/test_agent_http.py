@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,38 @@ def wait_run(agent: RunningAgent, accepted: Reply) -> Reply:
     assert reply.json()["state"] == "done", reply.body
     check_api_document(reply.json())
     return reply
+
+
+def github_recipe(agent: RunningAgent, daemon: GitDaemon, tmp_path: Path) -> tuple[int, str]:
+    """Run the `agent` job of docs/examples/github-actions/stackctl.yml against ``agent``."""
+    import subprocess
+
+    import yaml
+    from swarm_testkit import REPO_ROOT
+
+    workflow = REPO_ROOT / "docs" / "examples" / "github-actions" / "stackctl.yml"
+    (step,) = yaml.safe_load(workflow.read_text())["jobs"]["agent"]["steps"]
+    script = tmp_path / "agent-step.sh"
+    script.write_text(step["run"])
+    env = {
+        "PATH": os.environ["PATH"],
+        "AGENT_URL": f"http://127.0.0.1:{agent.port}",
+        "WEBHOOK_SECRET": SECRET,
+        "AGENT_TOKEN": TOKEN,
+        "GITHUB_SERVER_URL": f"git://127.0.0.1:{daemon.port}",
+        "GITHUB_REPOSITORY": "deploy",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_RUN_ID": str(uuid.uuid4()),
+        "GITHUB_RUN_ATTEMPT": "1",
+    }
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=660,
+    )
+    return done.returncode, done.stdout + done.stderr
 
 
 def pass_count(agent: RunningAgent) -> int:
@@ -177,6 +210,13 @@ def test_signed_webhooks_from_each_provider_trigger_a_pass_once_and_bad_ones_not
         assert (ignored.status, ignored.json()["run"]) == (200, None)
         # first pass, GitHub, GitLab, generic: the replay and the 401s ran nothing
         assert pass_count(agent) == 4, agent.logs()
+
+        # the GitHub Actions recipe's agent job: signed generic hook, waits, passes
+        third = repo.push({FILES[0]: web_stack("1", release="r3")}, "v3")
+        code, output = github_recipe(agent, daemon, tmp_path)
+        assert code == 0, output
+        assert third in output
+        assert running_image(docker_client, stack_name) == "stackctl-demo/web:1"
     finally:
         code = agent.stop()
     assert code == 0, agent.logs()
@@ -226,6 +266,10 @@ def test_a_failed_deploy_is_never_reported_as_success_and_the_api_shows_it(
         check_api_document(history.json())
         assert [r["outcome"] for r in history.json()["revisions"]] == ["applied", "rolled_back"]
         assert history.json()["revisions"][-1]["git"]["commit"] == broken
+        # the GitHub Actions recipe fails its job: the commit is held, not deployed
+        code, output = github_recipe(agent, daemon, tmp_path)
+        assert code == 1, output
+        assert '"outcome": "held"' in output and "did not succeed" in output
 
         # suspend: stored in the cluster, the next pass stands still (not a success either)
         suspended = agent.call("POST", f"/api/v1/stacks/{stack_name}/suspend")
