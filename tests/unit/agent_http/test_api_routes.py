@@ -97,7 +97,7 @@ def test_stacks_answer_even_without_an_engine_and_say_why(
     assert document["stacks"][0]["suspended"] is None
     assert "cannot reach the engine" in document["engineError"]
     status, document = call(server, "GET", "/api/v1/stacks/shop")
-    assert (status, document["kind"]) == (200, "Stack")
+    assert (status, document["kind"]) == (200, "AgentStack")
     assert call(server, "GET", "/api/v1/stacks/nope")[0] == 404
     status, document = call(server, "GET", "/api/v1/stacks/shop/history")
     assert status == 503

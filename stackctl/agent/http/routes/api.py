@@ -21,6 +21,7 @@ from stackctl.agent.loop import Agent, StackSchedule
 from stackctl.agent.state import AgentState
 from stackctl.engine.client import EngineClient
 from stackctl.errors import StackctlError
+from stackctl.json_documents import history_document
 
 MAX_WAIT = 600.0  # longest ?wait= a client may ask for, in seconds
 
@@ -129,14 +130,15 @@ class _Api:
             self._stack_json(s, states.get(name, AgentState()) if problem is None else None)
             for name, s in self.agent.stacks.items()
         ]
-        return Response.json({"stacks": items, "engineError": problem}, kind="StackList")
+        return Response.json({"stacks": items, "engineError": problem}, kind="AgentStackList")
 
     def stack(self, setup: RouteSetup, request: Request) -> Response:
         schedule = self._schedule(request)
         states, problem = self._states()
         state = states.get(schedule.config.name, AgentState()) if problem is None else None
         return Response.json(
-            {"stack": self._stack_json(schedule, state), "engineError": problem}, kind="Stack"
+            {"stack": self._stack_json(schedule, state), "engineError": problem},
+            kind="AgentStack",
         )
 
     def history(self, setup: RouteSetup, request: Request) -> Response:
@@ -144,25 +146,10 @@ class _Api:
 
         name = self._schedule(request).config.name
         recorded = self.engine.call(lambda client: api.history(client, name))
-        revisions = [
-            {
-                "number": s.number,
-                "createdAt": s.created_at.isoformat() if s.created_at else None,
-                "who": s.who,
-                "sourceDigest": s.source_digest,
-                "changes": s.changes,
-                "outcome": s.outcome.value if s.outcome else None,
-                "endedAt": s.ended_at.isoformat() if s.ended_at else None,
-                "rollbackTo": s.rollback_to,
-                "git": s.git.to_json() if s.git else None,
-                "current": s.number == recorded.current,
-            }
-            for s in recorded.revisions
-        ]
-        return Response.json(
-            {"stack": name, "current": recorded.current, "revisions": revisions},
-            kind="StackHistory",
-        )
+        # the same document as `stackctl history --json` (kind History)
+        document = history_document(name, recorded)
+        body = {k: v for k, v in document.items() if k not in ("apiVersion", "kind")}
+        return Response.json(body, kind=document["kind"])
 
     def control(self, action: str) -> Callable[[RouteSetup, Request], Response]:
         def handle(setup: RouteSetup, request: Request) -> Response:
