@@ -174,8 +174,12 @@ def test_metrics_readiness_and_status_page_follow_real_passes(
             what="an engine error counted\n" + agent.logs(),
         )
         assert agent.call("GET", "/healthz").status == 200  # alive all the same
-        browser.open(f"http://127.0.0.1:{agent.port}/")
-        assert "history unavailable" in browser.text()
+        browser.wait_for(  # the page's cluster reads are cached for 5s; it refreshes
+            lambda: "history unavailable" in browser.text(),
+            timeout=30,
+            what="the page to say the history is unavailable",
+        )
+        assert stack_name in browser.text()
         # (git errors are counted apart: the next test. A pass asks the engine for a
         # client before git, so with the engine gone git is never reached here.)
 
