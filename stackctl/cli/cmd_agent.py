@@ -95,31 +95,16 @@ def _run_until_stopped(runner: Any, settings: Any) -> None:
     typer.echo("stackctl agent: stopped", err=True)
 
 
-def _latest_revision(client: Any, stack: str) -> int:
-    from stackctl.engine.revisions import RevisionStore
-
-    summaries = RevisionStore(client, stack).list()
-    return summaries[-1].number if summaries else 0
-
-
 @agent_app.command("suspend")
 def suspend(
     stack: str = typer.Argument(..., help="Stack name."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Stop the agent from touching STACK (on every agent, from its next pass) until resume."""
-    from dataclasses import replace
-
-    from stackctl.agent.state import state_from_labels, state_to_labels
+    from stackctl.agent import controls
     from stackctl.cli.stack_views import connect
-    from stackctl.engine.agent_state import update_state_labels
 
-    client = connect(context)
-    update_state_labels(
-        client,
-        stack,
-        lambda labels: state_to_labels(replace(state_from_labels(labels), suspended=True)),
-    )
+    controls.suspend(connect(context), stack)
     typer.echo(f"stack {stack}: suspended; the agent leaves it alone until `agent resume`")
 
 
@@ -130,21 +115,10 @@ def resume(
 ) -> None:
     """Let the agent manage STACK again: lifts a suspend and acknowledges manual rollbacks
     (the agent then applies the branch head again)."""
-    from dataclasses import replace
-
-    from stackctl.agent.state import state_from_labels, state_to_labels
+    from stackctl.agent import controls
     from stackctl.cli.stack_views import connect
-    from stackctl.engine.agent_state import update_state_labels
 
-    client = connect(context)
-    latest = _latest_revision(client, stack)
-    update_state_labels(
-        client,
-        stack,
-        lambda labels: state_to_labels(
-            replace(state_from_labels(labels), suspended=False, resume_after=latest)
-        ),
-    )
+    controls.resume(connect(context), stack)
     typer.echo(f"stack {stack}: resumed; the agent manages it again from its next pass")
 
 
@@ -154,19 +128,10 @@ def retry(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Apply the commit whose apply failed once more, on the agent's next pass."""
-    from dataclasses import replace
-
-    from stackctl.agent.state import state_from_labels, state_to_labels
+    from stackctl.agent import controls
     from stackctl.cli.stack_views import connect
-    from stackctl.engine.agent_state import update_state_labels
 
-    client = connect(context)
-    latest = _latest_revision(client, stack)
-    update_state_labels(
-        client,
-        stack,
-        lambda labels: state_to_labels(replace(state_from_labels(labels), retry_after=latest)),
-    )
+    controls.retry(connect(context), stack)
     typer.echo(f"stack {stack}: the agent retries its failed commit on its next pass")
 
 
