@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -63,6 +64,9 @@ api.configs(filters=label); api.secrets(filters=label)
 """
 
 
+_LAST_CPU = [0.0]
+
+
 @dataclass
 class Comparison:
     """One line of the report: a stackctl command against its reference."""
@@ -74,9 +78,19 @@ class Comparison:
     target: str  # the issue's target, in words
     target_seconds: float | None = None  # absolute target, when the issue gives one
     times: dict[str, list[float]] = field(default_factory=lambda: {"stackctl": [], "ref": []})
+    cpu: dict[str, list[float]] = field(default_factory=lambda: {"stackctl": [], "ref": []})
 
     def medians(self) -> tuple[float, float]:
         return statistics.median(self.times["stackctl"]), statistics.median(self.times["ref"])
+
+    def cpu_medians(self) -> tuple[float, float]:
+        return statistics.median(self.cpu["stackctl"]), statistics.median(self.cpu["ref"])
+
+    def before(self) -> tuple[float, float] | None:
+        """Wall and CPU medians of the earlier stackctl (``--before``), if measured."""
+        if not self.times.get("before"):
+            return None
+        return statistics.median(self.times["before"]), statistics.median(self.cpu["before"])
 
 
 def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -86,12 +100,20 @@ def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(argv: Sequence[str], env: dict[str, str], *, ok: Sequence[int] = (0,)) -> float:
+    """Wall seconds of one run; its CPU seconds (user + system) go to ``_LAST_CPU``."""
+    cpu_before = _cpu_of_children()
     started = time.perf_counter()
     done = subprocess.run(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=REPO, check=False
     )
     seconds = time.perf_counter() - started
+    _LAST_CPU[0] = _cpu_of_children() - cpu_before
     if done.returncode not in ok:
         raise SystemExit(
             f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode()[-800:]}"
@@ -155,15 +177,25 @@ def _stack50(stack: str, workdir: Path, replicas: int, env: dict[str, str]) -> C
     )
 
 
-def _measure(comparisons: list[Comparison], runs: int, env: dict[str, str]) -> None:
+def _measure(
+    comparisons: list[Comparison], runs: int, env: dict[str, str], before: str | None
+) -> None:
+    """Alternate the contenders (the first one rotates); ``before``: also run each
+    stackctl command with that source tree first on PYTHONPATH (an earlier stackctl)."""
+    envs = {"stackctl": env, "ref": env}
+    if before is not None:
+        envs["before"] = {**env, "PYTHONPATH": before}
+    contenders = list(envs)
     for c in comparisons:  # warm: page cache, .pyc files, the engine's own caches
-        _run(c.stackctl, env)
-        _run(c.reference, env)
+        for who in contenders:
+            _run(c.reference if who == "ref" else c.stackctl, envs[who])
     for run in range(runs):
+        order = contenders[run % len(contenders) :] + contenders[: run % len(contenders)]
         for c in comparisons:
-            order = ["stackctl", "ref"] if run % 2 == 0 else ["ref", "stackctl"]
             for who in order:
-                c.times[who].append(_run(c.stackctl if who == "stackctl" else c.reference, env))
+                command = c.reference if who == "ref" else c.stackctl
+                c.times.setdefault(who, []).append(_run(command, envs[who]))
+                c.cpu.setdefault(who, []).append(_LAST_CPU[0])
 
 
 def _remove(stack: str, env: dict[str, str]) -> None:
@@ -191,20 +223,41 @@ def render_section(results: dict[str, object]) -> str:
         f"{results['commit']}; {results['cpus']} CPUs, load average {results['load_start']:.1f} "
         f"at the start and {results['load_end']:.1f} at the end, other engineers' tests "
         "running on the same engine). Medians of "
-        f"{results['runs']} alternating runs per command, whole processes from spawn to exit.",
+        f"{results['runs']} alternating runs per command, whole processes from spawn to exit "
+        "(wall), and the CPU time (user + system) the process used: on a loaded machine the "
+        "wall time is mostly waiting for a core, so the CPU ratio is the steadier figure.",
         "",
-        "| Command | stackctl | reference | stackctl / reference | target | met |",
-        "|---|---:|---:|---:|---|---|",
+        "| Command | stackctl wall | reference wall | wall ratio | stackctl CPU | reference CPU "
+        "| CPU ratio | target | met (wall) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         ours, ref = row["stackctl_median"], row["reference_median"]
+        ours_cpu, ref_cpu = row["stackctl_cpu_median"], row["reference_cpu_median"]
         ratio = ours / ref
         target = row["target_seconds"]
         met = ours < target if target is not None else ratio < 1
         lines.append(
             f"| {row['name']} | {ours:.3f} s | {ref:.3f} s ({row['reference_name']}) "
-            f"| {ratio:.2f}x | {row['target']} | {'met' if met else '**not met**'} |"
+            f"| {ratio:.2f}x | {ours_cpu:.3f} s | {ref_cpu:.3f} s | {ours_cpu / ref_cpu:.2f}x "
+            f"| {row['target']} | {'met' if met else '**not met**'} |"
         )
+    befores = [row for row in rows if row.get("before_median") is not None]
+    if befores:
+        lines += [
+            "",
+            f"The same commands run alternately with the stackctl of `{results['before']}` "
+            "(before this change):",
+            "",
+            "| Command | before wall | after wall | before CPU | after CPU | CPU after / before |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in befores:
+            lines.append(
+                f"| {row['name']} | {row['before_median']:.3f} s | {row['stackctl_median']:.3f} s "
+                f"| {row['before_cpu_median']:.3f} s | {row['stackctl_cpu_median']:.3f} s "
+                f"| {row['stackctl_cpu_median'] / row['before_cpu_median']:.2f}x |"
+            )
     lines += [
         "",
         "The SDK floor imports the docker SDK and reads the stack's services, networks, "
@@ -239,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="bnoop", help="stack name prefix")
     parser.add_argument("--keep", action="store_true", help="leave the stacks deployed")
     parser.add_argument("--doc", action="store_true", help="write docs/benchmarks.md's section")
+    parser.add_argument("--label", default="", help="what was measured, when not this checkout")
+    parser.add_argument(
+        "--before",
+        help="source tree of an earlier stackctl (e.g. `git archive` of a commit) "
+        "to run alternately with this one",
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     env = _child_env({"DEMO_PORT": str(_free_port())})
@@ -256,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             if "stack50" in only:
                 stacks.append(f"{args.prefix}50")
                 comparisons.append(_stack50(stacks[-1], workdir, args.replicas, env))
-            _measure(comparisons, args.runs, env)
+            _measure(comparisons, args.runs, env, args.before)
         finally:
             if not args.keep:
                 for stack in stacks:
@@ -265,12 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, object] = {
         "command": command.strip(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": args.label or _commit(),
         "cpus": os.cpu_count(),
         "load_start": load_start,
         "load_end": os.getloadavg()[0],
         "runs": args.runs,
         "replicas": args.replicas,
+        "before": args.before,
         "comparisons": [
             {
                 "name": c.name,
@@ -283,6 +343,14 @@ def main(argv: list[str] | None = None) -> int:
                 "reference_times": c.times["ref"],
                 "stackctl_median": c.medians()[0],
                 "reference_median": c.medians()[1],
+                "stackctl_cpu": c.cpu["stackctl"],
+                "reference_cpu": c.cpu["ref"],
+                "stackctl_cpu_median": c.cpu_medians()[0],
+                "reference_cpu_median": c.cpu_medians()[1],
+                "before_times": c.times.get("before"),
+                "before_cpu": c.cpu.get("before"),
+                "before_median": (c.before() or (None, None))[0],
+                "before_cpu_median": (c.before() or (None, None))[1],
             }
             for c in comparisons
         ],
