@@ -69,19 +69,19 @@ def agent(
         typer.echo(f"stackctl agent: {signal.Signals(signum).name}: stopping", err=True)
         runner.request_stop()
 
+    from stackctl.agent.http.server import start_server
+
+    server = start_server(runner, settings, log=lambda line: typer.echo(line, err=True))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
+    typer.echo(f"stackctl agent: listening on {server.listen.url()}", err=True)
     names = ", ".join(s.name for s in settings.stacks)
     typer.echo(f"stackctl agent: watching {len(settings.stacks)} stack(s): {names}", err=True)
-    runner.run()
+    try:
+        runner.run()
+    finally:
+        server.stop()
     typer.echo("stackctl agent: stopped", err=True)
-
-
-def _latest_revision(client: Any, stack: str) -> int:
-    from stackctl.engine.revisions import RevisionStore
-
-    summaries = RevisionStore(client, stack).list()
-    return summaries[-1].number if summaries else 0
 
 
 @agent_app.command("suspend")
@@ -90,18 +90,10 @@ def suspend(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Stop the agent from touching STACK (on every agent, from its next pass) until resume."""
-    from dataclasses import replace
-
-    from stackctl.agent.state import state_from_labels, state_to_labels
+    from stackctl.agent import controls
     from stackctl.cli.stack_views import connect
-    from stackctl.engine.agent_state import update_state_labels
 
-    client = connect(context)
-    update_state_labels(
-        client,
-        stack,
-        lambda labels: state_to_labels(replace(state_from_labels(labels), suspended=True)),
-    )
+    controls.suspend(connect(context), stack)
     typer.echo(f"stack {stack}: suspended; the agent leaves it alone until `agent resume`")
 
 
@@ -112,21 +104,10 @@ def resume(
 ) -> None:
     """Let the agent manage STACK again: lifts a suspend and acknowledges manual rollbacks
     (the agent then applies the branch head again)."""
-    from dataclasses import replace
-
-    from stackctl.agent.state import state_from_labels, state_to_labels
+    from stackctl.agent import controls
     from stackctl.cli.stack_views import connect
-    from stackctl.engine.agent_state import update_state_labels
 
-    client = connect(context)
-    latest = _latest_revision(client, stack)
-    update_state_labels(
-        client,
-        stack,
-        lambda labels: state_to_labels(
-            replace(state_from_labels(labels), suspended=False, resume_after=latest)
-        ),
-    )
+    controls.resume(connect(context), stack)
     typer.echo(f"stack {stack}: resumed; the agent manages it again from its next pass")
 
 
@@ -136,19 +117,10 @@ def retry(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Apply the commit whose apply failed once more, on the agent's next pass."""
-    from dataclasses import replace
-
-    from stackctl.agent.state import state_from_labels, state_to_labels
+    from stackctl.agent import controls
     from stackctl.cli.stack_views import connect
-    from stackctl.engine.agent_state import update_state_labels
 
-    client = connect(context)
-    latest = _latest_revision(client, stack)
-    update_state_labels(
-        client,
-        stack,
-        lambda labels: state_to_labels(replace(state_from_labels(labels), retry_after=latest)),
-    )
+    controls.retry(connect(context), stack)
     typer.echo(f"stack {stack}: the agent retries its failed commit on its next pass")
 
 
