@@ -190,3 +190,23 @@ def test_the_routes_answer_from_the_agent_they_are_registered_with() -> None:
     page = _call(router, setup, "/", {"refresh": ["3"]})
     assert page.content_type.startswith("text/html")
     assert b'content="3"' in page.body and b"history unavailable" in page.body
+
+
+def test_an_engine_that_never_answers_is_not_ready_without_holding_the_probe() -> None:
+    import threading
+
+    released = threading.Event()
+    calls: list[int] = []
+
+    def hanging_connect() -> None:
+        calls.append(1)
+        released.wait(30)  # an engine that accepts the connection and says nothing
+        raise EngineError("cannot reach the Docker engine at tcp://127.0.0.1:1")
+
+    probe = ReadinessProbe(_agent(), hanging_connect, ping_timeout=0.1)  # type: ignore[arg-type]
+    try:
+        assert probe.engine_problem() == "engine: no answer within 1.1s"
+        assert probe.engine_problem() == "engine: no answer within 1.1s"
+        assert len(calls) == 1  # the second probe waited for the same check
+    finally:
+        released.set()
