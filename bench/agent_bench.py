@@ -82,6 +82,7 @@ class Repo:
 def write_config(path: Path, repo: Repo, stacks: list[str]) -> Path:
     config = {
         "interval": "5s",
+        "listen": "127.0.0.1:0",  # the running agent's HTTP surface, on a free port
         "state_dir": str(path.parent / "state"),
         "concurrency": 4,
         "stacks": [
