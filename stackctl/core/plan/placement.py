@@ -333,7 +333,11 @@ class _Check:
         if fitting and any(n.ready for n in fitting):
             return fitting
         wanted = _reservation_text(service.nano_cpus, service.memory_bytes)
-        blamed = "NanoCPUs" if service.nano_cpus and not service.memory_bytes else "MemoryBytes"
+        # blame memory unless it alone would fit somewhere (then the CPUs are the problem)
+        memory_fits = not service.memory_bytes or any(
+            not n.memory_bytes or n.memory_bytes >= service.memory_bytes for n in matching
+        )
+        blamed = "NanoCPUs" if service.nano_cpus and memory_fits else "MemoryBytes"
         key = ("TaskTemplate", "Resources", "Reservations", blamed)
         if not any(self._fits(n) for n in matching):
             largest = max(matching, key=lambda n: (n.nano_cpus, n.memory_bytes))

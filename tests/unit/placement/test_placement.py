@@ -266,7 +266,9 @@ def test_a_reservation_no_node_can_hold_is_an_error() -> None:
     assert (finding.code, finding.severity) == ("SC403", Severity.ERROR)
     assert "8 GiB" in finding.message and "4 GiB" in finding.message
     assert finding.compose_path == "services.web.deploy.resources.reservations.memory"
-    assert codes(service(reserve(cpus="3"))) == [("SC403", "error")]
+    [cpus] = findings(service(reserve(cpus="3", memory="1G")))
+    assert (cpus.code, cpus.severity) == ("SC403", Severity.ERROR)
+    assert cpus.compose_path == "services.web.deploy.resources.reservations.cpus"
 
 
 def test_a_reservation_that_fits_a_node_finds_nothing() -> None:
