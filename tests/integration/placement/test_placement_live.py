@@ -169,3 +169,54 @@ def test_a_host_port_another_service_holds_stops_apply(
     path = tmp_path / "stack.yml"
     path.write_text(host_port_file(port, replicas=1))
     _refused(run_stackctl, docker_client, stack_name, path, "SC404", 6)
+
+
+INGRESS_ONLY = """\
+services:
+  web:
+    image: stackctl-demo/web:1
+    deploy:
+      replicas: 1
+"""
+
+
+def test_rollback_and_the_api_refuse_a_revision_whose_host_port_is_taken_now(
+    run_stackctl: RunStackctl,
+    stack_name: str,
+    other_stack: str,
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+) -> None:
+    from stackctl import api
+    from stackctl.errors import StackFileError
+
+    port = _free_port()
+    path = tmp_path / "stack.yml"
+    for text in (host_port_file(port, replicas=1), INGRESS_ONLY):  # revisions 1 and 2
+        path.write_text(text)
+        exit_code, out, err = run_stackctl(
+            "apply", stack_name, "-c", str(path), "--resolve-image", "never", "--yes"
+        )
+        assert exit_code == 0, out + err
+    holder = tmp_path / "holder.yml"
+    holder.write_text(host_port_file(port, replicas=1))
+    exit_code, out, err = run_stackctl(
+        "apply", other_stack, "-c", str(holder), "--resolve-image", "never", "--yes"
+    )
+    assert exit_code == 0, out + err  # converged: its task holds the port now
+
+    exit_code, out, err = run_stackctl("rollback", stack_name, "--yes")
+    assert exit_code == 1, out + err
+    assert "error SC404" in err and f"{other_stack}_web" in err, err
+    service = docker_client.services.get(f"{stack_name}_web")
+    assert not service.attrs["Spec"].get("EndpointSpec", {}).get("Ports")  # not rolled back
+
+    client = api.connect()
+    try:
+        planned = api.plan_rollback(client, stack_name)
+        assert [f.code for f in planned.plan.errors] == ["SC404"]
+        with pytest.raises(StackFileError):
+            api.apply(client, planned)
+        assert len(api.history(client, stack_name).revisions) == 2  # nothing recorded
+    finally:
+        client.close()

@@ -266,7 +266,9 @@ def test_a_reservation_no_node_can_hold_is_an_error() -> None:
     assert (finding.code, finding.severity) == ("SC403", Severity.ERROR)
     assert "8 GiB" in finding.message and "4 GiB" in finding.message
     assert finding.compose_path == "services.web.deploy.resources.reservations.memory"
-    assert codes(service(reserve(cpus="3"))) == [("SC403", "error")]
+    [cpus] = findings(service(reserve(cpus="3", memory="1G")))
+    assert (cpus.code, cpus.severity) == ("SC403", Severity.ERROR)
+    assert cpus.compose_path == "services.web.deploy.resources.reservations.cpus"
 
 
 def test_a_reservation_that_fits_a_node_finds_nothing() -> None:
@@ -334,6 +336,17 @@ def test_the_service_s_own_tasks_and_other_ports_do_not_count() -> None:
     udp = held("n1", "n2", "n3", protocol="udp")
     cluster = replace(THREE, host_ports=own + other_port + udp)
     assert findings(service("      replicas: 1\n", HOST_PORT), cluster) == []
+
+
+def test_a_port_held_by_a_service_the_plan_deletes_is_free() -> None:
+    desired, _ = load(service("      replicas: 1\n", HOST_PORT))
+    old = replace(desired.services["shop_web"], name="shop_old")
+    live = replace(desired, services={"shop_old": old})
+    cluster = replace(THREE, host_ports=held("n1", "n2", "n3", by="shop_old"))
+    pruned = plan_changes(desired, live, prune=True)  # shop_old is deleted first
+    assert placement_findings(pruned, cluster) == ()
+    kept = plan_changes(desired, live)  # without --prune it stays, holding the port
+    assert [f.code for f in placement_findings(kept, cluster)] == ["SC404"]
 
 
 def test_a_global_service_warns_about_the_nodes_where_the_port_is_taken() -> None:
