@@ -104,9 +104,7 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
             second = commit(repo, secrets[1], envs[1], plains[1], "v2")
             body = json.dumps({"repo": daemon.url("deploy.git"), "branch": "main"}).encode()
             signed = "sha256=" + hmac.new(hook_secret.encode(), body, hashlib.sha256).hexdigest()
-            accepted = agent.call(
-                "POST", "/hooks/git", body, {"X-Stackctl-Signature-256": signed}
-            )
+            accepted = agent.call("POST", "/hooks/git", body, {"X-Stackctl-Signature-256": signed})
             assert accepted.status == 202, accepted.body
             surfaces["webhook 202"] = accepted.body
             run_id = accepted.json()["run"]["id"]
