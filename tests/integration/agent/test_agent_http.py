@@ -73,7 +73,7 @@ def wait_run(agent: RunningAgent, accepted: Reply) -> Reply:
     assert accepted.status == 202, accepted.body
     run_id = accepted.json()["run"]["id"]
     assert accepted.headers["Location"] == f"/api/v1/runs/{run_id}"
-    reply = agent.call("GET", f"/api/v1/runs/{run_id}?wait=240")
+    reply = agent.call("GET", f"/api/v1/runs/{run_id}?wait=240", timeout=300)
     assert reply.json()["state"] == "done", reply.body
     check_api_document(reply.json())
     return reply
