@@ -53,6 +53,7 @@ def agent(
         raise typer.Exit(1)
     from stackctl.agent.config import load_config
     from stackctl.agent.loop import Agent
+    from stackctl.agent.notifications import PassNotifier, agent_notifier
     from stackctl.engine.client import connect
 
     settings = load_config(config)
@@ -62,9 +63,19 @@ def agent(
         out=lambda line: typer.echo(line),
         as_json=as_json,
     )
-    if once:
-        raise typer.Exit(runner.run_once())
+    notifier = agent_notifier(settings, report=lambda line: typer.echo(line, err=True))
+    if notifier is not None:
+        runner.add_pass_listener(PassNotifier(notifier))
+    try:
+        if once:
+            raise typer.Exit(runner.run_once())
+        _run_until_stopped(runner, settings)
+    finally:
+        if notifier is not None:
+            notifier.close()  # what is queued gets up to 10 s to go out
 
+
+def _run_until_stopped(runner: Any, settings: Any) -> None:
     def stop(signum: int, frame: Any) -> None:
         typer.echo(f"stackctl agent: {signal.Signals(signum).name}: stopping", err=True)
         runner.request_stop()

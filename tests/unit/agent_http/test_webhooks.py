@@ -156,6 +156,6 @@ def test_the_same_delivery_runs_once_even_when_two_copies_arrive_together() -> N
 def test_remembered_deliveries_are_bounded() -> None:
     deliveries = Deliveries(limit=2)
     for name in ("a", "b", "c"):
-        deliveries.once("generic", name, lambda: name)
+        deliveries.once("generic", name, lambda name=name: name)
     assert deliveries.once("generic", "a", lambda: "again") == (True, "again")  # forgotten
     assert deliveries.once("generic", "c", lambda: "again") == (False, "c")
