@@ -69,10 +69,8 @@ def test_section_replaces_the_old_one_and_survives_a_report(
     assert kept is not None
 
     # bench/report.py renders the rest of the page anew (here: a stand-in page)
-    monkeypatch.setattr(report, "plot_deploy", lambda results, path: False)
-    monkeypatch.setattr(
-        report, "render_markdown", lambda results, source, plot: "# New\n\n## Machine\n\nz\n"
-    )
+    monkeypatch.setattr(report, "plot_deploy", lambda *args: False)
+    monkeypatch.setattr(report, "render_markdown", lambda *args: "# New\n\n## Machine\n\nz\n")
     results = Results(mode="quick", settings={}, machine={}, samples=[], unavailable={})
     report.render_all(results, tmp_path)
     text = doc.read_text()
