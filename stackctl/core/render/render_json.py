@@ -73,4 +73,5 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         },
         "changes": [_change_json(c) for c in plan.changes],
         "inProgress": list(plan.in_progress),
+        "order": list(plan.order),
     }

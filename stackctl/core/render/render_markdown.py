@@ -45,6 +45,10 @@ def render_markdown(plan: Plan) -> str:
             "",
             f"⚠️ {counts.drift} resource(s) changed outside stackctl since the last apply.",
         ]
+    if plan.order:  # a release with jobs in its depends_on graph (docs/hooks.md)
+        lines += ["", "Release order (depends_on):", ""]
+        lines += [_cell(step) for step in plan.order[:-1]]
+        lines += ["", _cell(plan.order[-1])]
     if not plan.changes:
         return "\n".join(lines) + "\n"
     lines += ["", "| | Resource | Effect | Fields | Drift |", "|---|---|---|---|---|"]
