@@ -14,7 +14,9 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from stackctl.agent.git_source import GitCredentials
 from stackctl.core.load.age_files import IDENTITY_ENV as AGE_IDENTITY_ENV
 from stackctl.core.load.doc_paths import Path, make_locator
 from stackctl.core.load.yaml_source import parse_document
@@ -64,6 +66,7 @@ class StackConfig:
     files: tuple[str, ...]
     branch: str | None = "main"  # None when ``ref`` is given
     ref: str | None = None
+    credentials: GitCredentials | None = None  # http(s) basic auth; the secret stays in a file
     env_files: tuple[str, ...] = ()
     # absolute paths of the age identities that decrypt .age files (agent-wide setting)
     age_identity_files: tuple[str, ...] = ()
@@ -88,6 +91,8 @@ class AgentConfig:
     backoff_max: float = DEFAULT_BACKOFF_MAX
     git_timeout: float = DEFAULT_GIT_TIMEOUT
     source: str = "agent.yml"
+    api_token_file: str | None = None  # absolute paths (relative ones: beside agent.yml)
+    webhook_secret_file: str | None = None
 
     def stack(self, name: str) -> StackConfig:
         for stack in self.stacks:
@@ -165,7 +170,7 @@ def load_config(path: str) -> AgentConfig:
 
 
 def _semantic_checks(data: dict[str, Any], locate: Any) -> list[Finding]:
-    """What the schema cannot say: unique names, branch xor ref."""
+    """What the schema cannot say: unique names, branch xor ref, usable credentials."""
     findings: list[Finding] = []
     seen: dict[str, int] = {}
     for index, stack in enumerate(data.get("stacks", [])):
@@ -190,7 +195,34 @@ def _semantic_checks(data: dict[str, Any], locate: Any) -> list[Finding]:
                     "branch follows a branch's head; ref pins a tag or a commit",
                 )
             )
+        if "credentials" in stack:
+            findings.extend(_credential_checks(stack, path, locate))
     return findings
+
+
+def _credential_checks(stack: dict[str, Any], path: Path, locate: Any) -> list[Finding]:
+    """``credentials`` is HTTP basic auth: an http(s) repo and a user name are needed."""
+    parts = urlsplit(str(stack["repo"]))
+    where: Path = (*path, "credentials")
+    if parts.scheme not in ("http", "https"):
+        return [
+            _error(
+                "credentials apply to http:// and https:// repositories only",
+                locate(where),
+                dotted(where),
+                "for ssh, give the agent a key (~/.ssh, or a Swarm secret in a service)",
+            )
+        ]
+    if "username" not in stack["credentials"] and not parts.username:
+        return [
+            _error(
+                "credentials need a username (or a user in the repo URL: https://USER@host/...)",
+                locate(where),
+                dotted(where),
+                "add username: next to password_file",
+            )
+        ]
+    return []
 
 
 def seconds(text: str) -> float:
@@ -204,7 +236,8 @@ def seconds(text: str) -> float:
 def _build(data: dict[str, Any], file: str) -> AgentConfig:
     interval = seconds(data["interval"]) if "interval" in data else DEFAULT_INTERVAL
     identities = _age_identities(data, file)
-    stacks = tuple(_stack(item, interval, identities) for item in data["stacks"])
+    base = os.path.dirname(os.path.abspath(file))
+    stacks = tuple(_stack(item, interval, identities, base) for item in data["stacks"])
     return AgentConfig(
         stacks=stacks,
         interval=interval,
@@ -214,7 +247,16 @@ def _build(data: dict[str, Any], file: str) -> AgentConfig:
         backoff_max=seconds(data["backoff_max"]) if "backoff_max" in data else DEFAULT_BACKOFF_MAX,
         git_timeout=seconds(data["git_timeout"]) if "git_timeout" in data else DEFAULT_GIT_TIMEOUT,
         source=file,
+        api_token_file=_beside(file, data.get("api_token_file")),
+        webhook_secret_file=_beside(file, data.get("webhook_secret_file")),
     )
+
+
+def _beside(file: str, name: object) -> str | None:
+    """A path named in agent.yml, relative ones read from agent.yml's folder."""
+    if name is None:
+        return None
+    return os.path.join(os.path.dirname(os.path.abspath(file)), str(name))
 
 
 def _age_identities(data: dict[str, Any], file: str) -> tuple[str, ...]:
@@ -229,7 +271,20 @@ def _age_identities(data: dict[str, Any], file: str) -> tuple[str, ...]:
     return tuple(os.path.join(base, name) for name in names)
 
 
-def _stack(item: dict[str, Any], interval: float, identities: tuple[str, ...]) -> StackConfig:
+def _credentials(item: dict[str, Any], base: str) -> GitCredentials | None:
+    """The password file as an absolute path (relative ones beside agent.yml, like age keys)."""
+    if "credentials" not in item:
+        return None
+    given = item["credentials"]
+    return GitCredentials(
+        username=str(given.get("username", "")),
+        password_file=os.path.join(base, str(given["password_file"])),
+    )
+
+
+def _stack(
+    item: dict[str, Any], interval: float, identities: tuple[str, ...], base: str
+) -> StackConfig:
     options = item.get("apply", {})
     apply = ApplySettings(
         timeout=seconds(options.get("timeout", "10m")),
@@ -249,6 +304,7 @@ def _stack(item: dict[str, Any], interval: float, identities: tuple[str, ...]) -
         files=tuple(str(f) for f in item["files"]),
         branch=None if ref is not None else str(item.get("branch", "main")),
         ref=None if ref is None else str(ref),
+        credentials=_credentials(item, base),
         env_files=tuple(str(f) for f in item.get("env_files", [])),
         age_identity_files=identities,
         drift=str(item.get("drift", "report")),
