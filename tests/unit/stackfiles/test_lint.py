@@ -179,7 +179,9 @@ def test_lints_can_be_silenced_per_stack() -> None:
     assert _codes("x-stackctl: {ignore: [SC101, SC104]}\n" + text) == []
 
 
-JOB = "services:\n  migrate:\n    image: shop/app:2\n{health}    deploy:\n      mode: {mode}\n{extra}"
+JOB = (
+    "services:\n  migrate:\n    image: shop/app:2\n{health}    deploy:\n      mode: {mode}\n{extra}"
+)
 
 
 def _job(health: str = "", mode: str = "replicated-job", extra: str = "") -> list[str]:
