@@ -82,6 +82,18 @@ class StackConfig:
 
 
 @dataclass(frozen=True)
+class NotifySinkConfig:
+    """One ``notify:`` entry (docs/agent.md, "Notifications")."""
+
+    type: str  # json | slack | command
+    url: str | None = None
+    url_file: str | None = None  # absolute path; the URL is read when the agent starts
+    command: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()  # empty: every outcome
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     stacks: tuple[StackConfig, ...]
     interval: float = DEFAULT_INTERVAL
@@ -93,6 +105,7 @@ class AgentConfig:
     source: str = "agent.yml"
     api_token_file: str | None = None  # absolute paths (relative ones: beside agent.yml)
     webhook_secret_file: str | None = None
+    notify: tuple[NotifySinkConfig, ...] = ()
 
     def stack(self, name: str) -> StackConfig:
         for stack in self.stacks:
@@ -197,6 +210,8 @@ def _semantic_checks(data: dict[str, Any], locate: Any) -> list[Finding]:
             )
         if "credentials" in stack:
             findings.extend(_credential_checks(stack, path, locate))
+    for index, sink in enumerate(data.get("notify", [])):
+        findings.extend(_notify_checks(sink, ("notify", index), locate))
     return findings
 
 
@@ -220,6 +235,47 @@ def _credential_checks(stack: dict[str, Any], path: Path, locate: Any) -> list[F
                 locate(where),
                 dotted(where),
                 "add username: next to password_file",
+            )
+        ]
+    return []
+
+
+def _notify_checks(sink: dict[str, Any], path: Path, locate: Any) -> list[Finding]:
+    """A webhook sink names one URL (url or url_file); a command sink names a command."""
+    where = dotted(path)
+    if sink["type"] == "command":
+        wrong = [key for key in ("url", "url_file") if key in sink]
+        if wrong:
+            return [
+                _error(
+                    f"a command sink takes no {wrong[0]}",
+                    locate((*path, wrong[0])),
+                    dotted((*path, wrong[0])),
+                    "give command: [argv...]; the notification comes on its stdin",
+                )
+            ]
+        if "command" not in sink:
+            return [
+                _error("a command sink needs command", locate(path), where, "command: [argv...]")
+            ]
+        return []
+    if "command" in sink:
+        return [
+            _error(
+                f"a {sink['type']} sink takes no command",
+                locate((*path, "command")),
+                dotted((*path, "command")),
+                "use type: command to run a command",
+            )
+        ]
+    if ("url" in sink) == ("url_file" in sink):
+        key = "url_file" if "url" in sink else "type"
+        return [
+            _error(
+                f"a {sink['type']} sink needs exactly one of url and url_file",
+                locate((*path, key)),
+                where,
+                "url_file keeps a URL that carries a token out of agent.yml",
             )
         ]
     return []
@@ -249,6 +305,18 @@ def _build(data: dict[str, Any], file: str) -> AgentConfig:
         source=file,
         api_token_file=_beside(file, data.get("api_token_file")),
         webhook_secret_file=_beside(file, data.get("webhook_secret_file")),
+        notify=tuple(_notify_sink(item, file) for item in data.get("notify", [])),
+    )
+
+
+def _notify_sink(item: dict[str, Any], file: str) -> NotifySinkConfig:
+    return NotifySinkConfig(
+        type=str(item["type"]),
+        url=str(item["url"]) if "url" in item else None,
+        url_file=_beside(file, item.get("url_file")),
+        command=tuple(str(a) for a in item.get("command", [])),
+        outcomes=tuple(str(o) for o in item.get("on", [])),
+        timeout=seconds(item["timeout"]) if "timeout" in item else 10.0,
     )
 
 

@@ -14,7 +14,9 @@ import sys
 import typer
 
 from stackctl import __version__
-from stackctl.cli import fast_help
+from stackctl.cli import fast_help, typer_plain_values
+
+typer_plain_values.install()  # no pydantic for values that need no coercion
 
 # Each module in this list defines ``register(app: typer.Typer) -> None``.
 # Order here is the order of commands in ``--help``.

@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +26,8 @@ from collections.abc import Callable
 from typing import Any
 
 from swarm_testkit import skip_guarantee
+
+REPLY_TIMEOUT = 60.0  # a stuck browser fails the test instead of hanging the run
 
 
 class BrowserError(RuntimeError):
@@ -88,8 +91,14 @@ class Browser:
                 result: dict[str, Any] = reply.get("result", {})
                 return result
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self, timeout: float = REPLY_TIMEOUT) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
         while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._from_browser], [], [], 1.0)
+            if not ready:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise BrowserError(f"chromium did not answer within {timeout:.0f}s")
+                continue
             chunk = os.read(self._from_browser, 1 << 16)
             if not chunk:
                 raise BrowserError("chromium closed its DevTools pipe")

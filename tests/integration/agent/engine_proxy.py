@@ -9,16 +9,27 @@ else. Bytes are copied unchanged in both directions.
 from __future__ import annotations
 
 import contextlib
+import os
 import selectors
 import socket
 import threading
 
-ENGINE_SOCKET = "/var/run/docker.sock"
+from swarm_testkit import skip_guarantee
+
+
+def engine_socket() -> str:
+    """The engine the other tests use: DOCKER_HOST when it is a unix socket, else the default."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if host.startswith("unix://"):
+        return host[len("unix://") :]
+    if host:
+        skip_guarantee(f"the engine proxy forwards to a unix socket; DOCKER_HOST is {host}")
+    return "/var/run/docker.sock"
 
 
 class EngineProxy:
-    def __init__(self, target: str = ENGINE_SOCKET) -> None:
-        self.target = target
+    def __init__(self, target: str | None = None) -> None:
+        self.target = target or engine_socket()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
         self._open: set[socket.socket] = set()
