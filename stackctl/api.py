@@ -468,9 +468,11 @@ def apply(
     def warn(message: str) -> None:
         emit(ApplyWarning(time.monotonic() - started, message))
 
+    from stackctl.core.plan.placement import refuse_placement_errors
     from stackctl.engine.revisions import RevisionStore
     from stackctl.rollout.session import LockSettings, locked_rollout, unlocked_watch
 
+    refuse_placement_errors(planned.plan)  # the preflight's errors: nothing is written
     unfinished = RevisionStore(client, planned.stack).unfinished()
     if planned.saved_plan is not None and unfinished is not None:
         _refuse_saved_plan(planned.stack, unfinished)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -164,6 +164,10 @@ class _Session:
         return without_protected_deletes(self.client, plan, desired)
 
     def show_plan(self, plan: Plan) -> None:
+        """Show the plan; then refuse (exit 1, nothing written) when the placement
+        preflight found errors (docs/placement.md)."""
+        from stackctl.core.plan.placement import refuse_placement_errors
+
         if self.source_map is not None:
             from stackctl.core.plan.compose_words import locate_plan
 
@@ -172,6 +176,7 @@ class _Session:
             self.out(json.dumps({"event": "plan", "plan": _plan_json(plan)}, sort_keys=True))
         else:
             self.out(_plan_text(plan, no_color=self.request.no_color))
+        refuse_placement_errors(plan)
 
     def confirm(self) -> None:
         if self.request.yes:
@@ -239,7 +244,8 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
         from stackctl.cli.apply_run import refuse_saved_plan_over_interrupted
 
         refuse_saved_plan_over_interrupted(session.client, request)
-        plan = session.saved_plan(desired, live)
+        # the same files and cluster: the fresh plan's placement findings hold for it
+        plan = replace(session.saved_plan(desired, live), findings=plan.findings)
     session.show_plan(plan)
     from stackctl.cli.apply_run import locked_rollout
 

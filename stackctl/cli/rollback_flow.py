@@ -136,6 +136,9 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
             f"({when(revision.created_at)} UTC by {revision.actor.describe()})"
         )
         write(_plan_text(plan, no_color=request.no_color))
+    from stackctl.core.plan.placement import refuse_placement_errors
+
+    refuse_placement_errors(plan)  # as apply: exit 1, nothing written
     unfinished = _unfinished(client, request.stack)
     if not plan.has_changes and unfinished is None:
         if not request.as_json:

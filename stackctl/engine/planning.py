@@ -6,7 +6,8 @@
 observe the stack (and the external objects the desired state names) -> for a
 stored revision, pin recorded digests, align the live specs and restore sealed
 env values -> the last applied revision (for drift marks) -> ``plan_changes``
-(or a saved plan checked against files and cluster) -> drop deletions that
+(or a saved plan checked against files and cluster) -> the placement preflight
+on the services it writes (``stackctl.engine.nodes``) -> drop deletions that
 would lose what a rollback still needs.
 """
 
@@ -95,6 +96,7 @@ def plan_against_cluster(
     from stackctl.core.plan.diff import plan_changes
     from stackctl.core.plan.hooks import with_hook_runs
     from stackctl.core.validate.external_networks import check_external_networks
+    from stackctl.engine.nodes import placement_preflight
     from stackctl.engine.observe import external_references, observe_stack
 
     revision = target if isinstance(target, Revision) else None
@@ -118,6 +120,8 @@ def plan_against_cluster(
     if revision is not None and dependencies is None:
         dependencies = revision.dependencies
     plan = with_hook_runs(plan, desired, live, dependencies or {})
+    # can the nodes run what it writes? (docs/placement.md; errors stop apply)
+    plan = placement_preflight(client, plan)
     if revision is not None:
         return _revision_plan(revision, desired, live, plan)
     if keep_rollback_objects:

@@ -14,6 +14,8 @@ from stackctl.core.plan.plan_summary import (
     shown_fields,
     where,
 )
+from stackctl.core.render.plan_findings import HEADING, blocked_line, finding_line
+from stackctl.errors import Severity
 
 
 def _cell(text: str) -> str:
@@ -49,6 +51,13 @@ def render_markdown(plan: Plan) -> str:
         lines += ["", "Release order (depends_on):", ""]
         lines += [_cell(step) for step in plan.order[:-1]]
         lines += ["", _cell(plan.order[-1])]
+    if plan.findings:
+        lines += ["", f"**{HEADING}**", ""]
+        icon = {Severity.ERROR: "❌", Severity.WARNING: "⚠️"}
+        lines += [f"- {icon[f.severity]} {_cell(finding_line(f))}" for f in plan.findings]
+        blocked = blocked_line(plan)
+        if blocked:
+            lines += ["", f"**{_cell(blocked)}**"]
     if not plan.changes:
         return "\n".join(lines) + "\n"
     lines += ["", "| | Resource | Effect | Fields | Drift |", "|---|---|---|---|---|"]
