@@ -117,3 +117,17 @@ def test_renderers_show_the_order_and_the_job_effect() -> None:
     assert "3. smoke (job) runs again" in render_markdown(plan)
     document = json.loads(json.dumps(plan_to_json(plan)))
     assert document["order"][0] == "1. migrate (job) runs to completion, before web"
+
+
+def test_a_saved_plan_keeps_its_reruns_and_gets_its_order_back() -> None:
+    from stackctl.core.plan.saved_plan import save_plan
+    from stackctl.engine.planning import checked_saved_plan
+
+    live = running()
+    target, deps = desired(APP_VERSION="2")
+    plan = with_hook_runs(plan_changes(target, live), target, live, deps)
+    loaded = checked_saved_plan(save_plan(plan, target, live), target, live)
+    smoke = next(c for c in loaded.changes if c.name == "shop_smoke")
+    assert is_rerun(smoke) and smoke.live is not None and smoke.live.id == "id-shop_smoke"
+    # apply --plan adds what a saved plan does not carry: the order in words
+    assert with_hook_runs(loaded, target, live, deps).order == plan.order
