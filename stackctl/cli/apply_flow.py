@@ -23,6 +23,7 @@ from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.plan_model import Plan
 from stackctl.engine.planning import plan_signature, without_superseded_deletes
 from stackctl.errors import StackctlError, UserAbort
+from stackctl.rollout.options import ApplyOutcome
 
 if TYPE_CHECKING:
     from stackctl.engine.planning import ClusterPlan
@@ -60,6 +61,8 @@ class ApplyRequest:
     as_json: bool = False
     no_color: bool = False
     context: str | None = None
+    # sees the rollout's outcome when one ran (``apply --notify`` reports it)
+    on_outcome: Callable[[ApplyOutcome], None] | None = None
 
 
 class _Session:
