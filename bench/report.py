@@ -238,6 +238,14 @@ def _failures_section(results: Results) -> list[str]:
     return [*lines, ""]
 
 
+# The agent is measured by its own benchmark, with its own page section.
+AGENT_POINTER = (
+    "The GitOps agent (`stackctl agent`) is measured by `bench/agent_bench.py`: "
+    "push-to-converged latency, and an idle agent's CPU, RSS and Engine API calls per "
+    "pass over 10 minutes; figures and command in [agent.md](agent.md#measured)."
+)
+
+
 def registry_section(registry: Results | None, source: str | None) -> list[str]:
     """What registry mode measures, how to run it, and its ratios when a run is given."""
     lines = [
@@ -310,6 +318,8 @@ def render_markdown(
         f"started {results.machine.get('date')}, finished {results.finished or 'unfinished'}. "
         "Timings on a shared, noisy machine: compare the ratios within this run, not "
         "against other runs.",
+        "",
+        AGENT_POINTER,
         "",
     ]
     lines += targets_section(table)

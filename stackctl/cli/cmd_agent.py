@@ -1,9 +1,11 @@
 """``stackctl agent``: the pull-based GitOps agent, and its controls.
 
-``stackctl agent --config agent.yml`` runs until SIGTERM/SIGINT; ``--once`` does
-one pass over every stack and exits with the worst outcome's exit code.
+``stackctl agent --config agent.yml`` runs until SIGTERM/SIGINT and serves its
+HTTP surface on ``listen`` (``stackctl.agent.http``); ``--once`` does one pass
+over every stack and exits with the worst outcome's exit code (no HTTP).
 ``suspend|resume|retry|status STACK`` read and write the agent state kept in
-the cluster, so they work from any machine with access to the engine.
+the cluster (``stackctl.agent.controls``, shared with the JSON API), so they
+work from any machine with access to the engine.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ agent_app = typer.Typer(
     help=(
         "Keep stacks in sync with git: fetch, plan, apply only a non-empty plan, never "
         "re-apply a failed commit, pause after a manual rollback.\n\n"
-        "Run: stackctl agent --config agent.yml [--once]. Control: stackctl agent "
+        "Run: stackctl agent --config agent.yml [--once]; without --once it serves webhooks, "
+        "a JSON API, health and metrics on listen. Control: stackctl agent "
         "suspend|resume|retry|status STACK (state kept in the cluster).\n\n"
         "--once exit codes: the worst pass: 0 applied / nothing to do / suspended / paused / "
         "held; 1 error (git, invalid files, engine); 2 drift reported; 3 rolled back; "
