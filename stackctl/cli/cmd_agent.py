@@ -166,7 +166,9 @@ def status(
             }
         )
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        from stackctl.json_documents import agent_status_document
+
+        typer.echo(json.dumps(agent_status_document(rows), indent=2))
         return
     if not rows:
         typer.echo("no stack has agent state in this cluster", err=True)
