@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from jsonschema import Draft7Validator
+
 from stackctl.core.load.age_files import IDENTITY_ENV as AGE_IDENTITY_ENV
 from stackctl.core.load.doc_paths import Path, make_locator
 from stackctl.core.load.yaml_source import parse_document
@@ -127,7 +129,6 @@ def _error(message: str, location: Location, path: str, hint: str | None = None)
 
 def parse_config(text: str, file: str) -> AgentConfig:
     """Parse and check agent.yml's text; ``StackFileError`` lists every problem."""
-    from jsonschema import Draft7Validator
 
     document = parse_document(text, file)
     locate = make_locator(document.locations, Location(file, 1, 1))

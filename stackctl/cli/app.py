@@ -14,7 +14,8 @@ import sys
 import typer
 
 from stackctl import __version__
-from stackctl.cli import fast_help
+from stackctl.cli import fast_help, global_options
+from stackctl.cli.examples import epilog_for, reflow_docstring
 
 # Each module in this list defines ``register(app: typer.Typer) -> None``.
 # Order here is the order of commands in ``--help``.
@@ -63,7 +64,6 @@ def _root(
     no_color: bool = typer.Option(False, "--no-color", help=fast_help.NO_COLOR_HELP),
 ) -> None:
     """Declarative stack deployer for Docker Swarm."""
-    from stackctl.cli import global_options
 
     global_options.set_global_options(verbose=verbose, quiet=quiet, no_color=no_color)
     # After the command, even a failed one: API call totals (-v), stdout restored (-q).
@@ -74,7 +74,6 @@ def _register_commands() -> None:
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(app)
     app.command("version", help=fast_help.VERSION_COMMAND_HELP)(version)
-    from stackctl.cli.examples import epilog_for, reflow_docstring
 
     # Every command's --help ends with examples (stackctl/cli/examples.py), and help
     # taken from a docstring is reflowed so it wraps to the terminal.
@@ -94,6 +93,7 @@ _register_commands()
 
 def main() -> None:
     """Console entry point."""
-    from stackctl.cli.common import run_app
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.cli.common import run_app  # noqa: PLC0415
 
     sys.exit(run_app(app))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import signal
+from dataclasses import replace
 from typing import Any
 
 import typer
 
 from stackctl.cli.examples import epilog_for
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, connect, table
 
 agent_app = typer.Typer(
     name="agent",
@@ -51,9 +52,10 @@ def agent(
     if config is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(1)
-    from stackctl.agent.config import load_config
-    from stackctl.agent.loop import Agent
-    from stackctl.engine.client import connect
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.agent.config import load_config  # noqa: PLC0415
+    from stackctl.agent.loop import Agent  # noqa: PLC0415
+    from stackctl.engine.client import connect  # noqa: PLC0415
 
     settings = load_config(config)
     runner = Agent(
@@ -78,7 +80,8 @@ def agent(
 
 
 def _latest_revision(client: Any, stack: str) -> int:
-    from stackctl.engine.revisions import RevisionStore
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
 
     summaries = RevisionStore(client, stack).list()
     return summaries[-1].number if summaries else 0
@@ -90,11 +93,10 @@ def suspend(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Stop the agent from touching STACK (on every agent, from its next pass) until resume."""
-    from dataclasses import replace
 
-    from stackctl.agent.state import state_from_labels, state_to_labels
-    from stackctl.cli.stack_views import connect
-    from stackctl.engine.agent_state import update_state_labels
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.agent.state import state_from_labels, state_to_labels  # noqa: PLC0415
+    from stackctl.engine.agent_state import update_state_labels  # noqa: PLC0415
 
     client = connect(context)
     update_state_labels(
@@ -112,11 +114,10 @@ def resume(
 ) -> None:
     """Let the agent manage STACK again: lifts a suspend and acknowledges manual rollbacks
     (the agent then applies the branch head again)."""
-    from dataclasses import replace
 
-    from stackctl.agent.state import state_from_labels, state_to_labels
-    from stackctl.cli.stack_views import connect
-    from stackctl.engine.agent_state import update_state_labels
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.agent.state import state_from_labels, state_to_labels  # noqa: PLC0415
+    from stackctl.engine.agent_state import update_state_labels  # noqa: PLC0415
 
     client = connect(context)
     latest = _latest_revision(client, stack)
@@ -136,11 +137,10 @@ def retry(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Apply the commit whose apply failed once more, on the agent's next pass."""
-    from dataclasses import replace
 
-    from stackctl.agent.state import state_from_labels, state_to_labels
-    from stackctl.cli.stack_views import connect
-    from stackctl.engine.agent_state import update_state_labels
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.agent.state import state_from_labels, state_to_labels  # noqa: PLC0415
+    from stackctl.engine.agent_state import update_state_labels  # noqa: PLC0415
 
     client = connect(context)
     latest = _latest_revision(client, stack)
@@ -159,9 +159,9 @@ def status(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """What the agent last reported for each stack, as stored in the cluster."""
-    from stackctl.agent.state import state_from_labels
-    from stackctl.cli.stack_views import connect, table
-    from stackctl.engine.agent_state import list_state_labels
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.agent.state import state_from_labels  # noqa: PLC0415
+    from stackctl.engine.agent_state import list_state_labels  # noqa: PLC0415
 
     client = connect(context)
     found = list_state_labels(client)

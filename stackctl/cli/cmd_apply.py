@@ -23,6 +23,7 @@ from stackctl.cli.stackfile_options import (
     FILES_HELP,
     PROFILE_HELP,
 )
+from stackctl.errors import StackctlError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 converged (or nothing to do); 1 nothing was changed (invalid stack, "
@@ -89,10 +90,12 @@ def apply(
     no_color: bool = typer.Option(False, "--no-color", help="No colour."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    from stackctl.cli.apply_flow import ApplyRequest, run_apply_command
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.cli.apply_flow import ApplyRequest, run_apply_command  # noqa: PLC0415
 
     request = ApplyRequest(
         stack=stack,
@@ -121,8 +124,8 @@ def apply(
 
 
 def _seconds(text: str, option: str) -> float:
-    from stackctl.core.model.units import UnitError, parse_duration
-    from stackctl.errors import StackctlError
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.core.model.units import UnitError, parse_duration  # noqa: PLC0415
 
     try:
         return float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text) / 1e9

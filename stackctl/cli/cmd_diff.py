@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, connect
 from stackctl.cli.stackfile_options import (
     AGE_IDENTITY_HELP,
     ENV_FILE_HELP,
     FILES_HELP,
     PROFILE_HELP,
+    load_from_cli,
 )
+from stackctl.core import render
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, Location, StackctlError
@@ -83,8 +85,9 @@ def diff(
         "(also: `stackctl -v diff`).",
     ),
 ) -> int:
-    from stackctl.cli.global_options import is_verbose
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.cli.global_options import is_verbose  # noqa: PLC0415
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
     fmt = _format(as_json, output_format)
@@ -96,9 +99,9 @@ def diff(
     desired, source_map, locations = _desired_from_files(
         stack, files, env_files, identities, profiles
     )
-    from stackctl.cli.stack_views import connect
-    from stackctl.engine.images import ImageResolver
-    from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.engine.images import ImageResolver  # noqa: PLC0415
+    from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config  # noqa: PLC0415
 
     client = connect(context)
     resolver = ImageResolver(
@@ -140,8 +143,8 @@ def _diff_revision(
             "files and saves no plan",
             hint=f"`stackctl rollback {stack} --to {number}` applies that revision",
         )
-    from stackctl import api
-    from stackctl.cli.stack_views import connect
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl import api  # noqa: PLC0415
 
     client = connect(context)
     desired = api.revision_state(client, stack, number)
@@ -165,9 +168,9 @@ def _desired_from_files(
     identities: list[str],
     profiles: list[str],
 ) -> tuple[ClusterState, SourceMap, Mapping[str, Location]]:
-    from stackctl.cli.common import format_findings
-    from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.convert.convert import convert_stack
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.cli.common import format_findings  # noqa: PLC0415
+    from stackctl.core.convert.convert import convert_stack  # noqa: PLC0415
 
     loaded = load_from_cli(
         files, env_files, identities=identities, stack_name=stack, profiles=profiles
@@ -199,7 +202,8 @@ def diff_desired(
     ``source_map`` (from loading the files) puts the file:line of each key in the
     plan; ``engine_paths`` lists engine fields too.
     """
-    from stackctl import api
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl import api  # noqa: PLC0415
 
     planned = api.plan(
         client,
@@ -218,8 +222,8 @@ def diff_desired(
 
 
 def _render(plan: Any, fmt: str, no_color: bool, engine_paths: bool = False) -> str:
-    from stackctl.cli.common import use_color
-    from stackctl.core import render
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.cli.common import use_color  # noqa: PLC0415
 
     if fmt == "json":
         return json.dumps(render.plan_to_json(plan), indent=2, sort_keys=True)

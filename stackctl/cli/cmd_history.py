@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, connect, table, when
 
 
 def register(app: typer.Typer) -> None:
@@ -19,11 +19,12 @@ def history(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """List the stack's revisions (oldest first); the one running now is marked with *."""
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    from stackctl import api
-    from stackctl.cli.stack_views import connect, table, when
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl import api  # noqa: PLC0415
 
     recorded = api.history(connect(context), stack)
     summaries, current = recorded.revisions, recorded.current

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, age, connect, table
 
 
 def register(app: typer.Typer) -> None:
@@ -18,8 +18,8 @@ def list_stacks(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """List every stack (services labelled com.docker.stack.namespace)."""
-    from stackctl.cli.stack_views import age, connect, table
-    from stackctl.engine.stacks import list_stacks as read_stacks
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.engine.stacks import list_stacks as read_stacks  # noqa: PLC0415
 
     stacks = read_stacks(connect(context))
     if as_json:

@@ -15,9 +15,11 @@ from typing import Any, Protocol
 
 import typer
 
+from stackctl.cli.apply_view import make_view, summary_lines
+from stackctl.cli.cmd_apply import stop_on_signals
 from stackctl.core.plan.plan_model import Plan
 from stackctl.rollout.options import ApplyOptions, ApplyOutcome, FailurePolicy
-from stackctl.rollout.session import LockSettings, Release
+from stackctl.rollout.session import LockSettings, Release, locked_rollout, unlocked_watch
 from stackctl.rollout.waves import Dependencies
 
 
@@ -78,7 +80,6 @@ def run_locked(
 
     ``nothing_left`` is printed when the re-check under the lock finds the work
     done meanwhile (exit 0)."""
-    from stackctl.rollout.session import locked_rollout
 
     settings = LockSettings(
         lock_timeout=request.lock_timeout,
@@ -105,7 +106,6 @@ def run_unlocked(
     client: Any, request: RolloutRequest, plan: Plan, options: ApplyOptions, resolve_image: str
 ) -> int:
     """Watch Swarm finish rolling out the file's spec (no writes: no lock, no revision)."""
-    from stackctl.rollout.session import unlocked_watch
 
     def run(opts: ApplyOptions, emit: Any) -> ApplyOutcome | None:
         return unlocked_watch(client, plan, opts, emit, resolve_image)
@@ -120,8 +120,6 @@ def _shown(
     run: Callable[[ApplyOptions, Any], ApplyOutcome | None],
 ) -> int | None:
     """Run with the event view and signal handling; print the summary."""
-    from stackctl.cli.apply_view import make_view, summary_lines
-    from stackctl.cli.cmd_apply import stop_on_signals
 
     view = make_view(as_json=request.as_json, no_color=request.no_color)
     try:

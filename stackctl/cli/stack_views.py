@@ -18,8 +18,9 @@ CONTEXT_HELP = "Docker context to use (default: the current one / DOCKER_HOST)."
 
 def connect(context: str | None) -> Any:
     """The engine client every command uses (``stackctl.engine.client.connect``)."""
-    from stackctl.cli.global_options import watch_client
-    from stackctl.engine.client import connect as engine_connect
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.cli.global_options import watch_client  # noqa: PLC0415
+    from stackctl.engine.client import connect as engine_connect  # noqa: PLC0415
 
     return watch_client(engine_connect(context))
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackctl.core.history.revision import Revision
+from stackctl.core.history.revision import Revision, current_number, default_rollback_target
 from stackctl.core.model.state import ClusterState
 from stackctl.engine.planning import ClusterPlan, plan_against_cluster
+from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError
 
 RevisionPlan = ClusterPlan
@@ -80,7 +81,6 @@ def require_restorable(revision_plan: RevisionPlan) -> None:
 
 def revision_desired(client: Any, stack: str, number: int) -> ClusterState:
     """The desired state of revision ``number`` (``diff --revision N``), as declared."""
-    from stackctl.engine.revisions import RevisionStore
 
     return RevisionStore(client, stack).get(number).state
 
@@ -90,8 +90,6 @@ def choose_revision(
 ) -> tuple[Revision, Revision | None]:
     """Revision ``to`` (default: the last applied one before the current), and the
     current one (None when no revision took effect)."""
-    from stackctl.core.history.revision import current_number, default_rollback_target
-    from stackctl.engine.revisions import RevisionStore
 
     store = RevisionStore(client, stack)
     summaries = store.list()

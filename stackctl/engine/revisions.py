@@ -63,6 +63,7 @@ from stackctl.core.history.revision import (
 )
 from stackctl.core.model.state import ClusterState
 from stackctl.engine.lock import lock_info, lock_name
+from stackctl.engine.observe import observe_stack  # only here: a rare path
 from stackctl.errors import EngineError, StackctlError
 
 REVISION_NAME_PREFIX = "stackctl-rev-"
@@ -346,7 +347,6 @@ class RevisionStore:
         ]
         if not newer:
             return base
-        from stackctl.engine.observe import observe_stack  # only here: a rare path
 
         live = observe_stack(self._client, self.stack)
         return drift_basis(base, [self.get(n).state for n in newer], live)

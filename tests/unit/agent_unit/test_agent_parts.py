@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+
+import pytest
+
 from stackctl.agent.config import parse_config
-from stackctl.agent.git_source import redact_url
+from stackctl.agent.git_source import GitError, GitSource, redact_url
 from stackctl.agent.loop import Agent
 from stackctl.agent.reconcile import describe_findings
 from stackctl.errors import Finding, Location, Severity
@@ -38,11 +42,6 @@ def test_invalid_files_are_reported_with_the_commit_and_file_line() -> None:
 
 
 def test_a_git_error_names_the_repository_without_its_password() -> None:
-    import socket
-
-    import pytest
-
-    from stackctl.agent.git_source import GitError, GitSource
 
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
