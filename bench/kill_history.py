@@ -113,7 +113,7 @@ def history_releases(stack: str, lease: float) -> list[tuple[int, str, int]]:
     from stackctl.engine.client import connect
     from stackctl.engine.revisions import RevisionStore
 
-    listed = json.loads(stackctl("history", stack, "--json", lease=lease).stdout)
+    listed = json.loads(stackctl("history", stack, "--json", lease=lease).stdout)["revisions"]
     store = RevisionStore(connect(), stack)
     rows = []
     for entry in listed:

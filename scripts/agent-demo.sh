@@ -66,6 +66,7 @@ wait_for() {
 
 cat >"$WORK/agent.yml" <<EOF
 interval: 2s
+listen: 127.0.0.1:0    # a free port: demos and tests may run side by side
 state_dir: $WORK/state
 stacks:
   - name: $STACK

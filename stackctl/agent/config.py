@@ -90,6 +90,8 @@ class AgentConfig:
     backoff_max: float = DEFAULT_BACKOFF_MAX
     git_timeout: float = DEFAULT_GIT_TIMEOUT
     source: str = "agent.yml"
+    api_token_file: str | None = None  # absolute paths (relative ones: beside agent.yml)
+    webhook_secret_file: str | None = None
 
     def stack(self, name: str) -> StackConfig:
         for stack in self.stacks:
@@ -215,7 +217,16 @@ def _build(data: dict[str, Any], file: str) -> AgentConfig:
         backoff_max=seconds(data["backoff_max"]) if "backoff_max" in data else DEFAULT_BACKOFF_MAX,
         git_timeout=seconds(data["git_timeout"]) if "git_timeout" in data else DEFAULT_GIT_TIMEOUT,
         source=file,
+        api_token_file=_beside(file, data.get("api_token_file")),
+        webhook_secret_file=_beside(file, data.get("webhook_secret_file")),
     )
+
+
+def _beside(file: str, name: object) -> str | None:
+    """A path named in agent.yml, relative ones read from agent.yml's folder."""
+    if name is None:
+        return None
+    return os.path.join(os.path.dirname(os.path.abspath(file)), str(name))
 
 
 def _age_identities(data: dict[str, Any], file: str) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -37,6 +37,14 @@ class StackSchedule:
     memory: StackMemory = field(default_factory=StackMemory)
     next_due: float = 0.0  # time.monotonic()
     running: bool = False
+    sync_requested: bool = False  # asked to pass again as soon as the running pass ends
+    started: int = 0  # passes started by run(); while one runs, its number (runs track it)
+
+
+# Listeners see every pass result and rollout event; they run on the pass's thread,
+# so they must return quickly (a sink that talks to the network queues its work).
+PassListener = Callable[[PassResult], None]
+EventListener = Callable[[str, Event], None]
 
 
 class Agent:
@@ -60,6 +68,9 @@ class Agent:
         self._wake = threading.Event()
         self._local = threading.local()
         self._print_lock = threading.Lock()
+        self._schedule_lock = threading.Lock()
+        self._pass_listeners: list[PassListener] = []
+        self._event_listeners: list[EventListener] = []
         self.stacks: dict[str, StackSchedule] = {
             stack.name: StackSchedule(
                 stack,
@@ -79,6 +90,45 @@ class Agent:
         self.stop.set()
         self._wake.set()
 
+    def add_pass_listener(self, listener: PassListener) -> None:
+        """Call ``listener`` with every pass result (after the agent's own log line)."""
+        self._pass_listeners.append(listener)
+
+    def add_event_listener(self, listener: EventListener) -> None:
+        """Call ``listener(stack, event)`` with every rollout event of every pass."""
+        self._event_listeners.append(listener)
+
+    def request_sync(self, names: Iterable[str]) -> list[str]:
+        """Make the named stacks due now (a webhook, ``POST .../sync``); the known ones.
+
+        A stack whose pass is running passes once more right after it, so a push
+        that lands during a pass is never missed.
+        """
+        accepted: list[str] = []
+        with self._schedule_lock:
+            for name in names:
+                schedule = self.stacks.get(name)
+                if schedule is None:
+                    continue
+                if schedule.running:
+                    schedule.sync_requested = True
+                else:
+                    schedule.next_due = 0.0
+                accepted.append(name)
+        self._wake.set()
+        return accepted
+
+    def new_client(self) -> EngineClient:
+        """A new engine connection (for the HTTP threads; passes keep their own)."""
+        return self._connect()
+
+    def _notify(self, listeners: list[Callable[..., None]], *args: object) -> None:
+        for listener in listeners:
+            try:
+                listener(*args)
+            except Exception as error:  # an observer must never break a pass
+                self._print(f"stackctl agent: listener {listener!r} failed: {error}")
+
     # -- output ----------------------------------------------------------------
 
     def _print(self, line: str) -> None:
@@ -90,6 +140,7 @@ class Agent:
             self._print(json.dumps({"stack": stack, **event.to_json()}, sort_keys=True))
         else:
             self._print(f"stack {stack}: {event.describe()}")
+        self._notify(self._event_listeners, stack, event)
 
     def _result(self, result: PassResult, previous: PassResult | None) -> None:
         same = previous is not None and (previous.outcome, previous.commit, previous.message) == (
@@ -120,7 +171,9 @@ class Agent:
         try:
             client = self._client()
         except StackctlError as error:
-            result = PassResult(name, "error", message=f"engine: {error.message}")
+            result = PassResult(
+                name, "error", message=f"engine: {error.message}", error_kind="engine"
+            )
             schedule.memory.failures += 1
             schedule.memory.last = result
         else:
@@ -132,9 +185,10 @@ class Agent:
                 should_stop=self.stop.is_set,
                 emit=self._event,
             ).run()
-            if result.is_error and "engine" in result.message:
+            if result.error_kind == "engine":
                 self._local.client = None  # reconnect next time
         self._result(result, previous)
+        self._notify(self._pass_listeners, result)
         return result
 
     def delay_after(self, schedule: StackSchedule) -> float:
@@ -155,14 +209,18 @@ class Agent:
     def run(self) -> None:
         """Pass after pass until ``self.stop`` is set; then let running passes end."""
         pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="pass")
-        lock = threading.Lock()
+        lock = self._schedule_lock
         wake = self._wake
 
         def done(name: str, future: Future[PassResult]) -> None:
             schedule = self.stacks[name]
             with lock:
                 schedule.running = False
-                schedule.next_due = self.clock() + self.delay_after(schedule)
+                if schedule.sync_requested:
+                    schedule.sync_requested = False
+                    schedule.next_due = 0.0
+                else:
+                    schedule.next_due = self.clock() + self.delay_after(schedule)
             wake.set()
 
         try:
@@ -172,6 +230,7 @@ class Agent:
                     due = [s for s in self.stacks.values() if not s.running and s.next_due <= now]
                     for schedule in due:
                         schedule.running = True
+                        schedule.started += 1
                 for schedule in due:
                     name = schedule.config.name
                     future = pool.submit(self.run_pass, name)

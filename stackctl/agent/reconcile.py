@@ -22,7 +22,14 @@ from stackctl.core.plan.plan_model import Effect, Plan
 from stackctl.engine.agent_state import read_state_labels, update_state_labels
 from stackctl.engine.client import EngineClient
 from stackctl.engine.revisions import RevisionStore
-from stackctl.errors import ExitCode, Finding, LockHeldError, StackctlError, StackFileError
+from stackctl.errors import (
+    EngineError,
+    ExitCode,
+    Finding,
+    LockHeldError,
+    StackctlError,
+    StackFileError,
+)
 from stackctl.rollout.events import Event
 
 # Every outcome of a pass, with the exit code ``agent --once`` gives it.
@@ -67,6 +74,10 @@ class PassResult:
     duration: float = 0.0
     api_calls: int = 0
     api_writes: int = 0
+    # what an ``error`` pass (or a failed state write) ran into: git, engine,
+    # stack_files or other; "" when nothing did. Metrics count git and engine errors
+    # from it instead of parsing messages.
+    error_kind: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -138,6 +149,7 @@ class StackPass:
     def run(self) -> PassResult:
         started = time.monotonic()
         before = self.client.api_calls()
+        error_kind = ""
         try:
             outcome, message, revision = self._run()
         except StackFileError as error:
@@ -146,14 +158,17 @@ class StackPass:
                 describe_findings(self.commit, error.findings),
                 None,
             )
+            error_kind = "stack_files"
         except StackctlError as error:
             prefix = f"commit {self.commit[:12]}: " if self.commit else ""
             kind = "git" if isinstance(error, GitError) else "error"
             outcome, message, revision = "error", f"{kind}: {prefix}{error.message}", None
+            error_kind = _error_kind(error)
         result = self._finish(outcome, message, revision)
         after = self.client.api_calls()
         return replace(
             result,
+            error_kind=result.error_kind or error_kind,
             duration=time.monotonic() - started,
             api_calls=after.total - before.total,
             api_writes=after.writes - before.writes,
@@ -165,7 +180,11 @@ class StackPass:
         try:
             self._report(result)
         except StackctlError as error:  # the engine went away: the result still stands
-            result = replace(result, message=f"{message} (state not stored: {error.message})")
+            result = replace(
+                result,
+                message=f"{message} (state not stored: {error.message})",
+                error_kind=_error_kind(error),
+            )
         self.memory.last = result
         return result
 
@@ -241,6 +260,12 @@ class StackPass:
             return "locked", error.message, None
         prefix = "drift corrected: " if decision.action is Action.CHECK else ""
         return _ROLLOUT[applied.outcome], prefix + applied.message, applied.revision
+
+
+def _error_kind(error: StackctlError) -> str:
+    if isinstance(error, GitError):
+        return "git"
+    return "engine" if isinstance(error, EngineError) else "other"
 
 
 def _drift_message(plan: Plan) -> str:

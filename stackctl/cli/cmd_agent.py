@@ -71,11 +71,19 @@ def agent(
         typer.echo(f"stackctl agent: {signal.Signals(signum).name}: stopping", err=True)
         runner.request_stop()
 
+    # lazy: the CLI imports every command module at start-up; load this on use
+    from stackctl.agent.http.server import start_server  # noqa: PLC0415
+
+    server = start_server(runner, settings, log=lambda line: typer.echo(line, err=True))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
+    typer.echo(f"stackctl agent: listening on {server.listen.url()}", err=True)
     names = ", ".join(s.name for s in settings.stacks)
     typer.echo(f"stackctl agent: watching {len(settings.stacks)} stack(s): {names}", err=True)
-    runner.run()
+    try:
+        runner.run()
+    finally:
+        server.stop()
     typer.echo("stackctl agent: stopped", err=True)
 
 

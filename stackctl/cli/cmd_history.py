@@ -7,6 +7,7 @@ import json
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP, connect, table, when
+from stackctl.json_documents import history_document
 
 
 def register(app: typer.Typer) -> None:
@@ -29,26 +30,7 @@ def history(
     recorded = api.history(connect(context), stack)
     summaries, current = recorded.revisions, recorded.current
     if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "number": s.number,
-                        "createdAt": s.created_at.isoformat() if s.created_at else None,
-                        "who": s.who,
-                        "sourceDigest": s.source_digest,
-                        "changes": s.changes,
-                        "outcome": s.outcome.value if s.outcome else None,
-                        "endedAt": s.ended_at.isoformat() if s.ended_at else None,
-                        "rollbackTo": s.rollback_to,
-                        "git": s.git.to_json() if s.git else None,
-                        "current": s.number == current,
-                    }
-                    for s in summaries
-                ],
-                indent=2,
-            )
-        )
+        typer.echo(json.dumps(history_document(stack, recorded), indent=2))
         return
     if not summaries:
         typer.echo(f"stack {stack} has no recorded revisions", err=True)

@@ -7,6 +7,7 @@ import json
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP, age, connect, table
+from stackctl.json_documents import stack_list_document
 
 
 def register(app: typer.Typer) -> None:
@@ -23,23 +24,7 @@ def list_stacks(
 
     stacks = read_stacks(connect(context))
     if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "name": s.name,
-                        "services": s.services,
-                        "running": s.running,
-                        "desired": s.desired,
-                        "revision": s.revision,
-                        "createdAt": s.created_at.isoformat() if s.created_at else None,
-                        "status": s.status,
-                    }
-                    for s in stacks
-                ],
-                indent=2,
-            )
-        )
+        typer.echo(json.dumps(stack_list_document(stacks), indent=2))
         return
     rows = [
         [

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from stackctl.cli.stack_views import CONTEXT_HELP, connect, table, when
+from stackctl.json_documents import status_document
 
 
 def register(app: typer.Typer) -> None:
@@ -36,34 +37,7 @@ def status(
     cut = result.interrupted
 
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "stack": stack,
-                    "revision": current,
-                    "outcome": result.outcome.value if result.outcome else None,
-                    "drift": None if drifted is None else bool(drifted),
-                    "drifted": drifted,
-                    "interrupted": _cut_json(cut),
-                    "orphans": orphans,
-                    "services": [
-                        {
-                            "name": s.name,
-                            "mode": s.mode,
-                            "running": s.running,
-                            "desired": s.desired,
-                            "healthy": s.healthy,
-                            "updateState": s.update_state,
-                            "updateMessage": s.update_message,
-                            "image": s.image,
-                            "errors": list(s.task_errors),
-                        }
-                        for s in services
-                    ],
-                },
-                indent=2,
-            )
-        )
+        typer.echo(json.dumps(status_document(result), indent=2))
         return
 
     if current is None:
@@ -106,20 +80,6 @@ def status(
     for s in services:
         for error in s.task_errors:
             typer.echo(f"  {s.name}: {error}")
-
-
-def _cut_json(cut: Any) -> dict[str, Any] | None:
-    if cut is None:
-        return None
-    return {
-        "revision": cut.revision,
-        "startedAt": cut.started_at.isoformat() if cut.started_at else None,
-        "who": cut.who,
-        "running": cut.running,
-        "live": cut.live,
-        "notRolledOut": list(cut.not_rolled_out),
-        "previous": cut.previous,
-    }
 
 
 def _cut_lines(stack: str, cut: Any) -> str:

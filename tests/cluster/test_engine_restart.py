@@ -200,7 +200,7 @@ def test_manager_dockerd_restart_mid_rollout(
     assert diff.returncode == 0, diff.stdout + diff.stderr
     history = stackctl(manager, "history", stack_name, "--json")
     assert history.returncode == 0, history.stderr
-    assert json.loads(history.stdout)[-1]["outcome"] == "applied", history.stdout
+    assert json.loads(history.stdout)["revisions"][-1]["outcome"] == "applied", history.stdout
 
 
 @pytest.fixture(autouse=True)

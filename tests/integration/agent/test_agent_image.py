@@ -61,7 +61,7 @@ def test_the_offline_built_image_applies_a_commit(
         assert [(p["stack"], p["outcome"], p["commit"]) for p in passes] == [
             (stack_name, "applied", commit)
         ], output
-        history = json.loads(run_stackctl("history", stack_name, "--json").stdout)
+        history = json.loads(run_stackctl("history", stack_name, "--json").stdout)["revisions"]
         assert history[-1]["git"]["commit"] == commit
     finally:
         docker_client.images.remove(tag, force=True)

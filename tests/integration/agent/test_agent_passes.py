@@ -36,7 +36,7 @@ def running_image(docker_client: docker.DockerClient, stack: str) -> str:
 def history(run_stackctl: Any, stack: str) -> list[dict[str, Any]]:
     result = run_stackctl("history", stack, "--json")
     assert result.exit_code == 0, result.stderr
-    return list(json.loads(result.stdout))
+    return list(json.loads(result.stdout)["revisions"])
 
 
 def writes_since(docker_client: docker.DockerClient, since: datetime, stack: str) -> list[str]:

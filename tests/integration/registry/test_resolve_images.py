@@ -68,7 +68,7 @@ def _one_running(client: docker.DockerClient, stack: str) -> bool:
 def _revisions(run_stackctl: RunStackctl, stack: str) -> list[dict[str, Any]]:
     result = run_stackctl("history", stack, "--json")
     assert result.exit_code == 0, result.stderr
-    return list(json.loads(result.stdout))
+    return list(json.loads(result.stdout)["revisions"])
 
 
 def test_tag_moved_is_planned_and_rollback_restores_the_exact_digest(

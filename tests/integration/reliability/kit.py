@@ -132,7 +132,7 @@ def assert_history_consistent(client: EngineClient, stack: str) -> list[dict[str
     exactly one marked current; returns ``history --json``."""
     result = stackctl("history", stack, "--json")
     assert result.exit_code == 0, result.stderr
-    entries: list[dict[str, object]] = json.loads(result.stdout)
+    entries: list[dict[str, object]] = json.loads(result.stdout)["revisions"]
     numbers = [e["number"] for e in entries]
     assert numbers == list(range(1, len(entries) + 1)), numbers
     assert all(e["outcome"] for e in entries), entries

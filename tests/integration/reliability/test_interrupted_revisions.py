@@ -97,7 +97,7 @@ def check_phase(phase: Phase, stack: str, workdir: Path, client: EngineClient) -
     assert "revision 2 INTERRUPTED" in text.stdout, text.stdout
     assert "drift: no" in text.stdout and "drift: YES" not in text.stdout, text.stdout
 
-    history = _json(stackctl("history", stack, "--json"))
+    history = _json(stackctl("history", stack, "--json"))["revisions"]  # type: ignore[index]
     assert [(e["number"], e["outcome"]) for e in history] == [  # type: ignore[index,union-attr]
         (1, "applied"),
         (2, "interrupted"),
@@ -110,7 +110,7 @@ def check_phase(phase: Phase, stack: str, workdir: Path, client: EngineClient) -
 
     rerun = apply(stack, v2)
     assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
-    history = _json(stackctl("history", stack, "--json"))
+    history = _json(stackctl("history", stack, "--json"))["revisions"]  # type: ignore[index]
     assert [(e["number"], e["outcome"], e["current"]) for e in history] == [  # type: ignore[index,union-attr]
         (1, "applied", False),
         (2, "interrupted", False),
@@ -163,7 +163,7 @@ def test_rollback_over_an_interrupted_revision(
     result = stackctl("rollback", stack, "--yes", "--timeout", "240s")
     assert result.exit_code == 0, result
     assert "revision 2 never finished" in result.stderr, result.stderr
-    history = _json(stackctl("history", stack, "--json"))
+    history = _json(stackctl("history", stack, "--json"))["revisions"]  # type: ignore[index]
     assert [(e["number"], e["outcome"], e["rollbackTo"]) for e in history] == [  # type: ignore[index,union-attr]
         (1, "applied", None),
         (2, "interrupted", None),
@@ -185,7 +185,7 @@ def test_saved_plan_refused_over_an_interrupted_revision(
     assert refused.exit_code == 1, refused
     assert "revision 2 is interrupted" in refused.stderr, refused.stderr
     assert f"stackctl apply {stack} -c {v2}" in refused.stderr, refused.stderr
-    history = _json(stackctl("history", stack, "--json"))
+    history = _json(stackctl("history", stack, "--json"))["revisions"]  # type: ignore[index]
     assert len(history) == 2, history  # type: ignore[arg-type]
     # the printed command resolves it
     fixed = apply(stack, v2)
@@ -236,7 +236,7 @@ def test_rollback_while_an_apply_holds_the_lock(
                 proc.kill()
     again = stackctl("rollback", stack, "--yes", "--timeout", "240s")
     assert again.exit_code == 0, again
-    history = _json(stackctl("history", stack, "--json"))
+    history = _json(stackctl("history", stack, "--json"))["revisions"]  # type: ignore[index]
     assert [(e["number"], e["outcome"], e["rollbackTo"]) for e in history] == [  # type: ignore[index,union-attr]
         (1, "applied", None),
         (2, "applied", None),

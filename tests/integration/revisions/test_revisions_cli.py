@@ -43,7 +43,9 @@ def test_history_lists_revisions_in_order_and_marks_the_current_one(
     _record(api, revision_stack, Outcome.APPLIED, Outcome.APPLIED, Outcome.ROLLED_BACK)
     result = stackctl("history", revision_stack, "--json")
     assert result.returncode == 0, result.stderr
-    entries = json.loads(result.stdout)
+    document = json.loads(result.stdout)
+    assert (document["apiVersion"], document["kind"]) == ("stackctl/v1", "History")
+    entries = document["revisions"]
     assert [(e["number"], e["outcome"], e["current"]) for e in entries] == [
         (1, "applied", False),
         (2, "applied", True),
@@ -79,7 +81,9 @@ def test_ls_shows_the_stack(api: docker.APIClient, sdk_stack: str) -> None:
         time.sleep(0.5)
     result = stackctl("ls", "--json")
     assert result.returncode == 0, result.stderr
-    (entry,) = [s for s in json.loads(result.stdout) if s["name"] == sdk_stack]
+    listed = json.loads(result.stdout)
+    assert (listed["apiVersion"], listed["kind"]) == ("stackctl/v1", "StackList")
+    (entry,) = [s for s in listed["stacks"] if s["name"] == sdk_stack]
     assert (entry["services"], entry["running"], entry["desired"]) == (2, 3, 3)
     assert (entry["revision"], entry["status"]) == (1, "ok")
 

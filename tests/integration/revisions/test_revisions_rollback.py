@@ -152,7 +152,7 @@ def apply(stack: str, release: Release, *extra: str) -> subprocess.CompletedProc
 def history(stack: str) -> list[dict[str, object]]:
     result = stackctl("history", stack, "--json")
     assert result.returncode == 0, result.stderr
-    entries: list[dict[str, object]] = json.loads(result.stdout)
+    entries: list[dict[str, object]] = json.loads(result.stdout)["revisions"]
     return entries
 
 

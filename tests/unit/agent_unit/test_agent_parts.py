@@ -10,7 +10,7 @@ from stackctl.agent.config import parse_config
 from stackctl.agent.git_source import GitError, GitSource, redact_url
 from stackctl.agent.loop import Agent
 from stackctl.agent.reconcile import describe_findings
-from stackctl.errors import Finding, Location, Severity
+from stackctl.errors import Finding, Location, Severity, StackctlError
 
 
 def test_credentials_never_leave_a_url() -> None:
@@ -42,7 +42,6 @@ def test_invalid_files_are_reported_with_the_commit_and_file_line() -> None:
 
 
 def test_a_git_error_names_the_repository_without_its_password() -> None:
-
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -53,3 +52,41 @@ def test_a_git_error_names_the_repository_without_its_password() -> None:
     message = caught.value.message
     assert f"https://127.0.0.1:{port}/ops/deploy.git" in message
     assert "s3cret" not in message and "deploy:" not in message
+
+
+def _two_stack_agent() -> Agent:
+    def no_engine() -> None:
+        raise StackctlError("cannot reach the engine")
+
+    config = parse_config(
+        "interval: 10s\nstacks:\n"
+        "  - {name: a, repo: x, files: [a.yml]}\n"
+        "  - {name: b, repo: x, files: [a.yml]}\n",
+        "agent.yml",
+    )
+    return Agent(config, connect=no_engine, out=lambda line: None)  # type: ignore[arg-type]
+
+
+def test_pass_listeners_see_every_result_and_a_failing_listener_breaks_nothing() -> None:
+    agent = _two_stack_agent()
+    seen: list[tuple[str, str]] = []
+
+    def broken(result: object) -> None:
+        raise RuntimeError("sink down")
+
+    agent.add_pass_listener(broken)
+    agent.add_pass_listener(lambda result: seen.append((result.stack, result.outcome)))
+    result = agent.run_pass("a")
+    assert result.outcome == "error"
+    assert seen == [("a", "error")]
+
+
+def test_a_sync_request_makes_idle_stacks_due_and_queues_one_for_a_running_pass() -> None:
+    agent = _two_stack_agent()
+    agent.stacks["a"].next_due = 1e9
+    agent.stacks["b"].next_due = 1e9
+    agent.stacks["b"].running = True
+    assert agent.request_sync(["a", "b", "unknown"]) == ["a", "b"]
+    assert agent.stacks["a"].next_due == 0.0
+    assert agent.stacks["b"].next_due == 1e9  # running: not started twice at once
+    assert agent.stacks["b"].sync_requested
