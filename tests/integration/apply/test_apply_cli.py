@@ -69,7 +69,7 @@ def test_unchanged_reapply_makes_zero_write_calls(
     file = stack_file(tmp_path, "stackctl-demo/web:1")
     first = run_stackctl("apply", stack_name, "-c", file, "--yes")
     assert first.exit_code == 0, first.stderr
-    monkeypatch.setattr("stackctl.cli.stack_views.connect", lambda context: client)
+    monkeypatch.setattr("stackctl.cli.apply_flow.connect", lambda context: client)
     client.reset_api_calls()
     code = run_apply_command(ApplyRequest(stack=stack_name, files=(file,)), out=lambda line: None)
     assert code == 0
