@@ -289,7 +289,7 @@ class StackPlan:
 
 
 def plan(
-    client: Any,
+    client: EngineClient,
     stack: str,
     source: Stack | ClusterState,
     *,
@@ -350,7 +350,7 @@ def plan(
     )
 
 
-def observe(client: Any, stack: str, source: Stack | ClusterState) -> ClusterState:
+def observe(client: EngineClient, stack: str, source: Stack | ClusterState) -> ClusterState:
     """What the cluster runs for ``stack`` now, as ``plan`` would read it (reads only,
     a constant number of list calls). A long-running client compares two observations
     (with their version indexes) to plan only when the cluster changed."""
@@ -363,7 +363,7 @@ def observe(client: Any, stack: str, source: Stack | ClusterState) -> ClusterSta
     return observe_stack(client, stack, external=external_references(desired))
 
 
-def revision_state(client: Any, stack: str, number: int) -> ClusterState:
+def revision_state(client: EngineClient, stack: str, number: int) -> ClusterState:
     """The desired state stored in revision ``number`` of ``stack`` (as declared);
     ``plan(client, stack, revision_state(...))`` is ``stackctl diff --revision N``."""
     # lazy: every CLI command imports this module; each call loads only its own layers
@@ -372,7 +372,7 @@ def revision_state(client: Any, stack: str, number: int) -> ClusterState:
     return revision_desired(client, stack, number)
 
 
-def plan_rollback(client: Any, stack: str, *, to: int | None = None) -> StackPlan:
+def plan_rollback(client: EngineClient, stack: str, *, to: int | None = None) -> StackPlan:
     """Plan rolling ``stack`` back to revision ``to`` (default: the last applied
     revision before the current one), from what the cluster holds alone.
 
@@ -443,7 +443,7 @@ class ApplyResult:
 
 
 def apply(
-    client: Any,
+    client: EngineClient,
     planned: StackPlan,
     *,
     settings: ApplySettings | None = None,
@@ -570,7 +570,7 @@ def _release(planned: StackPlan, origin: GitOrigin | None = None) -> Any:
 
 
 def rollback(
-    client: Any,
+    client: EngineClient,
     stack: str,
     *,
     to: int | None = None,
@@ -602,7 +602,7 @@ def _ignore(event: Event) -> None:
     del event
 
 
-def _recheck(client: Any, approved: StackPlan) -> StackPlan:
+def _recheck(client: EngineClient, approved: StackPlan) -> StackPlan:
     """``approved`` planned again under the lock; StalePlanError when its changes moved."""
     # lazy: every CLI command imports this module; each call loads only its own layers
     from stackctl.engine.planning import plan_signature  # noqa: PLC0415
@@ -657,7 +657,7 @@ class History:
     current: int | None
 
 
-def history(client: Any, stack: str) -> History:
+def history(client: EngineClient, stack: str) -> History:
     """The revisions recorded in the cluster for ``stack`` (empty when none)."""
     _check_name(stack)
     # lazy: every CLI command imports this module; each call loads only its own layers
@@ -706,7 +706,7 @@ class StackStatus:
         return None if self.drifted is None else bool(self.drifted)
 
 
-def status(client: Any, stack: str) -> StackStatus:
+def status(client: EngineClient, stack: str) -> StackStatus:
     """Per service replicas, health, update state and image, plus the current
     revision and what drifted from it. ``StackctlError`` when the stack has neither
     services nor revisions."""
@@ -759,7 +759,7 @@ def status(client: Any, stack: str) -> StackStatus:
 
 
 def _interrupted(
-    client: Any, store: Any, summaries: Sequence[Any], summary: Any, differs: Sequence[str]
+    client: EngineClient, store: Any, summaries: Sequence[Any], summary: Any, differs: Sequence[str]
 ) -> tuple[Interrupted, tuple[str, ...]]:
     """How far an unfinished apply got, and the real drift.
 

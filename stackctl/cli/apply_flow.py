@@ -32,6 +32,7 @@ from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.compose_words import locate_plan
 from stackctl.core.plan.plan_model import Plan
 from stackctl.core.render import plan_to_json, render_text
+from stackctl.engine.client import EngineClient
 from stackctl.engine.images import ImageResolver, pinned_like
 from stackctl.engine.planning import (
     checked_saved_plan,
@@ -88,10 +89,21 @@ class _Session:
     def __init__(self, request: ApplyRequest, out: Callable[[str], None]) -> None:
         self.request = request
         self.out = out
-        self.client: Any = None
+        self._client: EngineClient | None = None
         self.image_locations: dict[str, Any] = {}
         self._registry_auth: Callable[[str], str | None] | None = None
         self.source_map: SourceMap | None = None  # where each key was written, for the plan
+
+    @property
+    def client(self) -> EngineClient:
+        """The engine connection; ``run_apply_command`` connects before any step uses it."""
+        if self._client is None:
+            raise RuntimeError("apply session used before connecting")
+        return self._client
+
+    @client.setter
+    def client(self, value: EngineClient) -> None:
+        self._client = value
 
     @property
     def registry_auth(self) -> Callable[[str], str | None]:

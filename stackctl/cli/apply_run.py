@@ -15,6 +15,7 @@ from stackctl.core.convert.rollout_inputs import dependencies_of, file_contents
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.plan_model import Plan
+from stackctl.engine.client import EngineClient
 from stackctl.engine.planning import plan_signature
 from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError, StalePlanError
@@ -63,7 +64,7 @@ def wait_for_swarm(
     return run_unlocked(session.client, request, plan, options, request.resolve_image)
 
 
-def refuse_saved_plan_over_interrupted(client: Any, request: Any) -> None:
+def refuse_saved_plan_over_interrupted(client: EngineClient, request: Any) -> None:
     """A plan saved by ``diff --out`` was made against a cluster an interrupted
     apply left half-written: applying it would bury that apply. The files are
     re-planned instead, which supersedes the interrupted revision."""

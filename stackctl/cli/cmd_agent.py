@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import signal
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from stackctl.cli.examples import epilog_for
 from stackctl.cli.stack_views import CONTEXT_HELP, connect, table
+
+if TYPE_CHECKING:
+    from stackctl.engine.client import EngineClient
 
 agent_app = typer.Typer(
     name="agent",
@@ -87,7 +90,7 @@ def agent(
     typer.echo("stackctl agent: stopped", err=True)
 
 
-def _latest_revision(client: Any, stack: str) -> int:
+def _latest_revision(client: EngineClient, stack: str) -> int:
     # lazy: the CLI imports every command module at start-up; load this on use
     from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
 

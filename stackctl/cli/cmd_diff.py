@@ -31,6 +31,7 @@ from stackctl.errors import ExitCode, Location, StackctlError
 
 if TYPE_CHECKING:
     from stackctl.api import StackPlan
+    from stackctl.engine.client import EngineClient
 
 FORMATS = ("text", "json", "markdown")
 
@@ -185,7 +186,7 @@ def _warn(message: str) -> None:
 
 
 def diff_desired(
-    client: Any,
+    client: EngineClient,
     desired: ClusterState,
     *,
     prune: bool = False,

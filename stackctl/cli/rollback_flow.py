@@ -25,6 +25,7 @@ from stackctl.core.history.revision import Revision, current_number, default_rol
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.plan_model import Plan
 from stackctl.core.render import plan_to_json, render_text
+from stackctl.engine.client import EngineClient
 from stackctl.engine.revision_plans import plan_against_revision, require_restorable
 from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError, StalePlanError, UserAbort
@@ -48,7 +49,9 @@ class RollbackRequest:
     context: str | None = None
 
 
-def choose_revision(client: Any, request: RollbackRequest) -> tuple[Revision, Revision | None]:
+def choose_revision(
+    client: EngineClient, request: RollbackRequest
+) -> tuple[Revision, Revision | None]:
     """Revision ``--to N`` (or the last applied one before the current), and the current."""
 
     store = RevisionStore(client, request.stack)
@@ -70,7 +73,7 @@ def choose_revision(client: Any, request: RollbackRequest) -> tuple[Revision, Re
     return store.get(number), (store.get(current) if current is not None else None)
 
 
-def _unfinished(client: Any, stack: str) -> Any:
+def _unfinished(client: EngineClient, stack: str) -> Any:
     """The current revision when its apply never finished (the rollback supersedes it)."""
 
     return RevisionStore(client, stack).unfinished()
@@ -142,7 +145,7 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
 
 
 def _locked_rollback(
-    client: Any,
+    client: EngineClient,
     request: RollbackRequest,
     revision: Revision,
     last_applied: ClusterState | None,

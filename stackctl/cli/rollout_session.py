@@ -18,6 +18,7 @@ import typer
 from stackctl.cli.apply_view import make_view, summary_lines
 from stackctl.cli.cmd_apply import stop_on_signals
 from stackctl.core.plan.plan_model import Plan
+from stackctl.engine.client import EngineClient
 from stackctl.rollout.options import ApplyOptions, ApplyOutcome, FailurePolicy
 from stackctl.rollout.session import LockSettings, Release, locked_rollout, unlocked_watch
 from stackctl.rollout.waves import Dependencies
@@ -66,7 +67,7 @@ def options_for(
 
 
 def run_locked(
-    client: Any,
+    client: EngineClient,
     request: RolloutRequest,
     release: Release,
     recheck: Callable[[], Plan],
@@ -103,7 +104,11 @@ def run_locked(
 
 
 def run_unlocked(
-    client: Any, request: RolloutRequest, plan: Plan, options: ApplyOptions, resolve_image: str
+    client: EngineClient,
+    request: RolloutRequest,
+    plan: Plan,
+    options: ApplyOptions,
+    resolve_image: str,
 ) -> int:
     """Watch Swarm finish rolling out the file's spec (no writes: no lock, no revision)."""
 

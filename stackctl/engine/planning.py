@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
 
 from stackctl.core.convert.adopt import adopt_docker_configs
 from stackctl.core.convert.comparable import align_live_to_desired
@@ -31,6 +30,7 @@ from stackctl.core.plan.saved_plan import (
     with_current_specs,
 )
 from stackctl.core.validate.external_networks import check_external_networks
+from stackctl.engine.client import EngineClient
 from stackctl.engine.observe import external_references, observe_stack
 from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError
@@ -60,7 +60,9 @@ class ClusterPlan:
     sealed: tuple[tuple[str, str], ...] = ()  # (service, env variable) it cannot restore
 
 
-def last_applied_state(client: Any, stack: str, *, warn: Warn | None = None) -> ClusterState | None:
+def last_applied_state(
+    client: EngineClient, stack: str, *, warn: Warn | None = None
+) -> ClusterState | None:
     """The desired state recorded by the last apply, or None (no history, or unreadable:
     then ``warn`` is told, and the plan simply has no drift marks)."""
 
@@ -74,7 +76,7 @@ def last_applied_state(client: Any, stack: str, *, warn: Warn | None = None) -> 
 
 
 def plan_against_cluster(
-    client: Any,
+    client: EngineClient,
     target: ClusterState | Revision,
     *,
     prune: bool = False,
@@ -177,7 +179,7 @@ def checked_saved_plan(text: str, desired: ClusterState, live: ClusterState) -> 
     return with_current_specs(saved, desired, live)
 
 
-def without_protected_deletes(client: Any, plan: Plan, desired: ClusterState) -> Plan:
+def without_protected_deletes(client: EngineClient, plan: Plan, desired: ClusterState) -> Plan:
     """Never prune configs/secrets a rollback may still need.
 
     Older versions the file still declares are left to the post-apply cleanup;

@@ -33,7 +33,7 @@ from stackctl.core.model.model import DependsOn
 from stackctl.core.model.state import ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Plan
 from stackctl.engine.cleanup import remove_superseded
-from stackctl.engine.client import engine_errors
+from stackctl.engine.client import EngineClient, engine_errors
 from stackctl.engine.lock import StackLock
 from stackctl.engine.recording import intent_revision
 from stackctl.engine.revisions import RevisionStore
@@ -79,7 +79,7 @@ class LockSettings:
 
 
 def locked_rollout(
-    client: Any,
+    client: EngineClient,
     release: Release,
     recheck: Callable[[], Plan],
     options: ApplyOptions,
@@ -133,7 +133,11 @@ def locked_rollout(
 
 
 def unlocked_watch(
-    client: Any, plan: Plan, options: ApplyOptions, emit: Emit, resolve_image: str = "never"
+    client: EngineClient,
+    plan: Plan,
+    options: ApplyOptions,
+    emit: Emit,
+    resolve_image: str = "never",
 ) -> ApplyOutcome:
     """Watch what Swarm still rolls out to the file's spec (``Plan.in_progress``):
     writes nothing, so no lock and no revision."""
@@ -149,7 +153,7 @@ def unlocked_watch(
 
 
 def _recorded_rollout(
-    client: Any,
+    client: EngineClient,
     store: Any,
     release: Release,
     plan: Plan,
@@ -235,7 +239,7 @@ def _running_digests(desired: ClusterState) -> dict[str, str] | None:
 
 
 def _remove_superseded(
-    client: Any,
+    client: EngineClient,
     store: Any,
     desired: ClusterState,
     started: float,
