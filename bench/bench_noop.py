@@ -19,7 +19,10 @@ would make every run compile every module) and each command is run once untimed
 first. Writes ``bench/results/<UTC time>-noop.json`` and, with ``--doc``, the
 "No-op commands" section of ``docs/benchmarks.md``.
 
-    .venv/bin/python bench/bench_noop.py [--runs 15] [--only validate,demo,stack50] [--doc]
+    .venv/bin/python bench/bench_noop.py [--runs 15] [--only validate,demo,stack50]
+        [--before COMMIT] [--doc]
+
+``--before COMMIT`` runs that commit's stackctl alternately too (before/after in one run).
 
 Prints timings; not a test.
 """
@@ -198,6 +201,24 @@ def _measure(
                 c.cpu.setdefault(who, []).append(_LAST_CPU[0])
 
 
+def _source_tree(before: str, workdir: Path) -> str:
+    """A directory to put first on PYTHONPATH so that ``stackctl`` runs ``before``: the
+    directory itself, or the commit's stackctl/ unpacked (with its schemas, which the
+    installed package carries as stackctl.schemas)."""
+    if Path(before, "stackctl").is_dir():
+        return before
+    tree = workdir / "before"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", before, "stackctl", "schemas"], cwd=REPO, capture_output=True
+    )
+    if archive.returncode != 0:
+        raise SystemExit(f"--before {before}: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    (tree / "schemas").rename(tree / "stackctl" / "schemas")
+    return str(tree)
+
+
 def _remove(stack: str, env: dict[str, str]) -> None:
     subprocess.run(
         [STACKCTL, "rm", stack, "--yes"], env=env, cwd=REPO, capture_output=True, check=False
@@ -303,8 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="", help="what was measured, when not this checkout")
     parser.add_argument(
         "--before",
-        help="source tree of an earlier stackctl (e.g. `git archive` of a commit) "
-        "to run alternately with this one",
+        help="an earlier stackctl to run alternately with this one: a git commit of this "
+        "repository, or a directory holding its stackctl/ package",
     )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -323,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             if "stack50" in only:
                 stacks.append(f"{args.prefix}50")
                 comparisons.append(_stack50(stacks[-1], workdir, args.replicas, env))
-            _measure(comparisons, args.runs, env, args.before)
+            before = _source_tree(args.before, workdir) if args.before else None
+            _measure(comparisons, args.runs, env, before)
         finally:
             if not args.keep:
                 for stack in stacks:
