@@ -14,6 +14,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_noop import noop_section, write_section
 from bench.contenders import DOCKER, FLOOR, STACKCTL
 from bench.results import Results
 from bench.table import Table, fmt_count, fmt_ratio, ratio
@@ -410,7 +411,10 @@ def render_all(results: Results, repo: Path = REPO, registry: Results | None = N
     plot_ref = str(PLOT_PATH.relative_to("docs")) if has_plot else None
     registry_source = _source_name(registry) if registry is not None else None
     page = render_markdown(results, f"bench/results/{source}", plot_ref, registry, registry_source)
+    kept = noop_section(doc.read_text("utf-8")) if doc.exists() else None
     doc.write_text(page, "utf-8")
+    if kept is not None:  # bench/bench_noop.py's section comes from its own results file
+        write_section(doc, kept)
     written.append(doc)
     return written
 

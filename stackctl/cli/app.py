@@ -72,8 +72,18 @@ def _root(
     ctx.call_on_close(global_options.finish)
 
 
+def _modules_to_register(command: str | None) -> tuple[str, ...]:
+    """Only the module of ``command`` when it names one (``stackctl.cli.entry`` knows
+    what this process runs); otherwise every command module (help listings, unknown
+    commands and their suggestions, importers of ``app`` such as the docs generator)."""
+    module = f"stackctl.cli.cmd_{command}"
+    return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
+
+
 def _register_commands() -> None:
-    for module_name in COMMAND_MODULES:
+    from stackctl.cli.entry import requested_command
+
+    for module_name in _modules_to_register(requested_command()):
         importlib.import_module(module_name).register(app)
     app.command("version", help=fast_help.VERSION_COMMAND_HELP)(version)
     from stackctl.cli.examples import epilog_for, reflow_docstring

@@ -75,6 +75,7 @@ class _Session:
         self.image_locations: dict[str, Any] = {}
         self._registry_auth: Callable[[str], str | None] | None = None
         self.source_map: SourceMap | None = None  # where each key was written, for the plan
+        self.dependencies: dict[str, Any] = {}  # depends_on, for the release hooks
 
     @property
     def registry_auth(self) -> Callable[[str], str | None]:
@@ -103,6 +104,7 @@ class _Session:
             typer.echo(line, err=True)
         self.image_locations = dict(loaded.image_locations)
         self.source_map = loaded.source_map
+        self.dependencies = dependencies_of(loaded.stack, self.request.stack)
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 
     def resolve_images(self, desired: ClusterState, live: ClusterState) -> ClusterState:
@@ -125,7 +127,11 @@ class _Session:
         from stackctl.engine.planning import plan_against_cluster
 
         planned = plan_against_cluster(
-            self.client, desired, prune=self.request.prune, resolve=pinned_like(desired)
+            self.client,
+            desired,
+            prune=self.request.prune,
+            resolve=pinned_like(desired),
+            dependencies=self.dependencies,
         )
         return planned.live, planned.plan
 
@@ -134,7 +140,11 @@ class _Session:
         from stackctl.engine.planning import plan_against_cluster
 
         return plan_against_cluster(
-            self.client, desired, prune=self.request.prune, resolve=self.resolve_images
+            self.client,
+            desired,
+            prune=self.request.prune,
+            resolve=self.resolve_images,
+            dependencies=self.dependencies,
         )
 
     def saved_plan(self, desired: ClusterState, live: ClusterState) -> Plan:
@@ -149,7 +159,11 @@ class _Session:
             raise StackctlError(
                 f"cannot read the plan {self.request.plan_file}: {error.strerror}"
             ) from None
-        plan = checked_saved_plan(text, desired, live)
+        from stackctl.core.plan.hooks import with_hook_runs
+
+        plan = with_hook_runs(
+            checked_saved_plan(text, desired, live), desired, live, self.dependencies
+        )
         return without_protected_deletes(self.client, plan, desired)
 
     def show_plan(self, plan: Plan) -> None:

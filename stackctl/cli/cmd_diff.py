@@ -93,7 +93,7 @@ def diff(
         return _diff_revision(
             stack, revision, files, env_files, out, context, prune, fmt, no_color, engine_paths
         )
-    desired, source_map, locations = _desired_from_files(
+    desired, source_map, locations, dependencies = _desired_from_files(
         stack, files, env_files, identities, profiles
     )
     from stackctl.cli.stack_views import connect
@@ -118,6 +118,7 @@ def diff(
         resolve=resolver.resolve,
         source_map=source_map,
         engine_paths=engine_paths,
+        dependencies=dependencies,
     )
 
 
@@ -164,17 +165,23 @@ def _desired_from_files(
     env_files: list[str],
     identities: list[str],
     profiles: list[str],
-) -> tuple[ClusterState, SourceMap, Mapping[str, Location]]:
+) -> tuple[ClusterState, SourceMap, Mapping[str, Location], dict[str, Any]]:
     from stackctl.cli.common import format_findings
     from stackctl.cli.stackfile_options import load_from_cli
     from stackctl.core.convert.convert import convert_stack
+    from stackctl.core.convert.rollout_inputs import dependencies_of
 
     loaded = load_from_cli(
         files, env_files, identities=identities, stack_name=stack, profiles=profiles
     )
     for line in format_findings(loaded.findings):
         typer.echo(line, err=True)
-    return convert_stack(loaded.stack, stack), loaded.source_map, loaded.image_locations
+    return (
+        convert_stack(loaded.stack, stack),
+        loaded.source_map,
+        loaded.image_locations,
+        dependencies_of(loaded.stack, stack),  # depends_on: release hooks and their order
+    )
 
 
 def _warn(message: str) -> None:
@@ -192,6 +199,7 @@ def diff_desired(
     resolve: Callable[[ClusterState, ClusterState], ClusterState] | None = None,
     source_map: SourceMap | None = None,
     engine_paths: bool = False,
+    dependencies: Mapping[str, Any] | None = None,
 ) -> int:
     """Plan ``desired`` against the live stack (drift marked against the last applied
     revision), print it, save it; return the exit code.
@@ -210,6 +218,7 @@ def diff_desired(
         source_map=source_map,
         warn=_warn,
         resolve=resolve,
+        dependencies=dependencies,
     )
     typer.echo(_render(planned.plan, fmt, no_color, engine_paths))
     if out is not None:

@@ -196,8 +196,12 @@ def test_signed_webhooks_from_each_provider_trigger_a_pass_once_and_bad_ones_not
             "X-Gitlab-Token": SECRET,
             "X-Gitlab-Event-UUID": str(uuid.uuid4()),
         }
-        run = wait_run(agent, agent.call("POST", "/hooks/git", gitlab_body, gitlab_headers))
+        gitlab = agent.call("POST", "/hooks/git", gitlab_body, gitlab_headers)
+        run = wait_run(agent, gitlab)
         assert run.json()["stacks"][0]["outcome"] == "no_change"
+        replay = agent.call("POST", "/hooks/git", gitlab_body, gitlab_headers)
+        assert (replay.status, replay.json()["duplicate"]) == (202, True)
+        assert replay.json()["run"]["id"] == gitlab.json()["run"]["id"]
         generic_headers = {"X-Stackctl-Signature-256": signature(generic)}
         run = wait_run(agent, agent.call("POST", "/hooks/git", generic, generic_headers))
         assert (run.status, run.json()["succeeded"]) == (200, True)
@@ -221,6 +225,7 @@ def test_signed_webhooks_from_each_provider_trigger_a_pass_once_and_bad_ones_not
         code = agent.stop()
     assert code == 0, agent.logs()
     assert SECRET not in agent.logs()
+    assert "the github signature does not match the webhook secret" in agent.logs()
 
 
 @pytest.mark.usefixtures("demo_images")
@@ -261,6 +266,16 @@ def test_a_failed_deploy_is_never_reported_as_success_and_the_api_shows_it(
 
         (entry,) = agent.call("GET", "/api/v1/stacks").json()["stacks"]
         assert (entry["outcome"], entry["commit"]) == ("rolled_back", broken)
+        # the status page and the metrics say it too (the page: no "applied" for the stack)
+        page = agent.call("GET", "/").body.decode()
+        assert f'<td class="mono commit">{broken[:12]}</td>' in page, page
+        assert '<td class="outcome outcome-rolled_back">rolled_back</td>' in page, page
+        assert '<td class="outcome outcome-applied">' not in page, page
+        metrics = agent.call("GET", "/metrics").body.decode()
+        assert (
+            f'stackctl_agent_passes_total{{outcome="rolled_back",stack="{stack_name}"}} 1.0'
+            in metrics
+        ), metrics
         history = agent.call("GET", f"/api/v1/stacks/{stack_name}/history")
         assert history.status == 200
         check_api_document(history.json())
