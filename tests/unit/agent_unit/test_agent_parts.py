@@ -132,8 +132,6 @@ def test_credentials_keep_configuration_given_in_the_environment(
 
 
 def test_an_unreadable_password_file_is_named_before_git_runs(tmp_path: object) -> None:
-    from stackctl.agent.git_source import GitCredentials, GitError, GitSource
-
     missing = f"{tmp_path}/no-such-token"
     source = GitSource(
         "https://git.example.com/ops/deploy.git",
