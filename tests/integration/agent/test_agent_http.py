@@ -12,13 +12,15 @@ import hashlib
 import hmac
 import json
 import os
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
-from swarm_testkit import wait_until
+import yaml
+from swarm_testkit import REPO_ROOT, run_stackctl_process, wait_until
 
 from .agentproc import Reply, RunningAgent
 from .gitrepo import GitDaemon, GitRepo, stack_entry, web_stack, write_config
@@ -81,10 +83,6 @@ def wait_run(agent: RunningAgent, accepted: Reply) -> Reply:
 
 def github_recipe(agent: RunningAgent, daemon: GitDaemon, tmp_path: Path) -> tuple[int, str]:
     """Run the `agent` job of docs/examples/github-actions/stackctl.yml against ``agent``."""
-    import subprocess
-
-    import yaml
-    from swarm_testkit import REPO_ROOT
 
     workflow = REPO_ROOT / "docs" / "examples" / "github-actions" / "stackctl.yml"
     (step,) = yaml.safe_load(workflow.read_text())["jobs"]["agent"]["steps"]
@@ -306,8 +304,6 @@ def test_a_failed_deploy_is_never_reported_as_success_and_the_api_shows_it(
 
 
 def _cli(*args: str) -> str:
-    from swarm_testkit import run_stackctl_process
-
     result = run_stackctl_process(*args)
     assert result.exit_code == 0, result.stderr
     return result.stdout

@@ -15,7 +15,7 @@ from swarm_testkit import REPO_ROOT, LineCollector, RunStackctl, wait_until
 
 from stackctl.cli.apply_flow import ApplyRequest, run_apply_command
 from stackctl.engine.client import EngineClient, connect
-from stackctl.engine.lock import read_lock
+from stackctl.engine.lock import StackLock, read_lock
 from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV
 
 pytestmark = pytest.mark.usefixtures("demo_images")
@@ -69,7 +69,7 @@ def test_unchanged_reapply_makes_zero_write_calls(
     file = stack_file(tmp_path, "stackctl-demo/web:1")
     first = run_stackctl("apply", stack_name, "-c", file, "--yes")
     assert first.exit_code == 0, first.stderr
-    monkeypatch.setattr("stackctl.cli.stack_views.connect", lambda context: client)
+    monkeypatch.setattr("stackctl.cli.apply_flow.connect", lambda context: client)
     client.reset_api_calls()
     code = run_apply_command(ApplyRequest(stack=stack_name, files=(file,)), out=lambda line: None)
     assert code == 0
@@ -195,8 +195,6 @@ def test_saved_plan_applies_and_a_stale_one_is_refused(
 def test_unlock_breaks_a_held_lock(
     stack_name: str, run_stackctl: RunStackctl, client: EngineClient
 ) -> None:
-    from stackctl.engine.lock import StackLock
-
     holder = StackLock(client, stack_name)
     holder.acquire()
     result = run_stackctl("unlock", stack_name)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from convert_builders import every_key_stack
 from parity_support import (
     DockerDeployFailed,
     comparable,
@@ -145,7 +146,6 @@ def check_parity(
 
 def test_every_key_fixture_hand_normalized(engine: EngineClient) -> None:
     """The every-key fixture, normalized by hand (independent of the loader)."""
-    from convert_builders import every_key_stack
 
     check_parity(engine, FIXTURES / "every-key.yml", every_key_stack, {})
 

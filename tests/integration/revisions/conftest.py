@@ -19,6 +19,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "revisions"))
 
+import shutil
+import tempfile
+
 from stackctl.engine.revisions import LABEL_REV_STACK
 from stackctl.engine.stacks import remove_stack
 
@@ -61,8 +64,6 @@ def test_image(api: docker.APIClient) -> str:
         return TEST_IMAGE
     except docker.errors.ImageNotFound:
         pass
-    import shutil
-    import tempfile
 
     with tempfile.TemporaryDirectory() as context:
         shutil.copy("/bin/busybox", Path(context) / "busybox")

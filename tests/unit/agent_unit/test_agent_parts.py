@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from stackctl.agent.config import parse_config
-from stackctl.agent.git_source import redact_url
+from stackctl.agent.git_source import GitCredentials, GitError, GitSource, _git_env, redact_url
 from stackctl.agent.loop import Agent
 from stackctl.agent.reconcile import describe_findings
-from stackctl.errors import Finding, Location, Severity
+from stackctl.errors import Finding, Location, Severity, StackctlError
 
 
 def test_credentials_never_leave_a_url() -> None:
@@ -40,12 +44,6 @@ def test_invalid_files_are_reported_with_the_commit_and_file_line() -> None:
 
 
 def test_a_git_error_names_the_repository_without_its_password() -> None:
-    import socket
-
-    import pytest
-
-    from stackctl.agent.git_source import GitError, GitSource
-
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -59,8 +57,6 @@ def test_a_git_error_names_the_repository_without_its_password() -> None:
 
 
 def _two_stack_agent() -> Agent:
-    from stackctl.errors import StackctlError
-
     def no_engine() -> None:
         raise StackctlError("cannot reach the engine")
 
@@ -101,10 +97,6 @@ def test_a_sync_request_makes_idle_stacks_due_and_queues_one_for_a_running_pass(
 def test_the_credential_helper_reads_the_password_file_git_asks_for(tmp_path: object) -> None:
     """git's own ``credential fill`` with the agent's environment: the file's first line
     is the password (with or without a newline); only the file's path is in the env."""
-    import subprocess
-    from pathlib import Path
-
-    from stackctl.agent.git_source import GitCredentials, _git_env
 
     folder = Path(str(tmp_path))
     for text in ("t0ken-one\n", "t0ken-two"):
@@ -129,8 +121,6 @@ def test_the_credential_helper_reads_the_password_file_git_asks_for(tmp_path: ob
 def test_credentials_keep_configuration_given_in_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from stackctl.agent.git_source import GitCredentials, _git_env
-
     monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
     monkeypatch.setenv("GIT_CONFIG_KEY_0", "http.proxy")
     monkeypatch.setenv("GIT_CONFIG_VALUE_0", "http://proxy.example.com:3128")
@@ -139,3 +129,21 @@ def test_credentials_keep_configuration_given_in_the_environment(
     assert env["GIT_CONFIG_KEY_0"] == "http.proxy"
     assert (env["GIT_CONFIG_KEY_1"], env["GIT_CONFIG_VALUE_1"]) == ("credential.helper", "")
     assert env["GIT_CONFIG_VALUE_2"].startswith("!")
+
+
+def test_an_unreadable_password_file_is_named_before_git_runs(tmp_path: object) -> None:
+    missing = f"{tmp_path}/no-such-token"
+    source = GitSource(
+        "https://git.example.com/ops/deploy.git",
+        f"{tmp_path}/clone",
+        branch="main",
+        ref=None,
+        timeout=30,
+        credentials=GitCredentials("deploy", missing),
+    )
+    with pytest.raises(GitError) as caught:
+        source.remote_commit()
+    assert caught.value.message == (
+        f"https://git.example.com/ops/deploy.git: cannot read the credentials password_file "
+        f"{missing}"
+    )

@@ -14,6 +14,7 @@ import typer.main
 from stackctl import __version__
 from stackctl.cli import global_options
 from stackctl.cli.app import app
+from stackctl.cli.common import use_color
 from stackctl.cli.examples import EXAMPLES, reflow_docstring
 
 from .conftest import REPO
@@ -74,8 +75,6 @@ def test_quiet_prints_nothing_on_stdout_but_keeps_errors_and_exit_code(tmp_path:
 
 
 def test_no_color_sets_no_color_for_every_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stackctl.cli.common import use_color
-
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert use_color() is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stackctl.core.validate.lint import image_tag
@@ -236,7 +238,5 @@ def test_job_lints_ignore_services_and_can_be_silenced() -> None:
 
 
 def test_the_hooks_example_has_no_findings() -> None:
-    from pathlib import Path
-
     example = Path(__file__).resolve().parents[3] / "docs" / "examples" / "hooks" / "stack.yml"
     assert lints(example.read_text(encoding="utf-8")) == []
