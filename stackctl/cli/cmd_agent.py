@@ -18,6 +18,7 @@ import typer
 
 from stackctl.cli.examples import epilog_for
 from stackctl.cli.stack_views import CONTEXT_HELP, connect, table
+from stackctl.json_documents import agent_status_document
 
 agent_app = typer.Typer(
     name="agent",
@@ -168,8 +169,6 @@ def status(
             }
         )
     if as_json:
-        from stackctl.json_documents import agent_status_document
-
         typer.echo(json.dumps(agent_status_document(rows), indent=2))
         return
     if not rows:
