@@ -91,7 +91,8 @@ def parse_variable_file(text: str, file: str) -> tuple[dict[str, str], list[Find
         if not eq:
             if _NAME.match(name):
                 continue  # a bare name defines nothing (compose ignores it too)
-            findings.append(_error(file, number, f"line is not NAME=value: {line[:40]!r}"))
+            # the line is not quoted back: without '=' it may be a value (a secret)
+            findings.append(_error(file, number, "line is not NAME=value (it has no '=')"))
             continue
         if not _NAME.match(name):
             findings.append(_error(file, number, f"{name!r} is not a valid variable name"))
@@ -135,16 +136,19 @@ def parse_service_env_file(
         if not line or line.startswith("#"):
             continue
         name, eq, value = line.partition("=")
+        # Messages quote a name only when '=' ends it: the rest of a line, or a line
+        # without '=', may be a value, and env files hold secrets (docs/secrets.md).
         if eq and not name:
-            findings.append(_error(file, number, f"no variable name on line {line[:40]!r}"))
+            findings.append(_error(file, number, "no variable name before '='"))
             continue
         if any(ch.isspace() for ch in name):
             space = next(i for i, ch in enumerate(name) if ch.isspace())
-            findings.append(
-                _error(
-                    file, number, f"variable name {name!r} contains whitespace", indent + space + 1
-                )
+            message = (
+                f"variable name {name!r} contains whitespace"
+                if eq
+                else "line has no '=' and is not a variable name (it contains whitespace)"
             )
+            findings.append(_error(file, number, message, indent + space + 1))
             continue
         if eq:
             entries.append(EnvEntry(name, value, number))

@@ -90,6 +90,24 @@ class TestServiceEnvFiles:
         assert (finding.location.line, finding.location.column) == (2, column)
         assert fragment in finding.message
 
+    @pytest.mark.parametrize(
+        "line", ["=s3cret-value", "DB_PASSWORD s3cret-value", "export DB_PASSWORD s3cret-value"]
+    )
+    def test_problems_never_quote_a_value(self, line: str) -> None:
+        # a malformed line of a (decrypted) env file must not put its value in a message
+        _, findings = parse_service_env_file(f"OK=1\n{line}\n", "app.env", {})
+        (finding,) = findings
+        assert finding.location.line == 2
+        assert "s3cret" not in finding.message and "DB_PASSWORD" not in finding.message
+
+
+@pytest.mark.parametrize("line", ["DB_PASSWORD s3cret-value", "s3cret value"])
+def test_variable_file_problems_never_quote_a_value(line: str) -> None:
+    _, findings = parse_variable_file(f"OK=1\n{line}\n", "prod.env")
+    (finding,) = findings
+    assert finding.location.line == 2
+    assert "s3cret" not in finding.message
+
 
 def test_decode_drops_bom_and_refuses_bad_utf8() -> None:
     assert decode_env_file(b"\xef\xbb\xbfA=1\n", "x") == ("A=1\n", [])
