@@ -34,6 +34,7 @@ STACK = """services:
   web:
     image: stackctl-demo/web:1
     stop_grace_period: 1s
+    env_file: app.env
     environment:
       API_KEY: "{env}"
       PLAIN: "{plain}"
@@ -51,9 +52,10 @@ def marker(what: str) -> str:
     return f"{what}-{uuid.uuid4().hex}"
 
 
-def commit(repo: GitRepo, secret: str, env: str, plain: str, message: str) -> str:
+def commit(repo: GitRepo, secret: str, env: str, plain: str, env_file: str, message: str) -> str:
     stack = STACK.format(env=env, plain=plain)
-    return repo.push({FILES[0]: stack, "app/token.txt": secret + "\n"}, message)
+    files = {FILES[0]: stack, "app/token.txt": secret + "\n", "app/app.env": env_file}
+    return repo.push(files, message)
 
 
 def container_file(client: docker.DockerClient, service: str, path: str) -> str:
@@ -77,11 +79,16 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
     envs = [marker("envvalue"), marker("envvalue")]
     # a value that is not secret but equally private: environment values never show
     plains = [marker("plainenv"), marker("plainenv")]
+    env_files = [marker("envfile"), marker("envfile")]
+    # a third commit whose env file is malformed: the error must not quote its lines
+    broken_lines = [marker("brokenline"), marker("brokenvalue")]
+    broken_env = f"FROM_FILE=ok\nDB_PASSWORD {broken_lines[0]}\n={broken_lines[1]}\n"
     # webhook URLs carry tokens in their paths (Slack's do): a sink that answers, and
     # one that is down, so the agent logs about it after its retries
     sink_token, down_token = marker("sinkpath"), marker("downpath")
     down_port = free_port()
-    markers = [hook_secret, api_token, *secrets, *envs, *plains, sink_token, down_token]
+    markers = [hook_secret, api_token, *secrets, *envs, *plains, *env_files, *broken_lines]
+    markers += [sink_token, down_token]
 
     (tmp_path / "hook.secret").write_text(hook_secret + "\n")
     (tmp_path / "api.token").write_text(api_token + "\n")
@@ -100,7 +107,7 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
                 {"type": "slack", "url": f"http://127.0.0.1:{down_port}/{down_token}"},
             ],
         )
-        commit(repo, secrets[0], envs[0], plains[0], "v1")
+        commit(repo, secrets[0], envs[0], plains[0], f"FROM_FILE={env_files[0]}\n", "v1")
         agent = RunningAgent(config)
         try:
             wait_until(lambda: len(agent.passes()) >= 1, timeout=240, what="the first pass")
@@ -108,7 +115,9 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
             receiver.wait_for(1)
 
             # a second commit, deployed by a signed webhook: secret and environment change
-            second = commit(repo, secrets[1], envs[1], plains[1], "v2")
+            second = commit(
+                repo, secrets[1], envs[1], plains[1], f"FROM_FILE={env_files[1]}\n", "v2"
+            )
             body = json.dumps({"repo": daemon.url("deploy.git"), "branch": "main"}).encode()
             signed = "sha256=" + hmac.new(hook_secret.encode(), body, hashlib.sha256).hexdigest()
             accepted = agent.call("POST", "/hooks/git", body, {"X-Stackctl-Signature-256": signed})
@@ -124,7 +133,21 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
             assert container_file(docker_client, web, "/run/secrets/token").strip() == secrets[1]
             spec = docker_client.api.inspect_service(web)["Spec"]["TaskTemplate"]
             assert f"API_KEY={envs[1]}" in spec["ContainerSpec"]["Env"]
+            assert f"FROM_FILE={env_files[1]}" in spec["ContainerSpec"]["Env"]
             receiver.wait_for(2)
+
+            # the malformed env file: the pass fails with a located error, quoting nothing
+            third = commit(repo, secrets[1], envs[1], plains[1], broken_env, "v3")
+            body = json.dumps({"repo": daemon.url("deploy.git"), "branch": "main"}).encode()
+            signed = "sha256=" + hmac.new(hook_secret.encode(), body, hashlib.sha256).hexdigest()
+            accepted = agent.call("POST", "/hooks/git", body, {"X-Stackctl-Signature-256": signed})
+            run_id = accepted.json()["run"]["id"]
+            run = agent.call("GET", f"/api/v1/runs/{run_id}?wait=240", headers=auth)
+            assert (run.status, run.json()["stacks"][0]["outcome"]) == (424, "error"), run.body
+            message = run.json()["stacks"][0]["message"]
+            assert third[:12] in message and "app.env:2" in message, message
+            surfaces["GET /api/v1/runs/ID (error)"] = run.body
+            receiver.wait_for(3)
 
             for path in (
                 "/api/v1/stacks",
@@ -175,7 +198,8 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
         assert code == 0, agent.logs()
         notifications = receiver.documents()
 
-    assert [n["outcome"] for n in notifications] == ["applied", "applied"], notifications
+    outcomes = [n["outcome"] for n in notifications]
+    assert outcomes == ["applied", "applied", "error"], notifications
     for index, document in enumerate(notifications):
         surfaces[f"notification {index}"] = json.dumps(document)
     surfaces["agent stdout"] = "".join(agent.out.lines)
