@@ -25,7 +25,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import (
+from support.testkit import (
     NAMESPACE_LABEL,
     connect_manager,
     engine_unavailable,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from faults import (
+from support.cluster_faults import (
     apply_paused_at,
     client_for,
     leader,
@@ -39,7 +39,7 @@ from faults import (
     wait_all_ready,
     wait_node_state,
 )
-from swarm_testkit import CliResult, wait_until
+from support.testkit import CliResult, wait_until
 
 WEB1, WEB2 = "stackctl-demo/web:1", "stackctl-demo/web:2"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .agentproc import RunningAgent
-from .gitrepo import stack_entry, write_config
+from support.agent_process import RunningAgent
+from support.git_repo import stack_entry, write_config
 
 FILES = ["app/stack.yml"]
 

@@ -15,9 +15,8 @@ from typing import Any
 
 import docker
 import pytest
-from swarm_testkit import REPO_ROOT
-
-from .gitrepo import GitRepo, stack_entry, web_stack, write_config
+from support.git_repo import GitRepo, stack_entry, web_stack, write_config
+from support.testkit import REPO_ROOT
 
 pytestmark = [pytest.mark.usefixtures("demo_images"), pytest.mark.slow]
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
-from convert_builders import every_key_stack
+from support.stack_builders import every_key_stack
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.model.state import ClusterState
@@ -61,5 +61,5 @@ def test_ids_are_filled_in_and_the_comparable_spec_is_untouched() -> None:
 
 def test_a_missing_object_is_named_in_the_error() -> None:
     state = convert_stack(every_key_stack(), "st")
-    with pytest.raises(EngineError, match="secret st_api_key-[0-9a-f]+ does not exist"):
+    with pytest.raises(EngineError, match=r"secret st_api_key-[0-9a-f]+ does not exist"):
         _writer(state, secrets=False)._engine_spec(state.services["st_web"].spec)
