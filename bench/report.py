@@ -1,6 +1,6 @@
 """Render docs/benchmarks.md and docs/img/bench-deploy.png from a results file.
 
-    .venv/bin/python bench/report.py [bench/results/latest.json]
+    .venv/bin/python bench/report.py [bench/results/latest.json] [--registry FILE]
 
 Every number in the generated page comes from the results file; nothing is typed in.
 """
@@ -22,6 +22,8 @@ from bench.targets import targets_section
 REPO = Path(__file__).resolve().parents[1]
 DOC_PATH = Path("docs/benchmarks.md")
 PLOT_PATH = Path("docs/img/bench-deploy.png")
+# run.py --registry copies its results here; the page's registry section reads them
+REGISTRY_RESULTS = REPO / "bench" / "results" / "latest-registry.json"
 
 OP_TITLES = {
     "deploy": "first deploy (wait for convergence)",
@@ -235,7 +237,66 @@ def _failures_section(results: Results) -> list[str]:
     return [*lines, ""]
 
 
-def render_markdown(results: Results, source: str, plot: str | None) -> str:
+def registry_section(registry: Results | None, source: str | None) -> list[str]:
+    """What registry mode measures, how to run it, and its ratios when a run is given."""
+    lines = [
+        "## Registry mode",
+        "",
+        "The runs above deploy local-only images with `--resolve-image never`: no registry "
+        "is asked. In registry mode (`bench/run.py --registry`) the images come from the "
+        "local registry `./dev cluster` runs (`127.0.0.1:5000/stackctl-demo/web`) and both "
+        "tools resolve them as a user's deploy does: stackctl with `--resolve-image always` "
+        "(its default), docker with `docker stack deploy` without `--resolve-image never` "
+        "(docker's default, always). Every deploy asks the registry for each image's digest "
+        "and writes `image:tag@sha256:...`; the nodes run the pinned digest. The floor "
+        "does not resolve. It measures what resolution costs each tool, and (write "
+        "columns) whether a redeploy of an unchanged file stays a no-op once digests are "
+        "pinned.",
+        "",
+        "```sh",
+        "./dev cluster     # the registry, with the demo images pushed",
+        ".venv/bin/python bench/run.py --quick --registry --only deploy --no-report --sizes 2,5",
+        ".venv/bin/python bench/report.py   # re-renders this page with "
+        "bench/results/latest-registry.json",
+        "```",
+        "",
+    ]
+    if registry is None:
+        return [*lines, "No registry-mode results were given to this rendering.", ""]
+    table = Table.of(registry)
+    load = registry.load.get("before", {})
+    lines += [
+        f"From `bench/results/{source}` (`{registry.mode}` run, started "
+        f"{registry.machine.get('date')}, other load at start: "
+        f"{load.get('other_services', '?')} services, load average "
+        f"{load.get('load_average_1m', '?')}). Median seconds; ratios below 1 favour "
+        "stackctl.",
+        "",
+        "| Operation | Services | stackctl | docker | stackctl / docker "
+        "| stackctl writes | docker writes |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for op in DEPLOY_OPS:
+        for size in table.sizes(op):
+            s, d = table.get(op, size, STACKCTL), table.get(op, size, DOCKER)
+            quotient = ratio(s.median if s else None, d.median if d else None)
+            lines.append(
+                f"| {OP_TITLES[op]} | {size} | {table.cell(op, size, STACKCTL)} | "
+                f"{table.cell(op, size, DOCKER)} | "
+                f"{fmt_ratio(quotient)} | "
+                f"{fmt_count(s.api_writes if s else None)} | "
+                f"{fmt_count(d.api_writes if d else None)} |"
+            )
+    return [*lines, ""]
+
+
+def render_markdown(
+    results: Results,
+    source: str,
+    plot: str | None,
+    registry: Results | None = None,
+    registry_source: str | None = None,
+) -> str:
     """The whole benchmarks page."""
     table = Table.of(results)
     lines = [
@@ -256,6 +317,7 @@ def render_markdown(results: Results, source: str, plot: str | None) -> str:
         lines += [f"![Deploy time against number of services]({plot})", ""]
     lines += _calls_table(table)
     lines += _cli_table(table)
+    lines += registry_section(registry, registry_source)
     lines += _machine_section(results)
     lines += _method_section(results)
     lines += _failures_section(results)
@@ -316,20 +378,29 @@ def plot_deploy(results: Results, path: Path) -> bool:
     return True
 
 
-def render_all(results: Results, repo: Path = REPO) -> list[Path]:
-    """Write the page and the plot into ``repo``/docs; returns the files written."""
+def _source_name(results: Results) -> str:
+    return str(
+        results.settings.get("results_file")
+        or (results.path.name if results.path is not None else "a results file")
+    )
+
+
+def render_all(results: Results, repo: Path = REPO, registry: Results | None = None) -> list[Path]:
+    """Write the page and the plot into ``repo``/docs; returns the files written.
+
+    ``registry``: a registry-mode run (``run.py --registry``) for its section."""
     written = []
     plot_file = repo / PLOT_PATH
     has_plot = plot_deploy(results, plot_file)
     if has_plot:
         written.append(plot_file)
-    source = results.settings.get("results_file") or (
-        results.path.name if results.path is not None else "a results file"
-    )
+    source = _source_name(results)
     doc = repo / DOC_PATH
     doc.parent.mkdir(parents=True, exist_ok=True)
     plot_ref = str(PLOT_PATH.relative_to("docs")) if has_plot else None
-    doc.write_text(render_markdown(results, f"bench/results/{source}", plot_ref), "utf-8")
+    registry_source = _source_name(registry) if registry is not None else None
+    page = render_markdown(results, f"bench/results/{source}", plot_ref, registry, registry_source)
+    doc.write_text(page, "utf-8")
     written.append(doc)
     return written
 
@@ -339,12 +410,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "results", nargs="?", type=Path, default=REPO / "bench" / "results" / "latest.json"
     )
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        default=REGISTRY_RESULTS,
+        help="results of a registry-mode run (bench/run.py --registry) for its section",
+    )
     parser.add_argument("--repo", type=Path, default=REPO, help="where docs/ is")
     args = parser.parse_args(argv)
     if not args.results.exists():
         print(f"no results at {args.results}; run bench/run.py first", file=sys.stderr)
         return 1
-    for path in render_all(Results.load_file(args.results), args.repo):
+    registry = Results.load_file(args.registry) if args.registry.exists() else None
+    for path in render_all(Results.load_file(args.results), args.repo, registry):
         print(f"wrote {path}")
     return 0
 

@@ -295,12 +295,23 @@ def main(argv: list[str] | None = None) -> int:
         results.save()
         if out.exists() and args.out is None:
             RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(out, RESULTS_DIR / "latest.json")
+            # a registry-mode run feeds the page's registry section, not the main tables
+            latest = "latest-registry.json" if args.registry else "latest.json"
+            shutil.copyfile(out, RESULTS_DIR / latest)
     _log(f"done in {time.monotonic() - clock:.0f}s; results in {out}")
     if not args.no_report:
-        from bench.report import render_all
+        from bench.report import REGISTRY_RESULTS, render_all
 
-        for written in render_all(results, REPO):
+        plain, registry = results, None
+        if args.registry:
+            registry, plain_file = results, RESULTS_DIR / "latest.json"
+            if not plain_file.exists():
+                _log(f"no {plain_file} (a run without --registry) to render the page with")
+                return 0
+            plain = Results.load_file(plain_file)
+        elif REGISTRY_RESULTS.exists():
+            registry = Results.load_file(REGISTRY_RESULTS)
+        for written in render_all(plain, REPO, registry):
             _log(f"wrote {written}")
     return 0
 

@@ -470,9 +470,11 @@ def apply(
         emit(ApplyWarning(time.monotonic() - started, message))
 
     # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.plan.placement import refuse_placement_errors  # noqa: PLC0415
     from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
     from stackctl.rollout.session import LockSettings, locked_rollout, unlocked_watch  # noqa: PLC0415
 
+    refuse_placement_errors(planned.plan)  # the preflight's errors: nothing is written
     unfinished = RevisionStore(client, planned.stack).unfinished()
     if planned.saved_plan is not None and unfinished is not None:
         _refuse_saved_plan(planned.stack, unfinished)

@@ -59,7 +59,7 @@ class Finding:
     message: str
     code: str = "SC000"
     """Stable id: SC0xx syntax/schema, SC1xx rollout-safety lints,
-    SC2xx semantic checks, SC3xx ignored keys."""
+    SC2xx semantic checks, SC3xx ignored keys, SC4xx the plan's placement preflight."""
     location: Location = field(default_factory=Location)
     path: str = ""
     """Dotted path in the document, e.g. ``services.web.deploy.replicas``."""

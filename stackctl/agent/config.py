@@ -14,9 +14,11 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft7Validator
 
+from stackctl.agent.git_source import GitCredentials
 from stackctl.core.load.age_files import IDENTITY_ENV as AGE_IDENTITY_ENV
 from stackctl.core.load.doc_paths import Path, make_locator
 from stackctl.core.load.yaml_source import parse_document
@@ -66,6 +68,7 @@ class StackConfig:
     files: tuple[str, ...]
     branch: str | None = "main"  # None when ``ref`` is given
     ref: str | None = None
+    credentials: GitCredentials | None = None  # http(s) basic auth; the secret stays in a file
     env_files: tuple[str, ...] = ()
     # absolute paths of the age identities that decrypt .age files (agent-wide setting)
     age_identity_files: tuple[str, ...] = ()
@@ -81,6 +84,18 @@ class StackConfig:
 
 
 @dataclass(frozen=True)
+class NotifySinkConfig:
+    """One ``notify:`` entry (docs/agent.md, "Notifications")."""
+
+    type: str  # json | slack | command
+    url: str | None = None
+    url_file: str | None = None  # absolute path; the URL is read when the agent starts
+    command: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()  # empty: every outcome
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     stacks: tuple[StackConfig, ...]
     interval: float = DEFAULT_INTERVAL
@@ -92,6 +107,7 @@ class AgentConfig:
     source: str = "agent.yml"
     api_token_file: str | None = None  # absolute paths (relative ones: beside agent.yml)
     webhook_secret_file: str | None = None
+    notify: tuple[NotifySinkConfig, ...] = ()
 
     def stack(self, name: str) -> StackConfig:
         for stack in self.stacks:
@@ -168,7 +184,7 @@ def load_config(path: str) -> AgentConfig:
 
 
 def _semantic_checks(data: dict[str, Any], locate: Any) -> list[Finding]:
-    """What the schema cannot say: unique names, branch xor ref."""
+    """What the schema cannot say: unique names, branch xor ref, usable credentials."""
     findings: list[Finding] = []
     seen: dict[str, int] = {}
     for index, stack in enumerate(data.get("stacks", [])):
@@ -193,7 +209,77 @@ def _semantic_checks(data: dict[str, Any], locate: Any) -> list[Finding]:
                     "branch follows a branch's head; ref pins a tag or a commit",
                 )
             )
+        if "credentials" in stack:
+            findings.extend(_credential_checks(stack, path, locate))
+    for index, sink in enumerate(data.get("notify", [])):
+        findings.extend(_notify_checks(sink, ("notify", index), locate))
     return findings
+
+
+def _credential_checks(stack: dict[str, Any], path: Path, locate: Any) -> list[Finding]:
+    """``credentials`` is HTTP basic auth: an http(s) repo and a user name are needed."""
+    parts = urlsplit(str(stack["repo"]))
+    where: Path = (*path, "credentials")
+    if parts.scheme not in ("http", "https"):
+        return [
+            _error(
+                "credentials apply to http:// and https:// repositories only",
+                locate(where),
+                dotted(where),
+                "for ssh, give the agent a key (~/.ssh, or a Swarm secret in a service)",
+            )
+        ]
+    if "username" not in stack["credentials"] and not parts.username:
+        return [
+            _error(
+                "credentials need a username (or a user in the repo URL: https://USER@host/...)",
+                locate(where),
+                dotted(where),
+                "add username: next to password_file",
+            )
+        ]
+    return []
+
+
+def _notify_checks(sink: dict[str, Any], path: Path, locate: Any) -> list[Finding]:
+    """A webhook sink names one URL (url or url_file); a command sink names a command."""
+    where = dotted(path)
+    if sink["type"] == "command":
+        wrong = [key for key in ("url", "url_file") if key in sink]
+        if wrong:
+            return [
+                _error(
+                    f"a command sink takes no {wrong[0]}",
+                    locate((*path, wrong[0])),
+                    dotted((*path, wrong[0])),
+                    "give command: [argv...]; the notification comes on its stdin",
+                )
+            ]
+        if "command" not in sink:
+            return [
+                _error("a command sink needs command", locate(path), where, "command: [argv...]")
+            ]
+        return []
+    if "command" in sink:
+        return [
+            _error(
+                f"a {sink['type']} sink takes no command",
+                locate((*path, "command")),
+                dotted((*path, "command")),
+                "use type: command to run a command",
+            )
+        ]
+    if ("url" in sink) == ("url_file" in sink):
+        key = "url_file" if "url" in sink else "type"
+        return [
+            _error(
+                f"a {sink['type']} sink needs exactly one of url and url_file",
+                locate((*path, key)),
+                where,
+                "url_file keeps a URL that carries a token out of agent.yml",
+            )
+        ]
+    return []
 
 
 def seconds(text: str) -> float:
@@ -207,7 +293,8 @@ def seconds(text: str) -> float:
 def _build(data: dict[str, Any], file: str) -> AgentConfig:
     interval = seconds(data["interval"]) if "interval" in data else DEFAULT_INTERVAL
     identities = _age_identities(data, file)
-    stacks = tuple(_stack(item, interval, identities) for item in data["stacks"])
+    base = os.path.dirname(os.path.abspath(file))
+    stacks = tuple(_stack(item, interval, identities, base) for item in data["stacks"])
     return AgentConfig(
         stacks=stacks,
         interval=interval,
@@ -219,6 +306,18 @@ def _build(data: dict[str, Any], file: str) -> AgentConfig:
         source=file,
         api_token_file=_beside(file, data.get("api_token_file")),
         webhook_secret_file=_beside(file, data.get("webhook_secret_file")),
+        notify=tuple(_notify_sink(item, file) for item in data.get("notify", [])),
+    )
+
+
+def _notify_sink(item: dict[str, Any], file: str) -> NotifySinkConfig:
+    return NotifySinkConfig(
+        type=str(item["type"]),
+        url=str(item["url"]) if "url" in item else None,
+        url_file=_beside(file, item.get("url_file")),
+        command=tuple(str(a) for a in item.get("command", [])),
+        outcomes=tuple(str(o) for o in item.get("on", [])),
+        timeout=seconds(item["timeout"]) if "timeout" in item else 10.0,
     )
 
 
@@ -241,7 +340,20 @@ def _age_identities(data: dict[str, Any], file: str) -> tuple[str, ...]:
     return tuple(os.path.join(base, name) for name in names)
 
 
-def _stack(item: dict[str, Any], interval: float, identities: tuple[str, ...]) -> StackConfig:
+def _credentials(item: dict[str, Any], base: str) -> GitCredentials | None:
+    """The password file as an absolute path (relative ones beside agent.yml, like age keys)."""
+    if "credentials" not in item:
+        return None
+    given = item["credentials"]
+    return GitCredentials(
+        username=str(given.get("username", "")),
+        password_file=os.path.join(base, str(given["password_file"])),
+    )
+
+
+def _stack(
+    item: dict[str, Any], interval: float, identities: tuple[str, ...], base: str
+) -> StackConfig:
     options = item.get("apply", {})
     apply = ApplySettings(
         timeout=seconds(options.get("timeout", "10m")),
@@ -261,6 +373,7 @@ def _stack(item: dict[str, Any], interval: float, identities: tuple[str, ...]) -
         files=tuple(str(f) for f in item["files"]),
         branch=None if ref is not None else str(item.get("branch", "main")),
         ref=None if ref is None else str(ref),
+        credentials=_credentials(item, base),
         env_files=tuple(str(f) for f in item.get("env_files", [])),
         age_identity_files=identities,
         drift=str(item.get("drift", "report")),

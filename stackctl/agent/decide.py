@@ -42,6 +42,7 @@ class Action(StrEnum):
 class Decision:
     action: Action
     reason: str
+    revision: int | None = None  # paused: the rollback's revision; held: the failed one
 
 
 def sync_key(commit: str, files: Sequence[str]) -> str:
@@ -77,6 +78,7 @@ def decide(
                 f"paused: revision {rollback.number} rolled the stack back to revision "
                 f"{rollback.rollback_to} after the agent's last apply (revision {last_number}); "
                 "waiting for a new commit or `stackctl agent resume`",
+                rollback.number,
             )
         return Decision(Action.DEPLOY, f"resumed after the rollback in revision {rollback.number}")
     failed = last is not None and last.outcome is not None and last.outcome in FAILED_OUTCOMES
@@ -86,6 +88,7 @@ def decide(
                 Action.HELD,
                 f"commit {commit[:12]} {last.outcome} in revision {last.number}; "
                 "not applied again until a new commit or `stackctl agent retry`",
+                last.number,
             )
         return Decision(Action.DEPLOY, f"retrying commit {commit[:12]}")
     if not known:

@@ -25,6 +25,7 @@ class Applied:
     outcome: str  # rollout Outcome value
     message: str
     revision: int | None
+    services: tuple[str, ...] = ()  # the services the rollout changed
 
 
 def load(
@@ -125,4 +126,5 @@ def apply(
     failed = [f"{s.name}: {s.reason}" for s in rollout.services if s.reason]
     parts = ([rollout.message] if rollout.message else []) + failed + warnings
     message = "; ".join(parts) or f"{rollout.changed} change(s) in {rollout.duration:.0f}s"
-    return Applied(result.outcome.value, message, result.revision)
+    changed = tuple(s.name for s in rollout.services if s.effect != "none")
+    return Applied(result.outcome.value, message, result.revision, changed)

@@ -11,6 +11,12 @@ the remote which commit the branch (or tag) points at (``git ls-remote``: one
 round trip, no objects); only when that commit is not checked out yet does it
 ``git fetch --depth 1`` that one ref and check it out. Nothing here is needed
 across restarts: a lost clone is fetched again.
+
+HTTP(S) credentials (``GitCredentials``) reach git through a credential helper
+given in the environment (``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``), not on the
+command line: the helper is a shell function that reads the password file when
+git asks, so the secret is in no argv, no environment variable, no log line and
+no config dump; only the file's path travels.
 """
 
 from __future__ import annotations
@@ -25,6 +31,25 @@ from urllib.parse import urlsplit, urlunsplit
 from stackctl.errors import StackctlError
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+# git runs ``!``-helpers with sh and appends the action (get/store/erase). Only ``get``
+# answers; ``read`` is a shell builtin (busybox sh in the agent image has it) and drops
+# the file's trailing newline. Values come from the environment git passes on.
+_HELPER = (
+    '!f() { test "$1" = get || exit 0; '
+    'IFS= read -r p < "$STACKCTL_GIT_PASSWORD_FILE" || test -n "$p" || exit 1; '
+    'test -z "$STACKCTL_GIT_USERNAME" || printf "username=%s\\n" "$STACKCTL_GIT_USERNAME"; '
+    'printf "password=%s\\n" "$p"; }; f'
+)
+
+
+@dataclass(frozen=True)
+class GitCredentials:
+    """HTTP basic auth for one repository: a user name and the file holding the password."""
+
+    username: str  # "" : the user in the repo URL
+    password_file: str
 
 
 class GitError(StackctlError):
@@ -52,12 +77,22 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
-def _git_env() -> dict[str, str]:
+def _git_env(credentials: GitCredentials | None = None) -> dict[str, str]:
     env = dict(os.environ)
     # Fail instead of prompting for a password or a host key nobody can answer.
     env["GIT_TERMINAL_PROMPT"] = "0"
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
     env["LC_ALL"] = "C"  # error texts we can show as they are
+    if credentials is not None:
+        # After any configuration the environment already carries: an empty helper
+        # resets the list (no user-level helper answers first), then ours.
+        count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+        for offset, value in enumerate(("", _HELPER)):
+            env[f"GIT_CONFIG_KEY_{count + offset}"] = "credential.helper"
+            env[f"GIT_CONFIG_VALUE_{count + offset}"] = value
+        env["GIT_CONFIG_COUNT"] = str(count + 2)
+        env["STACKCTL_GIT_USERNAME"] = credentials.username
+        env["STACKCTL_GIT_PASSWORD_FILE"] = credentials.password_file
     return env
 
 
@@ -65,21 +100,42 @@ class GitSource:
     """Fetches one repository's branch or ref into ``directory``."""
 
     def __init__(
-        self, repo: str, directory: str, *, branch: str | None, ref: str | None, timeout: float
+        self,
+        repo: str,
+        directory: str,
+        *,
+        branch: str | None,
+        ref: str | None,
+        timeout: float,
+        credentials: GitCredentials | None = None,
     ) -> None:
         self.repo = repo
+        self.credentials = credentials
         self.directory = directory
         self.branch = branch
         self.ref = ref
         self.timeout = timeout
         self.shown = redact_url(repo)
 
+    def _check_credentials(self) -> None:
+        """A missing password file, said plainly (git would only say "authentication failed")."""
+        if self.credentials is None:
+            return
+        path = self.credentials.password_file
+        if not os.access(path, os.R_OK):
+            raise GitError(
+                f"{self.shown}: cannot read the credentials password_file {path}",
+                hint="agent.yml credentials.password_file (a Swarm secret: /run/secrets/NAME)",
+            )
+
     def _run(self, *args: str, cwd: str | None = None) -> str:
+        if args[0] in ("ls-remote", "fetch"):
+            self._check_credentials()
         try:
             done = subprocess.run(
                 ["git", *args],
                 cwd=cwd,
-                env=_git_env(),
+                env=_git_env(self.credentials),
                 capture_output=True,
                 text=True,
                 timeout=self.timeout,

@@ -80,6 +80,7 @@ class Agent:
                     branch=stack.branch,
                     ref=stack.ref,
                     timeout=config.git_timeout,
+                    credentials=stack.credentials,
                 ),
             )
             for stack in config.stacks

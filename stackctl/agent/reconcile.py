@@ -78,6 +78,7 @@ class PassResult:
     # stack_files or other; "" when nothing did. Metrics count git and engine errors
     # from it instead of parsing messages.
     error_kind: str = ""
+    services: tuple[str, ...] = ()  # the services an apply changed
 
     @property
     def exit_code(self) -> int:
@@ -97,6 +98,7 @@ class PassResult:
             "duration": round(self.duration, 3),
             "engineCalls": self.api_calls,
             "engineWrites": self.api_writes,
+            "servicesChanged": list(self.services),
         }
 
     def describe(self) -> str:
@@ -145,6 +147,7 @@ class StackPass:
         self.should_stop = should_stop
         self.emit = emit
         self.commit = ""
+        self.changed: tuple[str, ...] = ()
 
     def run(self) -> PassResult:
         started = time.monotonic()
@@ -176,7 +179,9 @@ class StackPass:
 
     def _finish(self, outcome: str, message: str, revision: int | None) -> PassResult:
         self.memory.failures = self.memory.failures + 1 if outcome == "error" else 0
-        result = PassResult(self.config.name, outcome, self.commit, message, revision)
+        result = PassResult(
+            self.config.name, outcome, self.commit, message, revision, services=self.changed
+        )
         try:
             self._report(result)
         except StackctlError as error:  # the engine went away: the result still stands
@@ -208,7 +213,7 @@ class StackPass:
         revisions = RevisionStore(self.client, name).list()
         decision = decide(self.commit, self.config.files, revisions, state)
         if decision.action in (Action.SUSPENDED, Action.PAUSED, Action.HELD):
-            return decision.action.value, decision.reason, None
+            return decision.action.value, decision.reason, decision.revision
         checkout = self.git.checkout(self.commit)
         self.commit = checkout.commit
         stack = deploy.load(
@@ -258,6 +263,7 @@ class StackPass:
             )
         except LockHeldError as error:
             return "locked", error.message, None
+        self.changed = applied.services
         prefix = "drift corrected: " if decision.action is Action.CHECK else ""
         return _ROLLOUT[applied.outcome], prefix + applied.message, applied.revision
 

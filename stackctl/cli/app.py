@@ -14,8 +14,10 @@ import sys
 import typer
 
 from stackctl import __version__
-from stackctl.cli import fast_help, global_options
+from stackctl.cli import fast_help, global_options, typer_plain_values
 from stackctl.cli.examples import epilog_for, reflow_docstring
+
+typer_plain_values.install()  # no pydantic for values that need no coercion
 
 # Each module in this list defines ``register(app: typer.Typer) -> None``.
 # Order here is the order of commands in ``--help``.

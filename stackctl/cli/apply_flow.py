@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -30,6 +30,7 @@ from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.compose_words import locate_plan
+from stackctl.core.plan.placement import refuse_placement_errors
 from stackctl.core.plan.plan_model import Plan
 from stackctl.core.render import plan_to_json, render_text
 from stackctl.engine.client import EngineClient
@@ -171,12 +172,16 @@ class _Session:
         return without_protected_deletes(self.client, plan, desired)
 
     def show_plan(self, plan: Plan) -> None:
+        """Show the plan; then refuse (exit 1, nothing written) when the placement
+        preflight found errors (docs/placement.md)."""
+
         if self.source_map is not None:
             plan = locate_plan(plan, self.source_map)
         if self.request.as_json:
             self.out(json.dumps({"event": "plan", "plan": _plan_json(plan)}, sort_keys=True))
         else:
             self.out(_plan_text(plan, no_color=self.request.no_color))
+        refuse_placement_errors(plan)
 
     def confirm(self) -> None:
         if self.request.yes:
@@ -233,7 +238,8 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     live, plan, desired = planned.live, planned.plan, planned.desired
     if request.plan_file:
         refuse_saved_plan_over_interrupted(session.client, request)
-        plan = session.saved_plan(desired, live)
+        # the same files and cluster: the fresh plan's placement findings hold for it
+        plan = replace(session.saved_plan(desired, live), findings=plan.findings)
     session.show_plan(plan)
 
     if not plan.has_changes:  # the rendered plan already says so; nothing written, no lock

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import json
 import signal
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from stackctl.cli.examples import epilog_for
 from stackctl.cli.stack_views import CONTEXT_HELP, connect, table
-
-if TYPE_CHECKING:
-    from stackctl.engine.client import EngineClient
 
 agent_app = typer.Typer(
     name="agent",
@@ -58,6 +54,7 @@ def agent(
     # lazy: the CLI imports every command module at start-up; load this on use
     from stackctl.agent.config import load_config  # noqa: PLC0415
     from stackctl.agent.loop import Agent  # noqa: PLC0415
+    from stackctl.agent.notifications import PassNotifier, agent_notifier  # noqa: PLC0415
     from stackctl.engine.client import connect  # noqa: PLC0415
 
     settings = load_config(config)
@@ -67,9 +64,19 @@ def agent(
         out=lambda line: typer.echo(line),
         as_json=as_json,
     )
-    if once:
-        raise typer.Exit(runner.run_once())
+    notifier = agent_notifier(settings, report=lambda line: typer.echo(line, err=True))
+    if notifier is not None:
+        runner.add_pass_listener(PassNotifier(notifier))
+    try:
+        if once:
+            raise typer.Exit(runner.run_once())
+        _run_until_stopped(runner, settings)
+    finally:
+        if notifier is not None:
+            notifier.close()  # what is queued gets up to 10 s to go out
 
+
+def _run_until_stopped(runner: Any, settings: Any) -> None:
     def stop(signum: int, frame: Any) -> None:
         typer.echo(f"stackctl agent: {signal.Signals(signum).name}: stopping", err=True)
         runner.request_stop()
@@ -90,31 +97,16 @@ def agent(
     typer.echo("stackctl agent: stopped", err=True)
 
 
-def _latest_revision(client: EngineClient, stack: str) -> int:
-    # lazy: the CLI imports every command module at start-up; load this on use
-    from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
-
-    summaries = RevisionStore(client, stack).list()
-    return summaries[-1].number if summaries else 0
-
-
 @agent_app.command("suspend")
 def suspend(
     stack: str = typer.Argument(..., help="Stack name."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Stop the agent from touching STACK (on every agent, from its next pass) until resume."""
-
     # lazy: the CLI imports every command module at start-up; load this on use
-    from stackctl.agent.state import state_from_labels, state_to_labels  # noqa: PLC0415
-    from stackctl.engine.agent_state import update_state_labels  # noqa: PLC0415
+    from stackctl.agent import controls  # noqa: PLC0415
 
-    client = connect(context)
-    update_state_labels(
-        client,
-        stack,
-        lambda labels: state_to_labels(replace(state_from_labels(labels), suspended=True)),
-    )
+    controls.suspend(connect(context), stack)
     typer.echo(f"stack {stack}: suspended; the agent leaves it alone until `agent resume`")
 
 
@@ -125,20 +117,10 @@ def resume(
 ) -> None:
     """Let the agent manage STACK again: lifts a suspend and acknowledges manual rollbacks
     (the agent then applies the branch head again)."""
-
     # lazy: the CLI imports every command module at start-up; load this on use
-    from stackctl.agent.state import state_from_labels, state_to_labels  # noqa: PLC0415
-    from stackctl.engine.agent_state import update_state_labels  # noqa: PLC0415
+    from stackctl.agent import controls  # noqa: PLC0415
 
-    client = connect(context)
-    latest = _latest_revision(client, stack)
-    update_state_labels(
-        client,
-        stack,
-        lambda labels: state_to_labels(
-            replace(state_from_labels(labels), suspended=False, resume_after=latest)
-        ),
-    )
+    controls.resume(connect(context), stack)
     typer.echo(f"stack {stack}: resumed; the agent manages it again from its next pass")
 
 
@@ -148,18 +130,10 @@ def retry(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Apply the commit whose apply failed once more, on the agent's next pass."""
-
     # lazy: the CLI imports every command module at start-up; load this on use
-    from stackctl.agent.state import state_from_labels, state_to_labels  # noqa: PLC0415
-    from stackctl.engine.agent_state import update_state_labels  # noqa: PLC0415
+    from stackctl.agent import controls  # noqa: PLC0415
 
-    client = connect(context)
-    latest = _latest_revision(client, stack)
-    update_state_labels(
-        client,
-        stack,
-        lambda labels: state_to_labels(replace(state_from_labels(labels), retry_after=latest)),
-    )
+    controls.retry(connect(context), stack)
     typer.echo(f"stack {stack}: the agent retries its failed commit on its next pass")
 
 

@@ -23,6 +23,7 @@ from stackctl.cli.stack_views import connect, when
 from stackctl.core.history.revision import Outcome as RevisionOutcome
 from stackctl.core.history.revision import Revision, current_number, default_rollback_target
 from stackctl.core.model.state import ClusterState
+from stackctl.core.plan.placement import refuse_placement_errors
 from stackctl.core.plan.plan_model import Plan
 from stackctl.core.render import plan_to_json, render_text
 from stackctl.engine.client import EngineClient
@@ -132,6 +133,8 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
             f"({when(revision.created_at)} UTC by {revision.actor.describe()})"
         )
         write(_plan_text(plan, no_color=request.no_color))
+
+    refuse_placement_errors(plan)  # as apply: exit 1, nothing written
     unfinished = _unfinished(client, request.stack)
     if not plan.has_changes and unfinished is None:
         if not request.as_json:

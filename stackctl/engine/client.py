@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -80,11 +81,13 @@ class DockerEngineClient:
         self.endpoint = endpoint
         self._tunnel = tunnel
         self._calls: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
         original: Callable[..., Any] = api.request
 
         # Every SDK call (get/post/delete/...) goes through Session.request.
         def counting_request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-            self._calls[method.upper()] += 1
+            with self._count_lock:  # registry lookups run on several threads at once
+                self._calls[method.upper()] += 1
             return original(method, url, *args, **kwargs)
 
         api.request = counting_request

@@ -23,8 +23,9 @@ declared image is unchanged then keeps the digest it runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -37,6 +38,9 @@ from stackctl.errors import Location, StackctlError
 
 RESOLVE_CHOICES = ("always", "changed", "never")
 DEFAULT_RESOLVE = "always"  # docker stack deploy's default
+# Registry lookups in flight at once: enough for a stack's distinct images, few
+# enough that a large stack does not flood the engine or the registry.
+_LOOKUP_WORKERS = 8
 
 
 class ImageNotFoundError(StackctlError):
@@ -51,6 +55,15 @@ def digest_warning(image: str) -> str:
         "possibly leading to different nodes running different\n"
         "versions of the image.\n"
     )
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What the registry said about one image (through the engine)."""
+
+    digest: str | None = None
+    missing: str | None = None  # "not found": the registry's explanation
+    unreachable: bool = False  # no answer: docker's warning, the tag as declared
 
 
 class ImageResolver:
@@ -80,8 +93,13 @@ class ImageResolver:
         self.warn = warn
         self._digests: dict[str, str | None] = {}
         self._missing: dict[str, str] = {}  # image -> what the registry said
+        self._fetched: dict[str, _Answer] = {}  # prefetched answers not yet recorded
 
     def resolve(self, desired: ClusterState, live: ClusterState) -> ClusterState:
+        self._prefetch(
+            self._lookup_wanted(service, live.services.get(name))
+            for name, service in desired.services.items()
+        )
         services: dict[str, ResourceState] = {}
         missing: list[tuple[str, str]] = []  # (service name in the file, image)
         for name, service in desired.services.items():
@@ -92,6 +110,27 @@ class ImageResolver:
         if missing:
             raise self._not_found(missing)
         return replace(desired, services=MappingProxyType(services))
+
+    def _lookup_wanted(self, want: ResourceState, have: ResourceState | None) -> str | None:
+        """The image ``_pin`` will ask the registry about for this service, if any."""
+        image, declared = image_of(want.spec), declared_image(want.spec)
+        if image is None or declared is None or "@" in image or want.external:
+            return None
+        unchanged = have is not None and declared_image(have.spec) == declared
+        if self.mode == "never" or (self.mode == "changed" and unchanged):
+            return None
+        return image
+
+    def _prefetch(self, wanted: Iterable[str | None]) -> None:
+        """Ask the registry about every image at once: each lookup is a round trip
+        through the engine to the registry, so a stack of N images waits for one
+        instead of N. Only the answers are fetched here; ``_lookup`` records them in
+        the services' order, so warnings come out as they would one by one."""
+        images = sorted({image for image in wanted if image is not None} - self._digests.keys())
+        if len(images) < 2:
+            return
+        with ThreadPoolExecutor(max_workers=min(len(images), _LOOKUP_WORKERS)) as pool:
+            self._fetched.update(zip(images, pool.map(self._fetch, images), strict=True))
 
     def _pin(self, want: ResourceState, have: ResourceState | None) -> tuple[ResourceState, bool]:
         image, declared = image_of(want.spec), declared_image(want.spec)
@@ -108,10 +147,8 @@ class ImageResolver:
             return want, True
         return _with(want, digest if digest is not None else running), False
 
-    def _lookup(self, image: str) -> str | None:
-        if image in self._digests:
-            return self._digests[image]
-        digest: str | None = None
+    def _fetch(self, image: str) -> _Answer:
+        """The registry's answer for ``image``: a digest, "not found", or no answer."""
         headers: dict[str, str] = {}
         encoded = self.registry_auth(image)
         if encoded:
@@ -120,14 +157,23 @@ class ImageResolver:
         try:
             url = api._url("/distribution/{0}/json", image)
             result: Any = api._result(api._get(url, headers=headers), True)
-            digest = str(result["Descriptor"]["digest"])
+            return _Answer(digest=str(result["Descriptor"]["digest"]))
         except docker.errors.NotFound as error:
-            self._missing[image] = str(error.explanation or error)
+            return _Answer(missing=str(error.explanation or error))
         except (docker.errors.APIError, docker.errors.DockerException, KeyError, OSError):
+            return _Answer(unreachable=True)
+
+    def _lookup(self, image: str) -> str | None:
+        if image in self._digests:
+            return self._digests[image]
+        answer = self._fetched.pop(image, None) or self._fetch(image)
+        if answer.missing is not None:
+            self._missing[image] = answer.missing
+        elif answer.unreachable:
             # what docker does: warn, and let every node pull the tag itself
             self.warn(digest_warning(image))
-        self._digests[image] = digest
-        return digest
+        self._digests[image] = answer.digest
+        return answer.digest
 
     def _not_found(self, missing: list[tuple[str, str]]) -> ImageNotFoundError:
         lines = []

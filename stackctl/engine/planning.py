@@ -6,7 +6,8 @@
 observe the stack (and the external objects the desired state names) -> for a
 stored revision, pin recorded digests, align the live specs and restore sealed
 env values -> the last applied revision (for drift marks) -> ``plan_changes``
-(or a saved plan checked against files and cluster) -> drop deletions that
+(or a saved plan checked against files and cluster) -> the placement preflight
+on the services it writes (``stackctl.engine.nodes``) -> drop deletions that
 would lose what a rollback still needs.
 """
 
@@ -31,6 +32,7 @@ from stackctl.core.plan.saved_plan import (
 )
 from stackctl.core.validate.external_networks import check_external_networks
 from stackctl.engine.client import EngineClient
+from stackctl.engine.nodes import placement_preflight
 from stackctl.engine.observe import external_references, observe_stack
 from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError
@@ -118,6 +120,8 @@ def plan_against_cluster(
         plan = checked_saved_plan(saved_plan, desired, live)
     else:
         plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
+    # can the nodes run what it writes? (docs/placement.md; errors stop apply)
+    plan = placement_preflight(client, plan)
     if revision is not None:
         return _revision_plan(revision, desired, live, plan)
     if keep_rollback_objects:

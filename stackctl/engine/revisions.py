@@ -237,8 +237,11 @@ class RevisionStore:
 
     def list(self) -> builtins.list[RevisionSummary]:
         """Every retained revision, oldest first (labels only; no payload decoded)."""
+        return self._summaries(self._configs())
+
+    def _summaries(self, configs: Iterable[Mapping[str, Any]]) -> builtins.list[RevisionSummary]:
         summaries = []
-        for config in self._configs():
+        for config in configs:
             labels = config["Spec"].get("Labels") or {}
             if labels.get(LABEL_REV_CHUNK, "0") != "0":
                 continue
@@ -295,7 +298,9 @@ class RevisionStore:
 
     def get(self, number: int) -> Revision:
         """Revision ``number``; raises ``RevisionNotFound`` with the numbers that exist."""
-        configs = self._configs()
+        return self._get(number, self._configs())
+
+    def _get(self, number: int, configs: builtins.list[dict[str, Any]]) -> Revision:
         for config in configs:
             labels = config["Spec"].get("Labels") or {}
             if labels.get(LABEL_REV_NUMBER) == str(number) and labels.get(LABEL_REV_CHUNK) == "0":
@@ -303,7 +308,7 @@ class RevisionStore:
                 if revision.outcome is Outcome.IN_PROGRESS and not self._lock_alive():
                     revision = _as_interrupted(revision)
                 return revision
-        known = [s.number for s in self.list()]
+        known = [s.number for s in self._summaries(configs)]
         raise RevisionNotFound(
             f"stack {self.stack} has no revision {number}",
             hint=(
@@ -337,10 +342,11 @@ class RevisionStore:
         """What stackctl last wrote, for drift marks (``stackctl.core.history.basis``):
         the last applied revision, overlaid with what interrupted applies since then
         visibly wrote. Observes the stack only when there is such an apply."""
-        summaries = self.list()
+        configs = self._configs()  # one list call: summaries and payloads from one snapshot
+        summaries = self._summaries(configs)
         applied = [s.number for s in summaries if s.outcome is Outcome.APPLIED]
         after = applied[-1] if applied else 0
-        base = self.get(after).state if applied else None
+        base = self._get(after, configs).state if applied else None
         newer = [
             s.number
             for s in summaries
@@ -350,7 +356,7 @@ class RevisionStore:
             return base
 
         live = observe_stack(self._client, self.stack)
-        return drift_basis(base, [self.get(n).state for n in newer], live)
+        return drift_basis(base, [self._get(n, configs).state for n in newer], live)
 
     def referenced_objects(self) -> set[str]:
         """Config/secret names that retained revisions need; cleanup must keep them."""

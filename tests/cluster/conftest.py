@@ -1,9 +1,14 @@
 """The project's own 3-node Swarm for tests/cluster (marker ``cluster``).
 
 A session fixture brings the cluster up with harness/up.sh (three dockerd in
-network namespaces, one manager and two workers, the demo images loaded into every
-node) and tears it down with harness/down.sh afterwards. It never touches the
-system engine's state: that engine is only read, to copy the demo images.
+network namespaces, one manager and two workers, the local-only demo images loaded
+into every node) and tears it down with harness/down.sh afterwards. It never touches
+the system engine's state: that engine is only read, to copy the demo images.
+
+The nodes pull from the project's registry (``./dev cluster``, 127.0.0.1:5000 on the
+host) at ``NODE_REGISTRY``, a forward on the host end of the cluster's link that every
+node trusts as an insecure registry (harness/lib.sh). ``node_registry`` gives that
+address once the registry answers there.
 
 Inside tests/cluster, ``docker_client`` is the cluster's manager (node 1), and
 ``stack_name`` cleans up there, then waits on EVERY node until the stack's tasks,
@@ -20,6 +25,7 @@ import os
 import shutil
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +46,8 @@ CLUSTER_RUN = Path("/run/stackctl-cluster")
 LOCK_FILE = Path("/run/stackctl-cluster.lock")
 LOCK_WAIT_S = 1200.0
 NODES = 3
+# the registry as the nodes reach it ($SWT_NET.1:$SWT_REGISTRY_PORT in harness/lib.sh)
+NODE_REGISTRY = "10.98.0.1:5000"
 
 
 def node_socket(i: int) -> str:
@@ -93,6 +101,17 @@ def swarm_cluster() -> Iterator[list[str]]:
         os.close(lock)  # closing the descriptor releases the flock
         if down.returncode != 0:
             pytest.fail(f"cluster harness down.sh failed:\n{down.stderr}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def node_registry(swarm_cluster: list[str]) -> str:
+    """The registry address image references use on the cluster (up.sh checked it)."""
+    try:
+        with urllib.request.urlopen(f"http://{NODE_REGISTRY}/v2/", timeout=10) as response:
+            assert response.status == 200
+    except OSError as error:
+        pytest.fail(f"the registry does not answer at {NODE_REGISTRY}: {error}", pytrace=False)
+    return NODE_REGISTRY
 
 
 @pytest.fixture(scope="session")

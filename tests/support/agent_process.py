@@ -35,7 +35,8 @@ class Reply:
 
 class RunningAgent:
     def __init__(self, config: Path, *, connect_host: str = "127.0.0.1") -> None:
-        env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb"}
+        # faulthandler: a hung agent prints every thread's stack on SIGABRT (see stop)
+        env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "PYTHONFAULTHANDLER": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "stackctl", "agent", "--config", str(config), "--json"],
             cwd=REPO_ROOT,
@@ -87,10 +88,15 @@ class RunningAgent:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+            self.process.send_signal(signal.SIGABRT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+            stacks = self.err.text(timeout=10)
             raise AssertionError(
-                "the agent did not stop within its timeout after SIGTERM"
+                f"the agent did not stop within {timeout:g}s after SIGTERM:\n{stacks}"
             ) from None
 
     def logs(self) -> str:

@@ -1,10 +1,11 @@
-"""``/healthz`` and ``/readyz``: is the agent alive, and is it doing its job?
+"""``/readyz``: is the agent doing its job? (``/healthz`` only says the process answers.)
 
 Ready means both:
 
 - the engine answers a ``/_ping`` within ``PING_TIMEOUT`` (the answer is
   cached for ``ENGINE_CACHE`` seconds, so a scrape every second costs the
-  engine one ping per few seconds, and concurrent probes share one ping);
+  engine one ping per few seconds, and concurrent probes share one ping; a
+  probe never waits much longer than the timeout, see ``engine_problem``);
 - every stack's last pass ended within three of its intervals (a running pass
   counts as fresh: a long rollout is work, not silence). Before a stack's first
   pass ends, the agent's start time stands in for it. A stack backing off after
@@ -26,7 +27,6 @@ from stackctl.engine.client import EngineClient
 from stackctl.engine.ping import ping
 from stackctl.errors import StackctlError
 
-API_VERSION = "stackctl/v1"
 PING_TIMEOUT = 2.0
 ENGINE_CACHE = 3.0
 STALE_INTERVALS = 3
@@ -36,19 +36,6 @@ STALE_INTERVALS = 3
 class Readiness:
     ready: bool
     reasons: tuple[str, ...]
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "apiVersion": API_VERSION,
-            "kind": "Readiness",
-            "ready": self.ready,
-            "reasons": list(self.reasons),
-        }
-
-
-def healthz() -> dict[str, object]:
-    """The body of ``/healthz``: answering at all is the point (the process is alive)."""
-    return {"apiVersion": API_VERSION, "kind": "Health", "status": "ok"}
 
 
 class ReadinessProbe:
@@ -74,18 +61,41 @@ class ReadinessProbe:
         self._engine_lock = threading.Lock()
         self._engine_checked = -float("inf")
         self._engine_problem: str | None = None
+        self._checking: threading.Thread | None = None
 
     def record_pass(self, result: PassResult) -> None:
         self._last_pass[result.stack] = self._clock()
 
     def engine_problem(self) -> str | None:
-        """Why the engine is not reachable (None: it answered), at most ``engine_cache`` old."""
-        with self._engine_lock:  # concurrent probes wait for one ping instead of each pinging
+        """Why the engine is not reachable (None: it answered), at most ``engine_cache`` old.
+
+        The check runs on its own thread and the probe waits for it at most
+        ``ping_timeout`` + 1s: connecting (the first time, or after a failure) uses
+        the client's long default timeout, and an engine that accepts connections
+        but never answers must not hold ``/readyz`` for a minute. At most one check
+        is in flight; concurrent probes share it.
+        """
+        with self._engine_lock:
             if self._clock() - self._engine_checked < self._engine_cache:
                 return self._engine_problem
-            self._engine_problem = self._ping()
-            self._engine_checked = self._clock()
+            if self._checking is None:
+                self._checking = threading.Thread(
+                    target=self._check_engine, name="readyz-ping", daemon=True
+                )
+                self._checking.start()
+            checking = self._checking
+        checking.join(self._ping_timeout + 1.0)
+        with self._engine_lock:
+            if checking.is_alive():
+                return f"engine: no answer within {self._ping_timeout + 1.0:g}s"
             return self._engine_problem
+
+    def _check_engine(self) -> None:
+        problem = self._ping()
+        with self._engine_lock:
+            self._engine_problem = problem
+            self._engine_checked = self._clock()
+            self._checking = None
 
     def _ping(self) -> str | None:
         try:

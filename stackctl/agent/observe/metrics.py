@@ -9,6 +9,7 @@ at zero, so alert expressions and ``rate()`` work before the first pass ends.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -34,6 +35,9 @@ class AgentMetrics:
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._wall = wall
+        # one pass's updates land together: a scrape never sees a pass counted in
+        # passes_total but not yet in the duration histogram
+        self._lock = threading.Lock()
         r = self.registry
         self.passes = Counter(
             "stackctl_agent_passes",
@@ -138,6 +142,10 @@ class AgentMetrics:
 
     def observe_pass(self, result: PassResult) -> None:
         """Pass listener: count one ended pass."""
+        with self._lock:
+            self._count(result)
+
+    def _count(self, result: PassResult) -> None:
         name, outcome = result.stack, result.outcome
         now = self._wall()
         self.passes.labels(name, outcome).inc()
@@ -166,4 +174,5 @@ class AgentMetrics:
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format (``CONTENT_TYPE``)."""
-        return generate_latest(self.registry)
+        with self._lock:
+            return generate_latest(self.registry)

@@ -42,7 +42,8 @@ def in_compose_words(change: ResourceChange, stack: str) -> ResourceChange:
 
 
 def locate_plan(plan: Plan, source_map: SourceMap) -> Plan:
-    """``plan`` with the file location of every field that has a compose key."""
+    """``plan`` with the file location of every field (and preflight finding) that
+    has a compose key."""
     changes = tuple(
         replace(
             change,
@@ -55,4 +56,10 @@ def locate_plan(plan: Plan, source_map: SourceMap) -> Plan:
         )
         for change in plan.changes
     )
-    return replace(plan, changes=changes)
+    findings = tuple(
+        finding
+        if finding.compose_parts is None
+        else replace(finding, location=source_map.locate(finding.compose_parts))
+        for finding in plan.findings
+    )
+    return replace(plan, changes=changes, findings=findings)

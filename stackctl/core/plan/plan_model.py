@@ -15,7 +15,7 @@ from typing import Any
 
 from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.core.plan.compose_keys import join_compose
-from stackctl.errors import Location
+from stackctl.errors import Finding, Location, Severity
 
 PLAN_API_VERSION = "stackctl/v1"
 PLAN_KIND = "Plan"
@@ -105,6 +105,36 @@ class ObservedResource:
 
 
 @dataclass(frozen=True)
+class PlanFinding:
+    """Something the plan found about the cluster, not the file: the placement
+    preflight (``stackctl.core.plan.placement``). Errors stop ``apply`` before it
+    writes; warnings are shown with the plan."""
+
+    severity: Severity
+    code: str  # SC4xx, catalogued in stackctl.core.validate.catalogue
+    message: str
+    service: str  # full engine name of the service it is about
+    compose_parts: tuple[str, ...] | None = None  # the stack-file key to blame
+    hint: str | None = None
+    location: Location | None = None  # filled in by ``locate_plan`` when planned from files
+
+    @property
+    def compose_path(self) -> str | None:
+        return None if self.compose_parts is None else join_compose(self.compose_parts)
+
+    def to_finding(self) -> Finding:
+        """As a stack-file ``Finding`` (for the ``github``/``sarif`` formats and errors)."""
+        return Finding(
+            self.severity,
+            self.message,
+            code=self.code,
+            location=self.location or Location(),
+            path=self.compose_path or "",
+            hint=self.hint,
+        )
+
+
+@dataclass(frozen=True)
 class Plan:
     stack: str
     changes: tuple[ResourceChange, ...]  # sorted by (APPLY_ORDER index, name)
@@ -116,6 +146,13 @@ class Plan:
     """Services with no change whose spec Swarm is still rolling out (an update
     submitted earlier, e.g. by an apply that was killed): nothing to write, but
     the cluster does not run the file everywhere yet, so apply waits for them."""
+    findings: tuple[PlanFinding, ...] = ()
+    """The placement preflight's findings on the services this plan writes."""
+
+    @property
+    def errors(self) -> tuple[PlanFinding, ...]:
+        """Findings that stop ``apply`` (exit 1, nothing written)."""
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
 
     @property
     def has_changes(self) -> bool:

@@ -19,6 +19,7 @@ from stackctl.core.plan.plan_model import (
     ResourceChange,
 )
 from stackctl.core.plan.plan_summary import count, live_replicas
+from stackctl.core.render.plan_findings import finding_json
 
 
 def _field_json(field: FieldChange) -> dict[str, Any]:
@@ -73,4 +74,5 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         },
         "changes": [_change_json(c) for c in plan.changes],
         "inProgress": list(plan.in_progress),
+        "findings": [finding_json(f) for f in plan.findings],
     }

@@ -14,6 +14,8 @@ from stackctl.core.plan.plan_summary import (
     shown_fields,
     where,
 )
+from stackctl.core.render.plan_findings import HEADING, blocked_line, finding_line
+from stackctl.errors import Severity
 
 
 def _cell(text: str) -> str:
@@ -45,6 +47,13 @@ def render_markdown(plan: Plan) -> str:
             "",
             f"⚠️ {counts.drift} resource(s) changed outside stackctl since the last apply.",
         ]
+    if plan.findings:
+        lines += ["", f"**{HEADING}**", ""]
+        icon = {Severity.ERROR: "❌", Severity.WARNING: "⚠️"}
+        lines += [f"- {icon[f.severity]} {_cell(finding_line(f))}" for f in plan.findings]
+        blocked = blocked_line(plan)
+        if blocked:
+            lines += ["", f"**{_cell(blocked)}**"]
     if not plan.changes:
         return "\n".join(lines) + "\n"
     lines += ["", "| | Resource | Effect | Fields | Drift |", "|---|---|---|---|---|"]

@@ -47,6 +47,8 @@ from stackctl.core.plan.plan_summary import (
     shown_fields,
     where,
 )
+from stackctl.core.render.plan_findings import HEADING, blocked_line, finding_line
+from stackctl.errors import Severity
 
 _ANSI = {
     "green": "\033[32m",
@@ -171,6 +173,21 @@ def _digest_line(change: ResourceChange, field: FieldChange, color: bool) -> str
     return f"    {mark} image {image}: {what}"
 
 
+def _finding_lines(plan: Plan, color: bool) -> list[str]:
+    """The placement preflight's findings, errors red, warnings yellow."""
+    if not plan.findings:
+        return []
+    lines = [HEADING]
+    for finding in plan.findings:
+        style = "red" if finding.severity is Severity.ERROR else "yellow"
+        lines.append("  " + _paint(finding_line(finding), style, color))
+    blocked = blocked_line(plan)
+    if blocked:
+        lines.append(_paint(blocked, "red", color))
+    lines.append("")
+    return lines
+
+
 def render_text(plan: Plan, *, color: bool = False, engine_paths: bool = False) -> str:
     """The whole plan as text, ending with the summary line (no trailing newline).
 
@@ -201,6 +218,7 @@ def render_text(plan: Plan, *, color: bool = False, engine_paths: bool = False) 
     busy = in_progress_line(plan)
     if busy:
         lines.append(_paint(busy, "cyan", color))
+    lines += _finding_lines(plan, color)
     if plan.has_changes:
         lines.append(_paint(counts.line(), "bold", color))
     else:

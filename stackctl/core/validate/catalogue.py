@@ -466,6 +466,42 @@ _RULES = (
         "services:\n  web:\n    image: nginx:1.25\n  debug:\n    image: nginx:1.25\n"
         "    profiles: [debug]\n",
     ),
+    Rule(
+        "SC401",
+        _EW,
+        "placement matches no node",
+        "Plan preflight (docs/placement.md): the service's placement constraints match no "
+        "node of the cluster (error: its tasks would never start), or only nodes that are "
+        "down, drained or paused (warning: they stay pending until one is back). Fix the "
+        "constraint or label a node (`docker node update --label-add`).",
+    ),
+    Rule(
+        "SC402",
+        _EW,
+        "max_replicas_per_node too low",
+        "Plan preflight: `max_replicas_per_node` times the nodes the service may run on is "
+        "below `replicas`, so some replicas would stay pending. An error when even every "
+        "node of the cluster would not be enough, a warning when only nodes that are down, "
+        "drained or paused are missing.",
+    ),
+    Rule(
+        "SC403",
+        _EW,
+        "reservation larger than any node",
+        "Plan preflight: the service reserves more CPU or memory per task than any node it "
+        "may run on has in total (error), or than any ready node has (warning: only nodes "
+        "that are down, drained or paused are large enough). Totals are compared, not what "
+        "other tasks leave free.",
+    ),
+    Rule(
+        "SC404",
+        _EW,
+        "host-mode port taken",
+        "Plan preflight: a `mode: host` published port is held by running tasks of another "
+        "service on every node the service may run on (error: no task could start), or on "
+        "enough of them that some replicas or global tasks would stay pending (warning). A "
+        "host-mode port also allows one task per node.",
+    ),
 )
 
 CATALOGUE: Mapping[str, Rule] = MappingProxyType({rule.code: rule for rule in _RULES})

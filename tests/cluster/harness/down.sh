@@ -44,6 +44,9 @@ for i in $NODES; do kill_node_pids "$i" all; done
 # 4. stale shim sockets of killed shims
 for s in $SOCKS; do rm -f "$s"; done
 
+# 4b. the registry forward (host namespaces, own process group: listener + connections)
+p=$(swt_forward_pid); [ -n "$p" ] && kill -KILL -- "-$p" 2>/dev/null
+
 # 5. namespaces: persistent mount/UTS handles, then network namespaces (deleting
 #    a netns destroys its veth ends; the hub netns takes the bridge with it)
 for f in "$SWT_RUN"/ns/*.mnt "$SWT_RUN"/ns/*.uts; do

@@ -8,6 +8,8 @@
 # Layout:
 #   netns  stk-hub            a "switch": Linux bridge br0 (no host iptables involved)
 #   netns  stk-n<i>           node i: eth0 = $SWT_NET.(10+i)/24, NO default route
+#   $SWT_NET.1:5000           the project's registry as the nodes see it: a TCP forward
+#                             (socat, on the host end of the hub link) to $SWT_REGISTRY
 #   $SWT_RUN/ns/n<i>.mnt|uts  persistent mount + UTS namespace of node i
 #                             (own /sys for its netns, re-mounted cgroups,
 #                              own /etc/resolv.conf, hostname stk-node<i>)
@@ -25,12 +27,20 @@ SWT_NS=stk                          # prefix of netns, veth and host names
 SWT_CGROUP=stackctl-cluster         # cgroup parent directory
 SWT_HOST_LINK=${SWT_HOST_LINK:-1}   # 1: host gets $SWT_NET.1 (reach published ports)
 SWT_HEARTBEAT=${SWT_HEARTBEAT:-2s}  # swarm dispatcher heartbeat (default docker: 5s)
-# images copied from the local engine into every node (docker save | docker load)
+# The project's registry (./dev cluster runs it on the host's 127.0.0.1:5000). The nodes
+# cannot reach the host's loopback, so up.sh forwards $SWT_NET.1:$SWT_REGISTRY_PORT to
+# it, and every node's dockerd trusts that address as an insecure (plain HTTP)
+# registry. Empty SWT_REGISTRY: no forward (tests that pull from it then fail).
+SWT_REGISTRY=${SWT_REGISTRY-${STACKCTL_REGISTRY:-127.0.0.1:5000}}
+SWT_REGISTRY_PORT=${SWT_REGISTRY_PORT:-5000}
+# local-only images copied from the local engine into every node (docker save | docker
+# load), for the tests that deploy them by their local name (stackctl-demo/web:1)
 SWT_IMAGES=${SWT_IMAGES:-stackctl-demo/web:1 stackctl-demo/web:2 stackctl-demo/web:broken stackctl-demo/web:crash stackctl-demo/worker:1}
 SWT_TIMEOUT=${SWT_TIMEOUT:-60}      # upper bound (s) for every wait loop
 SWT_DOCKERD_OPTS=${SWT_DOCKERD_OPTS:-} # extra dockerd flags, e.g. --iptables=false
 
 swt_ip()   { echo "$SWT_NET.$((10 + $1))"; }
+swt_registry() { echo "$SWT_NET.1:$SWT_REGISTRY_PORT"; }   # registry address on the nodes
 swt_sock() { echo "unix://$SWT_RUN/node$1.sock"; }
 swt_d()    { local i=$1; shift; docker -H "$(swt_sock "$i")" "$@"; }
 swt_log()  { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -91,13 +101,16 @@ swt_start_dockerd() {
   mkdir -p "$SWT_RUN/n$i" "$SWT_DATA/n$i"
   rm -f "$SWT_RUN/n$i/dockerd.pid"
   # setsid: detach from the caller's session so the daemon outlives this script.
-  # env -i: no proxy variables etc. leak in.  DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1:
-  # swarm tasks use the local image and never try to pull (there is no registry).
+  # env -i: no proxy variables etc. leak in. Swarm tasks pull their image like on any
+  # node (a digest-pinned image already present is not pulled again); a local-only
+  # name (stackctl-demo/web:1) fails its pull at once (docker.io is not resolvable,
+  # see resolv.conf in up.sh) and the task runs the loaded image.
+  # --insecure-registry: the project's registry speaks plain HTTP; the engine trusts
+  # only 127.0.0.0/8 that way by default, and the nodes reach it at $SWT_NET.1.
   ( cd / && exec setsid nsenter --net="/run/netns/$SWT_NS-n$i" --mount="$SWT_RUN/ns/n$i.mnt" \
       --uts="$SWT_RUN/ns/n$i.uts" \
       env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 \
-      dockerd -H "$(swt_sock "$i")" \
+      dockerd -H "$(swt_sock "$i")" --insecure-registry "$(swt_registry)" \
         --data-root "$SWT_DATA/n$i/data" --exec-root "$SWT_RUN/n$i/exec" \
         --pidfile "$SWT_RUN/n$i/dockerd.pid" --cgroup-parent "/$SWT_CGROUP/n$i" \
         --storage-driver overlay2 --userland-proxy=false --log-level info $SWT_DOCKERD_OPTS \
@@ -113,4 +126,32 @@ swt_wait_dockerd() {
   done
   tail -20 "$SWT_DATA/n$i/dockerd.log" >&2
   swt_die "node$i dockerd did not come up within ${SWT_TIMEOUT}s"
+}
+
+# PID of the registry forward up.sh started (empty if not running). socat runs in the
+# host's namespaces (it must reach the host's loopback), so it is found by its pidfile,
+# checked against its command name.
+swt_forward_pid() {
+  local f="$SWT_RUN/registry-forward.pid" p
+  [ -s "$f" ] || return 0
+  p=$(cat "$f")
+  if [ -d "/proc/$p" ] && grep -q '^socat' "/proc/$p/comm" 2>/dev/null; then echo "$p"; fi
+}
+
+# Forward $(swt_registry) (host end of the hub link) to $SWT_REGISTRY; returns once
+# the registry answers through it.
+swt_start_forward() {
+  local t
+  [ "$SWT_HOST_LINK" = 1 ] || swt_die "the registry forward needs SWT_HOST_LINK=1 (SWT_REGISTRY= for none)"
+  for t in socat curl; do command -v "$t" >/dev/null || swt_die "missing command: $t (./dev cluster installs it)"; done
+  # setsid: own process group, so down.sh ends the listener and its per-connection
+  # children together
+  ( cd / && exec setsid socat "TCP-LISTEN:$SWT_REGISTRY_PORT,bind=$SWT_NET.1,reuseaddr,fork" \
+      "TCP:$SWT_REGISTRY" </dev/null >>"$SWT_DATA/registry-forward.log" 2>&1 ) &
+  echo $! > "$SWT_RUN/registry-forward.pid"
+  for t in $(seq $((SWT_TIMEOUT * 4))); do
+    curl -fsS -m 2 -o /dev/null "http://$(swt_registry)/v2/" 2>/dev/null && return 0
+    sleep 0.25
+  done
+  swt_die "the registry $SWT_REGISTRY does not answer through http://$(swt_registry)/v2/ (./dev cluster starts it)"
 }

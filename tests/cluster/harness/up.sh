@@ -9,8 +9,12 @@
 # lives in a separate "hub" namespace, so the host's iptables are never touched.
 # Nodes have NO default route: they can only reach each other (and $SWT_NET.1).
 #
-# The system dockerd (/var/run/docker.sock, /var/lib/docker) is only read: the demo
-# images are copied from it into every node (docker save | docker load).
+# Images: the nodes pull from the project's registry (./dev cluster runs it on the
+# host's 127.0.0.1:5000) at $SWT_NET.1:5000, a forward on the host end of the hub
+# link, trusted by every node's dockerd as an insecure (plain HTTP) registry.
+# The system dockerd (/var/run/docker.sock, /var/lib/docker) is only read: the
+# local-only demo names (stackctl-demo/web:1, ...) are copied from it into every
+# node (docker save | docker load) for the tests that deploy them by those names.
 #
 # Usage:  sudo tests/cluster/harness/up.sh      (env knobs: see lib.sh)
 # Then:   docker -H unix:///run/stackctl-cluster/node1.sock node ls
@@ -49,7 +53,17 @@ if [ "$SWT_HOST_LINK" = 1 ]; then
 else
   ip -n "$SWT_NS-hub" addr add "$SWT_NET.1/24" dev br0   # so $SWT_NET.1 (DNS below) exists
 fi
-printf 'nameserver %s\n' "$SWT_NET.1" > "$SWT_RUN/resolv.conf"   # our own address only
+# The nodes have no DNS. A name lookup must fail at once: the engine looks up docker.io
+# for every image name without a registry (a digest lookup of stackctl-demo/web:1, a
+# task's pull of it). With "nameserver $SWT_NET.1" (the host end of the link, where no
+# DNS listens) each such lookup took 5.0 s, the resolver's timeout; on the node's own
+# loopback the refusal is immediate (3 ms).
+printf 'nameserver 127.0.0.1\noptions attempts:1\n' > "$SWT_RUN/resolv.conf"
+
+if [ -n "$SWT_REGISTRY" ]; then
+  swt_log "registry $SWT_REGISTRY reachable from the nodes at $(swt_registry)"
+  swt_start_forward
+fi
 
 # Replayable list of the host's cgroup mounts ("mountpoint fstype source options")
 awk '$5 ~ /^\/sys\/fs\/cgroup(\/|$)/ { for (k = 7; k <= NF; k++) if ($k == "-") break;
@@ -66,7 +80,7 @@ for i in $(seq "$SWT_NODES"); do
   # Persistent mount + UTS namespace for node i, created from inside its netns:
   #  - fresh sysfs (so /sys/class/net shows the node's interfaces, not the host's)
   #  - re-mount the cgroup hierarchies (the new sysfs hides them)
-  #  - private /etc/resolv.conf pointing at $SWT_NET.1
+  #  - private /etc/resolv.conf (no DNS; lookups fail at once)
   #  - drop copies of host docker/netns mounts so nodes never pin host objects
   mkdir -p "$SWT_RUN/n$i"
   touch "$SWT_RUN/ns/n$i.mnt" "$SWT_RUN/ns/n$i.uts"
@@ -119,8 +133,9 @@ done
 T_SWARM=$(date +%s.%N)
 
 # ----------------------------------------------------------------- images ----
-# No registry: copy the images from the local (system) engine into every node, so
-# every node has the same image IDs. The system engine is only read (docker save).
+# The local-only names (no registry in them) cannot be pulled: copy them from the
+# local (system) engine into every node, so every node has the same image IDs. The
+# system engine is only read (docker save). Registry images are pulled by the nodes.
 swt_log "loading into every node: $SWT_IMAGES"
 # shellcheck disable=SC2086
 docker save $SWT_IMAGES -o "$SWT_DATA/images.tar"
@@ -134,6 +149,7 @@ T_IMAGES=$(date +%s.%N)
 {
   for i in $(seq "$SWT_NODES"); do echo "export SWT_NODE$i=$(swt_sock "$i")"; done
   echo "export DOCKER_HOST=$(swt_sock 1)"
+  if [ -n "$SWT_REGISTRY" ]; then echo "export SWT_NODE_REGISTRY=$(swt_registry)"; fi
 } > "$SWT_RUN/env"
 trap - ERR
 swt_d 1 node ls >&2

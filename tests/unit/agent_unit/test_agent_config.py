@@ -118,3 +118,57 @@ def test_age_identity_defaults_to_the_cli_variable(
     assert parse_config(GOOD, "agent.yml").stacks[0].age_identity_files == ("/keys/id.txt",)
     monkeypatch.delenv("STACKCTL_AGE_IDENTITY_FILE")
     assert parse_config(GOOD, "agent.yml").stacks[0].age_identity_files == ()
+
+
+def test_credentials_keep_only_a_password_file_path_read_beside_agent_yml(
+    tmp_path: Path,
+) -> None:
+    config_file = tmp_path / "agent.yml"
+    config_file.write_text(
+        "stacks:\n"
+        "  - name: shop\n"
+        "    repo: https://git.example.com/ops/deploy.git\n"
+        "    files: [stack.yml]\n"
+        "    credentials: {username: deploy, password_file: git.token}\n"
+        "  - name: blog\n"
+        "    repo: https://ci@git.example.com/ops/blog.git\n"
+        "    files: [stack.yml]\n"
+        "    credentials: {password_file: /run/secrets/git_token}\n"
+    )
+    shop, blog = load_config(str(config_file)).stacks
+    assert shop.credentials is not None and blog.credentials is not None
+    assert (shop.credentials.username, shop.credentials.password_file) == (
+        "deploy",
+        str(tmp_path / "git.token"),
+    )
+    assert (blog.credentials.username, blog.credentials.password_file) == (
+        "",
+        "/run/secrets/git_token",
+    )
+
+
+def test_credentials_need_http_and_a_user_name_and_only_known_keys() -> None:
+    found = errors(
+        "stacks:\n"
+        "  - name: a\n"
+        "    repo: git@github.com:o/r.git\n"
+        "    files: [s.yml]\n"
+        "    credentials: {username: u, password_file: p}\n"
+        "  - name: b\n"
+        "    repo: https://git.example.com/r.git\n"
+        "    files: [s.yml]\n"
+        "    credentials: {password_file: p}\n"
+    )
+    assert [where for where, _ in found] == ["agent.yml:5:5", "agent.yml:9:5"]
+    assert "http:// and https://" in found[0][1]
+    assert "username" in found[1][1]
+    # a password written into agent.yml is refused, and not repeated in the error
+    (where, message), *_ = errors(
+        "stacks:\n"
+        "  - name: c\n"
+        "    repo: https://git.example.com/r.git\n"
+        "    files: [s.yml]\n"
+        "    credentials: {username: u, password_file: p, password: hunter2}\n"
+    )
+    assert where.startswith("agent.yml:5:") and "password" in message
+    assert "hunter2" not in message

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import threading
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from stackctl.agent.config import parse_config
+from stackctl.agent.http.routes import observe
+from stackctl.agent.http.routing import Request, Response, Router, RouteSetup
 from stackctl.agent.loop import Agent
 from stackctl.agent.observe.health import ReadinessProbe
 from stackctl.agent.observe.metrics import AgentMetrics
@@ -123,8 +128,7 @@ def test_readiness_names_the_engine_and_each_stale_stack_and_caches_the_ping() -
     assert probe.stale_stacks() == [
         "stack a: the last pass ended 200s ago, more than 3 intervals (30s)"
     ]
-    doc = probe.check().to_json()
-    assert (doc["apiVersion"], doc["kind"], doc["ready"]) == ("stackctl/v1", "Readiness", False)
+    assert not probe.check().ready
 
 
 def _view(message: str, outcome: str = "error") -> StackView:
@@ -155,3 +159,53 @@ def test_the_refresh_period_is_clamped() -> None:
         5,
         3600,
     ]
+
+
+def _call(
+    router: Router, setup: RouteSetup, path: str, query: dict[str, list[str]] | None = None
+) -> Response:
+    match = router.match("GET", path)
+    assert match.route is not None, path
+    request = Request("GET", path, query or {}, {}, b"", ("127.0.0.1", 1))
+    return match.route.handler(setup, request)
+
+
+def test_the_routes_answer_from_the_agent_they_are_registered_with() -> None:
+    agent = _agent()
+    router, setup = Router(), RouteSetup(agent)
+    observe.register(router, setup)
+    assert {(r.pattern, r.public) for r in router.routes} == {
+        ("/healthz", True),
+        ("/readyz", True),
+        ("/metrics", False),
+        ("/", False),
+    }
+    assert _call(router, setup, "/healthz").status == 200
+    agent.run_pass("a")  # the listeners registered above see it (an engine error)
+    ready = _call(router, setup, "/readyz")
+    body = json.loads(ready.body)
+    assert (ready.status, body["kind"], body["ready"]) == (503, "Readiness", False)
+    assert body["reasons"][0].startswith("engine: cannot reach the Docker engine")
+    text = _call(router, setup, "/metrics").body.decode()
+    assert 'stackctl_agent_engine_errors_total{stack="a"} 1.0' in text
+    page = _call(router, setup, "/", {"refresh": ["3"]})
+    assert page.content_type.startswith("text/html")
+    assert b'content="3"' in page.body and b"history unavailable" in page.body
+
+
+def test_an_engine_that_never_answers_is_not_ready_without_holding_the_probe() -> None:
+    released = threading.Event()
+    calls: list[int] = []
+
+    def hanging_connect() -> None:
+        calls.append(1)
+        released.wait(30)  # an engine that accepts the connection and says nothing
+        raise EngineError("cannot reach the Docker engine at tcp://127.0.0.1:1")
+
+    probe = ReadinessProbe(_agent(), hanging_connect, ping_timeout=0.1)  # type: ignore[arg-type]
+    try:
+        assert probe.engine_problem() == "engine: no answer within 1.1s"
+        assert probe.engine_problem() == "engine: no answer within 1.1s"
+        assert len(calls) == 1  # the second probe waited for the same check
+    finally:
+        released.set()

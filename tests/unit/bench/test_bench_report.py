@@ -158,3 +158,24 @@ def test_render_all_writes_page_and_plot_from_a_results_file(tmp_path: Path) -> 
     assert "![Deploy time against number of services](img/bench-deploy.png)" in page
     assert "Test CPU, 2 cores" in page
     assert fmt_seconds(12.0) in _deploy_row(page, "| first deploy (wait for convergence) | 20 |")
+
+
+def test_registry_section_shows_the_registry_runs_ratios_or_says_none_was_given() -> None:
+    plain = _results([_sample("deploy", 20, "stackctl", 1, 12.0)])
+    registry = _results(
+        [
+            _sample("redeploy", 5, "stackctl", 1, 0.5, api_writes=0),
+            _sample("redeploy", 5, "docker", 1, 2.0, api_writes=5),
+        ]
+    )
+    markdown = render_markdown(plain, "r.json", None, registry, "reg.json")
+    section = _section(markdown, "Registry mode")
+    assert "`bench/results/reg.json`" in section
+    assert "--registry" in section
+    row = _row(markdown, "| redeploy, unchanged file | 5 |", "Registry mode")
+    assert row == "| redeploy, unchanged file | 5 | 0.50 s (1) | 2.00 s (1) | 0.25x | 0 | 5 |"
+    # the main tables come from the plain run only
+    assert "| redeploy, unchanged file | 5 |" not in _section(markdown, "Deploy and update")
+
+    without = _section(render_markdown(plain, "r.json", None), "Registry mode")
+    assert "No registry-mode results were given" in without
