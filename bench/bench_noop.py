@@ -269,6 +269,14 @@ def render_section(results: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def noop_section(text: str) -> str | None:
+    """The "No-op commands" section of a benchmarks page, markers included, if any."""
+    if SECTION_BEGIN not in text or SECTION_END not in text:
+        return None
+    start = text.index(SECTION_BEGIN)
+    return text[start : text.index(SECTION_END, start) + len(SECTION_END)]
+
+
 def write_section(doc: Path, section: str) -> None:
     """Put ``section`` into ``doc``: replace the old one, or insert it before "## Machine"."""
     text = doc.read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_noop import noop_section, write_section
 from bench.contenders import DOCKER, FLOOR, STACKCTL
 from bench.results import Results
 from bench.table import Table, fmt_count, fmt_ratio, ratio
@@ -237,6 +238,14 @@ def _failures_section(results: Results) -> list[str]:
     return [*lines, ""]
 
 
+# The agent is measured by its own benchmark, with its own page section.
+AGENT_POINTER = (
+    "The GitOps agent (`stackctl agent`) is measured by `bench/agent_bench.py`: "
+    "push-to-converged latency, and an idle agent's CPU, RSS and Engine API calls per "
+    "pass over 10 minutes; figures and command in [agent.md](agent.md#measured)."
+)
+
+
 def registry_section(registry: Results | None, source: str | None) -> list[str]:
     """What registry mode measures, how to run it, and its ratios when a run is given."""
     lines = [
@@ -309,6 +318,8 @@ def render_markdown(
         f"started {results.machine.get('date')}, finished {results.finished or 'unfinished'}. "
         "Timings on a shared, noisy machine: compare the ratios within this run, not "
         "against other runs.",
+        "",
+        AGENT_POINTER,
         "",
     ]
     lines += targets_section(table)
@@ -400,7 +411,10 @@ def render_all(results: Results, repo: Path = REPO, registry: Results | None = N
     plot_ref = str(PLOT_PATH.relative_to("docs")) if has_plot else None
     registry_source = _source_name(registry) if registry is not None else None
     page = render_markdown(results, f"bench/results/{source}", plot_ref, registry, registry_source)
+    kept = noop_section(doc.read_text("utf-8")) if doc.exists() else None
     doc.write_text(page, "utf-8")
+    if kept is not None:  # bench/bench_noop.py's section comes from its own results file
+        write_section(doc, kept)
     written.append(doc)
     return written
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackctl.core.history.revision import GitOrigin, Revision, current_number
 from stackctl.core.history.revision import Outcome as RevisionOutcome
-from stackctl.core.model.model import Stack
+from stackctl.core.model.model import DependsOn, Stack
 from stackctl.core.model.state import ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Effect, Plan
 from stackctl.errors import (
@@ -300,9 +300,14 @@ def plan(
     source_map: SourceMap | None = None,
     warn: Callable[[str], None] | None = None,
     resolve: Callable[[ClusterState, ClusterState], ClusterState] | None = None,
+    dependencies: Mapping[str, tuple[DependsOn, ...]] | None = None,
 ) -> StackPlan:
     """Plan ``source`` (a loaded ``Stack``, or a desired ``ClusterState``) as stack
     ``stack`` against the cluster.
+
+    ``dependencies`` (``depends_on`` by full service name; taken from a ``Stack``
+    source when not given) orders the release hooks: jobs that depend on what the
+    plan writes run again, and the plan says the order in words (docs/hooks.md).
 
     ``resolve(desired, live)`` pins images to registry digests first (an
     ``stackctl.engine.images.ImageResolver``'s ``resolve``, as ``--resolve-image``).
@@ -318,6 +323,7 @@ def plan(
     _check_name(stack)
     # lazy: every CLI command imports this module; each call loads only its own layers
     from stackctl.core.convert.convert import convert_stack  # noqa: PLC0415
+    from stackctl.core.convert.rollout_inputs import dependencies_of  # noqa: PLC0415
     from stackctl.engine.planning import FROM_HISTORY, plan_against_cluster  # noqa: PLC0415
 
     if isinstance(source, Stack):
@@ -333,6 +339,9 @@ def plan(
         keep_rollback_objects=keep_rollback_objects,
         warn=warn,
         resolve=resolve,
+        dependencies=dependencies
+        if dependencies is not None or stack_source is None
+        else dependencies_of(stack_source, stack),
     )
     located = planned.plan
     if source_map is not None:
@@ -714,6 +723,7 @@ def status(client: EngineClient, stack: str) -> StackStatus:
     services nor revisions."""
     _check_name(stack)
     # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.plan.hooks import is_rerun  # noqa: PLC0415
     from stackctl.engine.revision_plans import plan_against_revision  # noqa: PLC0415
     from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
     from stackctl.engine.stacks import service_statuses  # noqa: PLC0415
@@ -735,7 +745,11 @@ def status(client: EngineClient, stack: str) -> StackStatus:
         # them knowingly, so they are not drift.
         result = plan_against_revision(client, revision, prune=False, last_applied=revision.state)
         changes = result.plan.changes
-        changed = {c.name for c in changes if c.effect not in (Effect.NONE, Effect.ORPHAN)}
+        changed = {
+            c.name
+            for c in changes
+            if c.effect not in (Effect.NONE, Effect.ORPHAN) and not is_rerun(c)
+        }  # a job that would only run again (a release hook) did not drift
         drifted = tuple(sorted(changed | set(result.missing)))
         orphans = tuple(sorted(c.name for c in changes if c.effect is Effect.ORPHAN))
     summary = next((s for s in recorded.revisions if s.number == recorded.current), None)

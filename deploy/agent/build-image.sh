@@ -8,6 +8,12 @@
 #   deploy/agent/build-image.sh [TAG]     # default TAG: stackctl-agent:<version>
 #
 # Needs: ./dev cluster (the venv, docker, busybox-static, git). Prints the tag.
+#
+# A build takes minutes (mostly pip); its result is cached by content: the image is
+# also tagged stackctl-agent-cache:<hash of every input>, and a later run whose inputs
+# hash the same (the project's files, this script, the interpreter, the installed
+# dependency versions, git, busybox) only tags that image. STACKCTL_AGENT_REBUILD=1
+# builds anyway.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -16,13 +22,33 @@ VENV_PY="$ROOT/.venv/bin/python"
 VERSION=$("$VENV_PY" -c 'import stackctl; print(stackctl.__version__)')
 TAG=${1:-stackctl-agent:$VERSION}
 
+log() { printf '==> %s\n' "$*" >&2; }
+
+# -- the content cache ---------------------------------------------------------------
+inputs_hash() {
+  {
+    (cd "$ROOT" && find stackctl schemas pyproject.toml deploy/agent/build-image.sh \
+      -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -z |
+      xargs -0 sha256sum)
+    "$VENV_PY" -c 'import sys; print(sys.version)'
+    "$VENV_PY" -m pip freeze --disable-pip-version-check --exclude-editable 2>/dev/null
+    git --version
+    sha256sum /bin/busybox "$(command -v git)"
+  } | sha256sum | cut -c1-16
+}
+CACHE_TAG="stackctl-agent-cache:$(inputs_hash)"
+if [ "${STACKCTL_AGENT_REBUILD:-0}" != 1 ] && docker image inspect "$CACHE_TAG" >/dev/null 2>&1; then
+  log "inputs unchanged: reusing $CACHE_TAG"
+  docker tag "$CACHE_TAG" "$TAG"
+  echo "$TAG"
+  exit 0
+fi
+
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 ROOTFS="$WORK/rootfs"
 mkdir -p "$ROOTFS"/{bin,tmp,etc/ssl/certs,opt/stackctl,var/lib/stackctl-agent,root}
 chmod 1777 "$ROOTFS/tmp"
-
-log() { printf '==> %s\n' "$*" >&2; }
 
 # -- the project and its runtime dependencies -------------------------------------
 log "wheel of $ROOT and its runtime dependencies -> /opt/stackctl"
@@ -91,5 +117,8 @@ CMD ["agent", "--config", "/etc/stackctl/agent.yml"]
 EOF
 log "docker build -t $TAG (FROM scratch, $(du -sh "$ROOTFS" | cut -f1))"
 # the classic builder: no BuildKit/buildx needed, works offline FROM scratch
-DOCKER_BUILDKIT=0 docker build -q -t "$TAG" "$WORK" >/dev/null
+DOCKER_BUILDKIT=0 docker build -q -t "$TAG" -t "$CACHE_TAG" "$WORK" >/dev/null
+# the cache keeps the three newest builds (an untag only: images still tagged otherwise stay)
+docker images stackctl-agent-cache --format '{{.Repository}}:{{.Tag}}' | tail -n +4 |
+  xargs -r docker rmi >/dev/null 2>&1 || true
 echo "$TAG"

@@ -121,7 +121,9 @@ def apply(
         origin=origin,
     )
     rollout = result.rollout
-    if rollout.changed == 0 and result.outcome is api.Outcome.APPLIED:
+    # nothing written and no revision: another apply got there first. (Finishing an
+    # interrupted apply also changes nothing, but records the revision that says applied.)
+    if rollout.changed == 0 and result.outcome is api.Outcome.APPLIED and result.revision is None:
         return Applied("no_change", "applied meanwhile (nothing left to do)", None)
     failed = [f"{s.name}: {s.reason}" for s in rollout.services if s.reason]
     parts = ([rollout.message] if rollout.message else []) + failed + warnings

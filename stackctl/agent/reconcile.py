@@ -9,7 +9,7 @@ labels when the reported outcome, commit or message changes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from stackctl.agent import deploy
@@ -17,11 +17,11 @@ from stackctl.agent.config import StackConfig
 from stackctl.agent.decide import Action, decide, sync_key
 from stackctl.agent.git_source import GitError, GitSource
 from stackctl.agent.state import AgentState, state_from_labels, state_to_labels
-from stackctl.core.history.revision import GitOrigin
+from stackctl.core.history.revision import GitOrigin, current_number
 from stackctl.core.plan.plan_model import Effect, Plan
 from stackctl.engine.agent_state import read_state_labels, update_state_labels
 from stackctl.engine.client import EngineClient
-from stackctl.engine.revisions import RevisionStore
+from stackctl.engine.revisions import RevisionStore, RevisionSummary
 from stackctl.errors import (
     EngineError,
     ExitCode,
@@ -231,7 +231,11 @@ class StackPass:
                 deploy.fingerprint(live),
             )
         )
-        if seen == self.memory.planned:
+        # An apply of ours that was cut short (killed, or stopped) may have written all
+        # its specs: the plan is empty, yet the revision never said "applied". Deploying
+        # again finishes it (health gates, then a revision marked with the outcome).
+        finishing = decision.action is Action.DEPLOY and _unfinished(revisions)
+        if seen == self.memory.planned and not finishing:
             return "no_change", "", None  # nothing moved since the last empty plan
         planned = deploy.plan(
             self.client,
@@ -240,7 +244,7 @@ class StackPass:
             prune=self.config.prune,
             resolve_image=self.config.apply.resolve_image,
         )
-        if not planned.has_changes:
+        if not planned.has_changes and not finishing:
             self.memory.planned = seen
             return "no_change", "", None
         self.memory.planned = ""
@@ -272,6 +276,14 @@ def _error_kind(error: StackctlError) -> str:
     if isinstance(error, GitError):
         return "git"
     return "engine" if isinstance(error, EngineError) else "other"
+
+
+def _unfinished(revisions: Sequence[RevisionSummary]) -> bool:
+    """The revision the cluster runs never finished its rollout (interrupted, or running)."""
+    current = current_number((r.number, r.outcome) for r in revisions)
+    return any(
+        r.number == current and r.outcome is not None and r.outcome.unfinished for r in revisions
+    )
 
 
 def _drift_message(plan: Plan) -> str:

@@ -15,6 +15,8 @@ import typer
 
 from stackctl import __version__
 from stackctl.cli import fast_help, global_options, typer_plain_values
+from stackctl.cli.common import run_app
+from stackctl.cli.entry import requested_command
 from stackctl.cli.examples import epilog_for, reflow_docstring
 
 typer_plain_values.install()  # no pydantic for values that need no coercion
@@ -72,8 +74,17 @@ def _root(
     ctx.call_on_close(global_options.finish)
 
 
+def _modules_to_register(command: str | None) -> tuple[str, ...]:
+    """Only the module of ``command`` when it names one (``stackctl.cli.entry`` knows
+    what this process runs); otherwise every command module (help listings, unknown
+    commands and their suggestions, importers of ``app`` such as the docs generator)."""
+    module = f"stackctl.cli.cmd_{command}"
+    return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
+
+
 def _register_commands() -> None:
-    for module_name in COMMAND_MODULES:
+
+    for module_name in _modules_to_register(requested_command()):
         importlib.import_module(module_name).register(app)
     app.command("version", help=fast_help.VERSION_COMMAND_HELP)(version)
 
@@ -95,7 +106,5 @@ _register_commands()
 
 def main() -> None:
     """Console entry point."""
-    # lazy: the CLI imports every command module at start-up; load this on use
-    from stackctl.cli.common import run_app  # noqa: PLC0415
 
     sys.exit(run_app(app))

@@ -30,6 +30,7 @@ from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.compose_words import locate_plan
+from stackctl.core.plan.hooks import with_hook_runs
 from stackctl.core.plan.placement import refuse_placement_errors
 from stackctl.core.plan.plan_model import Plan
 from stackctl.core.render import plan_to_json, render_text
@@ -45,7 +46,7 @@ from stackctl.engine.planning import (
 from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config
 from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError, UserAbort
-from stackctl.rollout.options import FailurePolicy
+from stackctl.rollout.options import ApplyOutcome, FailurePolicy
 
 if TYPE_CHECKING:
     from stackctl.engine.planning import ClusterPlan
@@ -82,6 +83,8 @@ class ApplyRequest:
     as_json: bool = False
     no_color: bool = False
     context: str | None = None
+    # sees the rollout's outcome when one ran (``apply --notify`` reports it)
+    on_outcome: Callable[[ApplyOutcome], None] | None = None
 
 
 class _Session:
@@ -94,6 +97,7 @@ class _Session:
         self.image_locations: dict[str, Any] = {}
         self._registry_auth: Callable[[str], str | None] | None = None
         self.source_map: SourceMap | None = None  # where each key was written, for the plan
+        self.dependencies: dict[str, Any] = {}  # depends_on, for the release hooks
 
     @property
     def client(self) -> EngineClient:
@@ -127,6 +131,7 @@ class _Session:
             typer.echo(line, err=True)
         self.image_locations = dict(loaded.image_locations)
         self.source_map = loaded.source_map
+        self.dependencies = dependencies_of(loaded.stack, self.request.stack)
         return loaded.stack, convert_stack(loaded.stack, self.request.stack)
 
     def resolve_images(self, desired: ClusterState, live: ClusterState) -> ClusterState:
@@ -146,7 +151,11 @@ class _Session:
         the digests that were shown and approved stay; no registry is asked twice."""
 
         planned = plan_against_cluster(
-            self.client, desired, prune=self.request.prune, resolve=pinned_like(desired)
+            self.client,
+            desired,
+            prune=self.request.prune,
+            resolve=pinned_like(desired),
+            dependencies=self.dependencies,
         )
         return planned.live, planned.plan
 
@@ -154,7 +163,11 @@ class _Session:
         """Observe, resolve image digests (``--resolve-image``), plan."""
 
         return plan_against_cluster(
-            self.client, desired, prune=self.request.prune, resolve=self.resolve_images
+            self.client,
+            desired,
+            prune=self.request.prune,
+            resolve=self.resolve_images,
+            dependencies=self.dependencies,
         )
 
     def saved_plan(self, desired: ClusterState, live: ClusterState) -> Plan:
@@ -168,7 +181,10 @@ class _Session:
             raise StackctlError(
                 f"cannot read the plan {self.request.plan_file}: {error.strerror}"
             ) from None
-        plan = checked_saved_plan(text, desired, live)
+
+        plan = with_hook_runs(
+            checked_saved_plan(text, desired, live), desired, live, self.dependencies
+        )
         return without_protected_deletes(self.client, plan, desired)
 
     def show_plan(self, plan: Plan) -> None:

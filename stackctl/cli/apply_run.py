@@ -48,6 +48,7 @@ def locked_rollout(
         resolve_image=request.resolve_image,
         registry_auth=session.registry_auth,
         nothing_left=f"stack {request.stack}: nothing left to do (applied meanwhile).",
+        on_outcome=request.on_outcome,
     )
 
 
@@ -61,7 +62,9 @@ def wait_for_swarm(
 
     request = session.request
     options = options_for(request, policy, dependencies=dependencies_of(stack, request.stack))
-    return run_unlocked(session.client, request, plan, options, request.resolve_image)
+    return run_unlocked(
+        session.client, request, plan, options, request.resolve_image, request.on_outcome
+    )
 
 
 def refuse_saved_plan_over_interrupted(client: EngineClient, request: Any) -> None:

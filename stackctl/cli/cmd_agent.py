@@ -1,9 +1,11 @@
 """``stackctl agent``: the pull-based GitOps agent, and its controls.
 
-``stackctl agent --config agent.yml`` runs until SIGTERM/SIGINT; ``--once`` does
-one pass over every stack and exits with the worst outcome's exit code.
+``stackctl agent --config agent.yml`` runs until SIGTERM/SIGINT and serves its
+HTTP surface on ``listen`` (``stackctl.agent.http``); ``--once`` does one pass
+over every stack and exits with the worst outcome's exit code (no HTTP).
 ``suspend|resume|retry|status STACK`` read and write the agent state kept in
-the cluster, so they work from any machine with access to the engine.
+the cluster (``stackctl.agent.controls``, shared with the JSON API), so they
+work from any machine with access to the engine.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ agent_app = typer.Typer(
     help=(
         "Keep stacks in sync with git: fetch, plan, apply only a non-empty plan, never "
         "re-apply a failed commit, pause after a manual rollback.\n\n"
-        "Run: stackctl agent --config agent.yml [--once]. Control: stackctl agent "
+        "Run: stackctl agent --config agent.yml [--once]; without --once it serves webhooks, "
+        "a JSON API, health and metrics on listen. Control: stackctl agent "
         "suspend|resume|retry|status STACK (state kept in the cluster).\n\n"
         "--once exit codes: the worst pass: 0 applied / nothing to do / suspended / paused / "
         "held; 1 error (git, invalid files, engine); 2 drift reported; 3 rolled back; "
@@ -51,7 +54,7 @@ def agent(
     if config is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(1)
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.agent.config import load_config  # noqa: PLC0415
     from stackctl.agent.loop import Agent  # noqa: PLC0415
     from stackctl.agent.notifications import PassNotifier, agent_notifier  # noqa: PLC0415
@@ -81,7 +84,7 @@ def _run_until_stopped(runner: Any, settings: Any) -> None:
         typer.echo(f"stackctl agent: {signal.Signals(signum).name}: stopping", err=True)
         runner.request_stop()
 
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.agent.http.server import start_server  # noqa: PLC0415
 
     server = start_server(runner, settings, log=lambda line: typer.echo(line, err=True))
@@ -103,7 +106,7 @@ def suspend(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Stop the agent from touching STACK (on every agent, from its next pass) until resume."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.agent import controls  # noqa: PLC0415
 
     controls.suspend(connect(context), stack)
@@ -117,7 +120,7 @@ def resume(
 ) -> None:
     """Let the agent manage STACK again: lifts a suspend and acknowledges manual rollbacks
     (the agent then applies the branch head again)."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.agent import controls  # noqa: PLC0415
 
     controls.resume(connect(context), stack)
@@ -130,7 +133,7 @@ def retry(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Apply the commit whose apply failed once more, on the agent's next pass."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.agent import controls  # noqa: PLC0415
 
     controls.retry(connect(context), stack)
@@ -144,7 +147,7 @@ def status(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """What the agent last reported for each stack, as stored in the cluster."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.agent.state import state_from_labels  # noqa: PLC0415
     from stackctl.engine.agent_state import list_state_labels  # noqa: PLC0415
 

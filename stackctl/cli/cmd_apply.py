@@ -10,9 +10,10 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -24,6 +25,9 @@ from stackctl.cli.stackfile_options import (
     PROFILE_HELP,
 )
 from stackctl.errors import StackctlError
+
+if TYPE_CHECKING:
+    from stackctl.rollout.options import ApplyOutcome
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 converged (or nothing to do); 1 nothing was changed (invalid stack, "
@@ -86,17 +90,25 @@ def apply(
     history_max: int = typer.Option(
         10, "--history-max", min=1, help="Revisions to keep (older ones are deleted)."
     ),
+    notify: list[str] = typer.Option(
+        [],
+        "--notify",
+        help="POST the outcome (JSON: stack, commit, revision, outcome, services changed, "
+        "duration) to this URL when the apply ends; repeatable. A failed delivery is a "
+        "warning; the exit code stays the apply's.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Stream events as JSON lines."),
     no_color: bool = typer.Option(False, "--no-color", help="No colour."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.cli.apply_flow import ApplyRequest, run_apply_command  # noqa: PLC0415
 
+    outcomes: list[ApplyOutcome] = []
     request = ApplyRequest(
         stack=stack,
         files=tuple(files),
@@ -118,13 +130,47 @@ def apply(
         as_json=as_json,
         no_color=no_color,
         context=context,
+        on_outcome=outcomes.append,
     )
-    code = run_apply_command(request)
+    if not notify:
+        raise typer.Exit(run_apply_command(request))
+    started = time.monotonic()
+    try:
+        code = run_apply_command(request)
+    except StackctlError as error:
+        _notify(notify, stack, None, 1, started, error=error)
+        raise
+    _notify(notify, stack, outcomes[-1] if outcomes else None, code, started)
     raise typer.Exit(code)
 
 
+def _notify(
+    urls: list[str],
+    stack: str,
+    outcome: ApplyOutcome | None,
+    code: int,
+    started: float,
+    *,
+    error: StackctlError | None = None,
+) -> None:
+    # lazy: help listings import every command module; load this on use
+    from stackctl.notify.apply_report import (  # noqa: PLC0415
+        apply_notification,
+        error_message,
+        send_apply_notification,
+    )
+
+    message = error_message(error) if error is not None else ""
+    notification = apply_notification(
+        stack, outcome, code, time.monotonic() - started, error=message
+    )
+    send_apply_notification(
+        urls, notification, lambda line: typer.echo(f"stackctl: warning: {line}", err=True)
+    )
+
+
 def _seconds(text: str, option: str) -> float:
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.core.model.units import UnitError, parse_duration  # noqa: PLC0415
 
     try:

@@ -31,7 +31,7 @@ def config(
     Short syntax is expanded, defaults applied, units normalized. Config and
     secret contents are never printed, only their file paths.
     """
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.cli.common import format_findings  # noqa: PLC0415
     from stackctl.core.convert.config_output import render_stack_yaml  # noqa: PLC0415
 

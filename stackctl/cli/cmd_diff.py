@@ -86,7 +86,7 @@ def diff(
         "(also: `stackctl -v diff`).",
     ),
 ) -> int:
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.cli.global_options import is_verbose  # noqa: PLC0415
     from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
@@ -97,10 +97,10 @@ def diff(
         return _diff_revision(
             stack, revision, files, env_files, out, context, prune, fmt, no_color, engine_paths
         )
-    desired, source_map, locations = _desired_from_files(
+    desired, source_map, locations, dependencies = _desired_from_files(
         stack, files, env_files, identities, profiles
     )
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.engine.images import ImageResolver  # noqa: PLC0415
     from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config  # noqa: PLC0415
 
@@ -122,6 +122,7 @@ def diff(
         resolve=resolver.resolve,
         source_map=source_map,
         engine_paths=engine_paths,
+        dependencies=dependencies,
     )
 
 
@@ -144,7 +145,7 @@ def _diff_revision(
             "files and saves no plan",
             hint=f"`stackctl rollback {stack} --to {number}` applies that revision",
         )
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl import api  # noqa: PLC0415
 
     client = connect(context)
@@ -168,17 +169,23 @@ def _desired_from_files(
     env_files: list[str],
     identities: list[str],
     profiles: list[str],
-) -> tuple[ClusterState, SourceMap, Mapping[str, Location]]:
-    # lazy: the CLI imports every command module at start-up; load this on use
+) -> tuple[ClusterState, SourceMap, Mapping[str, Location], dict[str, Any]]:
+    # lazy: help listings import every command module; load this on use
     from stackctl.cli.common import format_findings  # noqa: PLC0415
     from stackctl.core.convert.convert import convert_stack  # noqa: PLC0415
+    from stackctl.core.convert.rollout_inputs import dependencies_of  # noqa: PLC0415
 
     loaded = load_from_cli(
         files, env_files, identities=identities, stack_name=stack, profiles=profiles
     )
     for line in format_findings(loaded.findings):
         typer.echo(line, err=True)
-    return convert_stack(loaded.stack, stack), loaded.source_map, loaded.image_locations
+    return (
+        convert_stack(loaded.stack, stack),
+        loaded.source_map,
+        loaded.image_locations,
+        dependencies_of(loaded.stack, stack),  # depends_on: release hooks and their order
+    )
 
 
 def _warn(message: str) -> None:
@@ -196,6 +203,7 @@ def diff_desired(
     resolve: Callable[[ClusterState, ClusterState], ClusterState] | None = None,
     source_map: SourceMap | None = None,
     engine_paths: bool = False,
+    dependencies: Mapping[str, Any] | None = None,
 ) -> int:
     """Plan ``desired`` against the live stack (drift marked against the last applied
     revision), print it, save it; return the exit code.
@@ -203,7 +211,7 @@ def diff_desired(
     ``source_map`` (from loading the files) puts the file:line of each key in the
     plan; ``engine_paths`` lists engine fields too.
     """
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl import api  # noqa: PLC0415
 
     planned = api.plan(
@@ -215,6 +223,7 @@ def diff_desired(
         source_map=source_map,
         warn=_warn,
         resolve=resolve,
+        dependencies=dependencies,
     )
     typer.echo(_render(planned.plan, fmt, no_color, engine_paths))
     if out is not None:
@@ -223,7 +232,7 @@ def diff_desired(
 
 
 def _render(plan: Any, fmt: str, no_color: bool, engine_paths: bool = False) -> str:
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.cli.common import use_color  # noqa: PLC0415
 
     if fmt == "json":

@@ -20,11 +20,11 @@ def history(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """List the stack's revisions (oldest first); the one running now is marked with *."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl import api  # noqa: PLC0415
 
     recorded = api.history(connect(context), stack)

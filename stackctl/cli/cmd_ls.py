@@ -19,7 +19,7 @@ def list_stacks(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """List every stack (services labelled com.docker.stack.namespace)."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.engine.stacks import list_stacks as read_stacks  # noqa: PLC0415
 
     stacks = read_stacks(connect(context))

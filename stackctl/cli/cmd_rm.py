@@ -21,11 +21,11 @@ def remove(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Remove the stack. Exit 0 when removed (or nothing was there), 4 if some objects remain."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.engine.stacks import remove_stack  # noqa: PLC0415
 
     client = connect(context)
@@ -33,7 +33,7 @@ def remove(
     if not keep_history:
         what += ", and its revision history"
     confirm_or_abort(f"Remove stack {stack} ({what})?", yes=yes)
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.engine.lock import StackLock  # noqa: PLC0415
 
     # Under the stack's lock, so a removal never interleaves with an apply/rollback.

@@ -22,11 +22,11 @@ def status(
 ) -> None:
     """Per service: replicas running/desired, healthy, update state, image; plus the
     current revision and whether the live stack drifted from it."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl import api  # noqa: PLC0415
 
     result = api.status(connect(context), stack)

@@ -18,11 +18,11 @@ def unlock(
     """Remove the stack's apply lock, whoever holds it. A lock whose holder was killed
     expires on its own after its lease; use this when you cannot wait for that and are
     sure no apply is running. Exit 0 when a lock was removed or none was held."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.engine.lock import break_lock  # noqa: PLC0415
 
     client = connect(context)

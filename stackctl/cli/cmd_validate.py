@@ -57,7 +57,7 @@ def validate(
 
     Exit status 0 when valid (warnings allowed), 1 when not.
     """
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl import api  # noqa: PLC0415
     from stackctl.cli.common import format_findings  # noqa: PLC0415
 

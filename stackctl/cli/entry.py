@@ -9,6 +9,7 @@ including ``COMMAND --help``, goes to the typer application.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 # Cyclic garbage collection tuned for a command-line run (measured with
@@ -22,7 +23,32 @@ import sys
 _GC_THRESHOLDS = (50_000, 20, 20)
 
 
+_REQUESTED: str | None = None
+
+
+def requested_command() -> str | None:
+    """The command this process was started to run, as far as ``main`` could tell
+    before typer parses anything (None: not known, or not started through ``main``).
+    ``stackctl.cli.app`` then registers only that command: the others' modules are
+    never imported (tens of milliseconds a run)."""
+    return _REQUESTED
+
+
+def single_command(args: list[str]) -> str | None:
+    """The command word of ``args``: the first argument after the root flags, unless
+    a help listing or shell completion needs every command (then None)."""
+    if any(name.startswith("_") and name.endswith("_COMPLETE") for name in os.environ):
+        return None  # typer's shell completion (_STACKCTL_COMPLETE) lists every command
+    for arg in args:
+        if arg in ("--help", "-h"):
+            return None  # the root help lists every command
+        if not arg.startswith("-"):
+            return arg  # the root options are flags: the first word is the command
+    return None
+
+
 def main() -> None:
+    global _REQUESTED
     args = sys.argv[1:]
     # The imports below are lazy on purpose: this module is the start-up path.
     if args in (["--version"], ["version"]):
@@ -36,6 +62,7 @@ def main() -> None:
         print(root_help())
         sys.exit(0)
     gc.set_threshold(*_GC_THRESHOLDS)
+    _REQUESTED = single_command(args)
     from stackctl.cli.app import main as app_main  # noqa: PLC0415 - typer only past the fast paths
 
     gc.freeze()  # the modules, classes and functions live as long as the process

@@ -44,7 +44,7 @@ def _title_of(code: str) -> str | None:
 
 def _rule_of(code: str) -> RuleText | None:
     """The catalogue's title and explanation of ``code`` (None: not catalogued)."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.core.validate.catalogue import rule  # noqa: PLC0415
 
     entry = rule(code)

@@ -76,6 +76,7 @@ def run_locked(
     resolve_image: str = "never",
     registry_auth: Callable[[str], str | None] | None = None,
     nothing_left: str | None = None,
+    on_outcome: Callable[[ApplyOutcome], None] | None = None,
 ) -> int:
     """The locked rollout of apply and rollback, shown; returns the exit code.
 
@@ -95,7 +96,7 @@ def run_locked(
     def run(opts: ApplyOptions, emit: Any) -> ApplyOutcome | None:
         return locked_rollout(client, release, recheck, opts, settings, emit, notice)
 
-    code = _shown(request, options, run)
+    code = _shown(request, options, run, on_outcome)
     if code is None:
         if nothing_left and not request.as_json:
             typer.echo(nothing_left)
@@ -109,13 +110,14 @@ def run_unlocked(
     plan: Plan,
     options: ApplyOptions,
     resolve_image: str,
+    on_outcome: Callable[[ApplyOutcome], None] | None = None,
 ) -> int:
     """Watch Swarm finish rolling out the file's spec (no writes: no lock, no revision)."""
 
     def run(opts: ApplyOptions, emit: Any) -> ApplyOutcome | None:
         return unlocked_watch(client, plan, opts, emit, resolve_image)
 
-    code = _shown(request, options, run)
+    code = _shown(request, options, run, on_outcome)
     return 0 if code is None else code
 
 
@@ -123,8 +125,10 @@ def _shown(
     request: RolloutRequest,
     options: ApplyOptions,
     run: Callable[[ApplyOptions, Any], ApplyOutcome | None],
+    on_outcome: Callable[[ApplyOutcome], None] | None = None,
 ) -> int | None:
-    """Run with the event view and signal handling; print the summary."""
+    """Run with the event view and signal handling; print the summary; hand the
+    outcome to ``on_outcome`` (``apply --notify``)."""
 
     view = make_view(as_json=request.as_json, no_color=request.no_color)
     try:
@@ -134,6 +138,8 @@ def _shown(
         view.close()
     if outcome is None:
         return None
+    if on_outcome is not None:
+        on_outcome(outcome)
     if not request.as_json:
         for line in summary_lines(outcome):
             typer.echo(line)

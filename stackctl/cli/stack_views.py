@@ -21,7 +21,7 @@ CONTEXT_HELP = "Docker context to use (default: the current one / DOCKER_HOST)."
 
 def connect(context: str | None) -> DockerEngineClient:
     """The engine client every command uses (``stackctl.engine.client.connect``)."""
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.cli.global_options import watch_client  # noqa: PLC0415
     from stackctl.engine.client import connect as engine_connect  # noqa: PLC0415
 

@@ -70,7 +70,7 @@ def load_from_cli(
     With ``stack_name``, the names derived from it (``<stack>_<key>``...) are
     checked as well: one the engine would refuse is an error in the result.
     """
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.core.load.loading import load_stack  # noqa: PLC0415
 
     stdin_text = sys.stdin.read() if "-" in files else None
@@ -88,7 +88,7 @@ def load_from_cli(
     )
     if stack_name is None:
         return result
-    # lazy: the CLI imports every command module at start-up; load this on use
+    # lazy: help listings import every command module; load this on use
     from stackctl.core.validate.stack_name import derived_name_findings  # noqa: PLC0415
 
     derived = derived_name_findings(stack_name, result.stack)

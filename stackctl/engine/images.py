@@ -113,6 +113,8 @@ class ImageResolver:
 
     def _lookup_wanted(self, want: ResourceState, have: ResourceState | None) -> str | None:
         """The image ``_pin`` will ask the registry about for this service, if any."""
+        if self.mode == "never":
+            return None
         image, declared = image_of(want.spec), declared_image(want.spec)
         if image is None or declared is None or "@" in image or want.external:
             return None

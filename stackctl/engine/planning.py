@@ -23,6 +23,7 @@ from stackctl.core.history.revision import Revision, keep_retained_objects, stat
 from stackctl.core.history.sealed_env import restore_sealed, unrestored
 from stackctl.core.model.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
 from stackctl.core.plan.diff import plan_changes
+from stackctl.core.plan.hooks import Dependencies, with_hook_runs
 from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.core.plan.saved_plan import (
     check_plan_fresh,
@@ -87,9 +88,14 @@ def plan_against_cluster(
     keep_rollback_objects: bool = True,
     warn: Warn | None = None,
     resolve: Callable[[ClusterState, ClusterState], ClusterState] | None = None,
+    dependencies: Dependencies | None = None,
 ) -> ClusterPlan:
     """The plan that makes the live stack match ``target`` (a converted stack file, or
     a stored revision whose recorded image digests are pinned).
+
+    ``dependencies`` (the files' ``depends_on``; a revision's own by default) adds
+    the release hooks: jobs that depend on what the plan writes run again, and the
+    plan says the release order in words (``stackctl.core.plan.hooks``).
 
     ``last_applied`` marks fields changed behind stackctl's back as drift; by
     default it is the stack's last applied revision. ``saved_plan`` is the text of
@@ -120,6 +126,9 @@ def plan_against_cluster(
         plan = checked_saved_plan(saved_plan, desired, live)
     else:
         plan = plan_changes(desired, live, last_applied=last_applied, prune=prune)
+    if revision is not None and dependencies is None:
+        dependencies = revision.dependencies
+    plan = with_hook_runs(plan, desired, live, dependencies or {})
     # can the nodes run what it writes? (docs/placement.md; errors stop apply)
     plan = placement_preflight(client, plan)
     if revision is not None:

@@ -92,11 +92,12 @@ def evaluate(
     if len(fresh_failures) >= limits.max_task_failures or (
         fresh_failures and service.restart_condition == "none"
     ):
-        return verdict(
-            Phase.FAILED,
-            f"{len(fresh_failures)} task(s) of the new spec failed",
-            last_error,
+        what = (
+            f"the job failed: {len(fresh_failures)} task(s) ended with an error"
+            if service.mode in JOB_MODES
+            else f"{len(fresh_failures)} task(s) of the new spec failed"
         )
+        return verdict(Phase.FAILED, what, last_error)
 
     stuck = [
         t

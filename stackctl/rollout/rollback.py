@@ -5,6 +5,9 @@ not Swarm's single ``PreviousSpec``, so a rollback is exact even after several
 updates; the exception is a service whose update Swarm had paused, which goes
 back to where that paused update started (see ``_restore``).
 
+Jobs are not restored: writing a job's spec runs it again (see
+``_undo_updated_services``); ``docs/hooks.md`` says what that means for data.
+
 When Swarm already rolled a service back itself (its update_config said so),
 that restored exactly the observed spec, and writing it again would only
 restart tasks, so the runner just waits for it.
@@ -18,6 +21,7 @@ from typing import Any
 
 from stackctl.core.convert.pinning import with_digest
 from stackctl.core.model.state import ResourceKind, ResourceState
+from stackctl.core.plan.hooks import is_job_spec
 from stackctl.core.plan.plan_model import ResourceChange
 from stackctl.errors import StackctlError
 from stackctl.rollout.adapter import EngineAdapter, ServiceInfo, VersionConflictError
@@ -50,7 +54,11 @@ class Undo:
 
     @property
     def service_names(self) -> tuple[str, ...]:
-        names = set(self.new_service_ids) | {c.name for c in self.updated_services}
+        """What a rollback returns to its previous state (updated jobs stay as they ran)."""
+        updated = {
+            c.name for c in self.updated_services if c.live is None or not is_job_spec(c.live.spec)
+        }
+        names = set(self.new_service_ids) | updated
         return tuple(sorted(names | set(self.replaced_services)))
 
 
@@ -134,6 +142,18 @@ def _undo_updated_services(
 ) -> None:
     live = {s.name: s for s in adapter.list_services(stack)}
     for change in undo.updated_services:
+        if change.live is not None and is_job_spec(change.live.spec):
+            # Any write of a job's spec runs it again (Swarm starts a new iteration), so
+            # "restoring" a migration would run the previous release's migration over
+            # data the failed one may have changed. A job is left as it ran.
+            watcher.emit(
+                ApplyWarning(
+                    watcher.elapsed(),
+                    f"job {change.name}: left as this release ran it; a rollback does not "
+                    "run jobs again, and what a job did to data is not undone",
+                )
+            )
+            continue
         info = live.get(change.name)
         if info is None or change.live is None:
             statuses[change.name] = (ServiceStatus.ROLLBACK_FAILED, "the service no longer exists")

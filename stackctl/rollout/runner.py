@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from stackctl.core.model.state import ResourceKind
+from stackctl.core.plan.hooks import is_job_spec
 from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.errors import StackctlError
 from stackctl.rollout.adapter import EngineAdapter
@@ -215,7 +216,23 @@ class _Apply:
                 continue
             if not watches:
                 break
-            for name, verdict in self.watcher.wait(watches, self.deadline).items():
+            try:
+                finished = self.watcher.wait(watches, self.deadline)
+            except DeadlineExceeded:
+                jobs = sorted(n for n in watches if self._is_job(n))
+                if not jobs:
+                    raise
+                # A release cannot go on without its migration (or past a smoke test
+                # that never finished): a job still running at the deadline failed.
+                for name in jobs:
+                    reason = f"the job did not complete within --timeout {self.options.timeout:g}s"
+                    self._fail(name, reason, "")
+                    failed.append(name)
+                    del watches[name]
+                if policy is not FailurePolicy.CONTINUE:
+                    raise _Failed("; ".join(self._reasons(failed))) from None
+                continue
+            for name, verdict in finished.items():
                 del watches[name]
                 if verdict.phase is Phase.CONVERGED:
                     self._result(self.changes[name], ServiceStatus.CONVERGED)
@@ -256,6 +273,11 @@ class _Apply:
         if not self.submitted:  # e.g. the first write met a version conflict
             return self._finish(Outcome.NOT_APPLIED, f"{reason}; nothing was changed")
         if policy is FailurePolicy.ROLLBACK:
+            untouched = sorted(
+                n for n, r in self.results.items() if r.status is ServiceStatus.NOT_STARTED
+            )
+            if untouched:  # e.g. what waited on a failed migration (depends_on)
+                reason += "; not started, left as they were: " + ", ".join(untouched)
             return self._roll_back(reason)
         self._mark_in_progress()
         outcome = Outcome.PAUSED if policy is FailurePolicy.PAUSE else Outcome.FAILED
@@ -279,6 +301,11 @@ class _Apply:
             change = self.changes.get(name)
             if change is not None:
                 self._result(change, status, why or self.results[name].reason)
+        for change in self.undo.updated_services:
+            if change.name not in statuses and change.live and is_job_spec(change.live.spec):
+                result = self.results[change.name]
+                kept = "left as it ran: a rollback does not run jobs again"
+                self._result(change, result.status, _join_reasons(result.reason, kept))
         if all(s is not ServiceStatus.ROLLBACK_FAILED for s, _ in statuses.values()):
             return self._finish(Outcome.ROLLED_BACK, reason)
         return self._finish(Outcome.FAILED, f"{reason}; the rollback failed too")
@@ -294,6 +321,10 @@ class _Apply:
 
     def _reasons(self, names: list[str]) -> list[str]:
         return [f"{n}: {self.results[n].reason}" for n in names]
+
+    def _is_job(self, name: str) -> bool:
+        change = self.changes[name]
+        return change.desired is not None and is_job_spec(change.desired.spec)
 
     def _depends_on_any(self, name: str, failed: list[str]) -> bool:
         deps = self.options.dependencies.get(name, ())
@@ -385,6 +416,10 @@ class _Apply:
         services = tuple(self.results[n] for n in sorted(self.results))
         self.emit(ApplyFinished(duration, outcome, int(outcome.exit_code), message, services))
         return ApplyOutcome(outcome, services, duration, message, self.submitted)
+
+
+def _join_reasons(first: str, second: str) -> str:
+    return f"{first}; {second}" if first else second
 
 
 def _join(reason: str, task_error: str) -> str:

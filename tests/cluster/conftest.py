@@ -31,6 +31,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from support.cluster_faults import NODE_REGISTRY
 from support.testkit import (
     NAMESPACE_LABEL,
     connect_manager,
@@ -46,8 +47,6 @@ CLUSTER_RUN = Path("/run/stackctl-cluster")
 LOCK_FILE = Path("/run/stackctl-cluster.lock")
 LOCK_WAIT_S = 1200.0
 NODES = 3
-# the registry as the nodes reach it ($SWT_NET.1:$SWT_REGISTRY_PORT in harness/lib.sh)
-NODE_REGISTRY = "10.98.0.1:5000"
 
 
 def node_socket(i: int) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 import docker
 import pytest
 from support.checkpoints import go_on, pause_at, wait_for_checkpoint
+from support.cluster_faults import NODE_REGISTRY
 from support.testkit import REPO_ROOT, LineCollector, wait_until
 
 HARNESS = Path(__file__).resolve().parent / "harness"
@@ -143,8 +144,10 @@ def test_manager_dockerd_restart_mid_rollout(
 ) -> None:
     manager = swarm_cluster[0]
     v1, v2 = tmp_path / "v1.yml", tmp_path / "v2.yml"
-    v1.write_text(STACK.format(image="stackctl-demo/web:1"))
-    v2.write_text(STACK.format(image="stackctl-demo/web:2"))
+    # from the registry: deploys pinned to the digest; the workers pull web:2 while
+    # the manager is down
+    v1.write_text(STACK.format(image=f"{NODE_REGISTRY}/stackctl-demo/web:1"))
+    v2.write_text(STACK.format(image=f"{NODE_REGISTRY}/stackctl-demo/web:2"))
     first = stackctl(manager, "apply", stack_name, "-c", str(v1), "--yes")
     assert first.returncode == 0, first.stdout + first.stderr
 
@@ -201,10 +204,5 @@ def test_manager_dockerd_restart_mid_rollout(
 
 
 @pytest.fixture(autouse=True)
-def _demo_images_on_the_cluster(swarm_cluster: list[str]) -> None:
-    """up.sh loads the demo images into every node; fail early when it did not."""
-    client = docker.DockerClient(base_url=swarm_cluster[0], timeout=30)
-    try:
-        client.images.get("stackctl-demo/web:2")
-    finally:
-        client.close()
+def _registry_answers(node_registry: str) -> None:
+    """The workers pull the images from the registry; fail early when it does not answer."""

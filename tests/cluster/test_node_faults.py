@@ -26,6 +26,7 @@ from pathlib import Path
 import docker
 import pytest
 from support.cluster_faults import (
+    NODE_REGISTRY,
     apply_paused_at,
     client_for,
     leader,
@@ -41,7 +42,9 @@ from support.cluster_faults import (
 )
 from support.testkit import CliResult, wait_until
 
-WEB1, WEB2 = "stackctl-demo/web:1", "stackctl-demo/web:2"
+# from the registry (./dev cluster pushes the demo images): the manager pins each
+# deploy to the digest, and a node pulls it when a task lands there
+WEB1, WEB2 = f"{NODE_REGISTRY}/stackctl-demo/web:1", f"{NODE_REGISTRY}/stackctl-demo/web:2"
 
 STACK = """
 services:
@@ -115,12 +118,8 @@ def wait_running(socket: str, name: str, image: str, replicas: int, timeout: flo
 
 
 @pytest.fixture(autouse=True)
-def _demo_images_on_every_node(swarm_cluster: list[str]) -> None:
-    """up.sh loads the demo images into every node; the faults need them everywhere."""
-    for socket in swarm_cluster:
-        with client_for(socket) as client:
-            for image in (WEB1, WEB2):
-                client.images.get(image)  # ImageNotFound fails the test here
+def _registry_answers(node_registry: str) -> None:
+    """The nodes pull WEB1/WEB2 from the registry; fail early when it does not answer."""
 
 
 # --------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ class RunningAgent:
         self.out = LineCollector(self.process.stdout)
         self.err = LineCollector(self.process.stderr)
         try:
-            self.err.wait_for("listening on http://", timeout=60)
+            self.err.wait_for("listening on http://", timeout=120)
         except AssertionError:
             self.stop()
             raise
@@ -62,8 +62,11 @@ class RunningAgent:
         path: str,
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        timeout: float = 60,
     ) -> Reply:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        """One request; ``timeout``: the longest wait for each socket operation."""
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=dict(headers or {}))
             response = connection.getresponse()

@@ -24,6 +24,9 @@ from support.testkit import REPO_ROOT, CliResult, run_stackctl_process, wait_unt
 HARNESS = Path(__file__).resolve().parents[1] / "cluster" / "harness"
 NODES = 3
 LOCK_LEASE_S = "3"  # short stackctl lock lease: a dead apply's lock frees quickly
+# the project's registry as the nodes reach it ($SWT_NET.1:$SWT_REGISTRY_PORT in
+# harness/lib.sh; the host pushes to it as 127.0.0.1:5000)
+NODE_REGISTRY = "10.98.0.1:5000"
 
 
 def harness(script: str, *args: str, managers: int | None = None) -> None:

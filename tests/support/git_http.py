@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from support.testkit import skip_guarantee
+
 HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
 
 
@@ -27,6 +29,8 @@ class GitHttpServer:
     """Serves every repository under ``base`` at ``http://HOST:PORT/<name>``."""
 
     def __init__(self, base: Path, username: str, password: str, host: str = "127.0.0.1") -> None:
+        if not os.access(HTTP_BACKEND, os.X_OK):
+            skip_guarantee(f"{HTTP_BACKEND} is missing (Debian's git package; ./dev cluster)")
         self.base = base
         self.expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
         self.attempts: Counter[str] = Counter()  # user name tried ("" : none) -> requests

@@ -120,9 +120,14 @@ def stack_entry(name: str, repo: str, files: list[str], **extra: Any) -> dict[st
 
 
 def write_config(path: Path, stacks: list[dict[str, Any]], **top: Any) -> Path:
-    """agent.yml (JSON is YAML) with a state_dir beside it."""
+    """agent.yml (JSON is YAML) with a state_dir beside it.
+
+    ``listen`` defaults to a free port: a running agent serves HTTP, and agents of
+    other tests (or other people's) may be running on this machine at the same time.
+    """
     data = {
         "interval": "5s",
+        "listen": "127.0.0.1:0",
         "state_dir": str(path.parent / "agent-state"),
         **top,
         "stacks": stacks,

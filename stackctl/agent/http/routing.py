@@ -125,6 +125,8 @@ class RouteSetup:
 
     agent: Agent
     webhook_secret: bytes | None = None  # None: no secret configured (every delivery 401)
+    # the agent's log (stderr): one line per event an operator should see; never a secret
+    log: Callable[[str], None] = lambda line: None
 
 
 Handler = Callable[[RouteSetup, Request], Response]

@@ -289,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
 def start_server(agent: Agent, config: AgentConfig, *, log: Callable[[str], None]) -> AgentServer:
     """Check the settings, bind, register every route and serve (the agent process calls it)."""
     settings = server_settings(config)
-    setup = RouteSetup(agent, settings.webhook_secret)
+    setup = RouteSetup(agent, settings.webhook_secret, log)
     server = AgentServer(settings, build_router(setup), setup, log=log)
     server.start()
     return server

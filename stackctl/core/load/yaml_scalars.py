@@ -80,7 +80,7 @@ def _go_parse_int(text: str, *, unsigned: bool) -> int | None:
         base, body = 2, body[2:]
     elif len(body) > 1 and body[0] == "0":
         base, body = 8, body[1:]
-    if not body or any(ch not in _DIGITS[base] for ch in body):
+    if not body or body.strip(_DIGITS[base]):  # strip leaves text only if a char is no digit
         return None
     value = sign * int(body, base)
     if unsigned:
@@ -138,10 +138,12 @@ def resolve_plain(text: str) -> Any:
     plain = text.replace("_", "")
     if not plain:
         return text
-    for unsigned in (False, True):
-        number = _go_parse_int(plain, unsigned=unsigned)
-        if number is not None:
-            return number
+    # "10s", "512m": text ending in a letter that is a digit in no base is no integer
+    if plain[-1] in _DIGITS[16]:
+        for unsigned in (False, True):
+            number = _go_parse_int(plain, unsigned=unsigned)
+            if number is not None:
+                return number
     if _YAML_FLOAT.match(plain):
         value = _go_float(plain)
         return text if isinstance(value, str) else value

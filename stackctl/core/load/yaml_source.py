@@ -112,8 +112,9 @@ class _Builder:
     def record(self, path: Path, location: Location) -> None:
         if not self.merge_depth:
             self.locations[path] = location
-        for prefix, entries in self.recorders:
-            entries.append((path[len(prefix) :], location))
+        if self.recorders:
+            for prefix, entries in self.recorders:
+                entries.append((path[len(prefix) :], location))
 
     def count(self, n: int, mark: Any, path: Path, *, alias: bool = False) -> None:
         self.nodes += n
@@ -274,6 +275,9 @@ class _Builder:
         anchor = event.anchor
         if isinstance(event, ev.ScalarEvent):
             self.count(1, event.start_mark, path)
+            if anchor is None:  # the common case, without the anchor bookkeeping calls
+                self.store(self.scalar_value(event, path))
+                return
             self.begin_anchor(anchor, path)
             value = self.scalar_value(event, path)
             self.end_anchor(anchor, value, self.nodes - 1, path)

@@ -129,14 +129,14 @@ def parse_constraint(text: str) -> Constraint | None:
 def _node_values(node: NodeInfo, key: str) -> list[str] | None:
     """The node's values for a constraint key, or None for a key not known here."""
     lowered = key.lower()
-    simple = {
-        "node.id": [node.id],
-        "node.hostname": [node.hostname],
-        "node.role": [node.role],
-        "node.platform.os": [node.os],
-    }
-    if lowered in simple:
-        return simple[lowered]
+    if lowered == "node.id":
+        return [node.id]
+    if lowered == "node.hostname":
+        return [node.hostname]
+    if lowered == "node.role":
+        return [node.role]
+    if lowered == "node.platform.os":
+        return [node.os]
     if lowered == "node.platform.arch":
         return [node.arch, _ARCH_ALIASES.get(node.arch.lower(), node.arch)]
     # the prefix is case-insensitive, the label name is not (as swarmkit does);
@@ -220,12 +220,19 @@ def placement_findings(plan: Plan, cluster: ClusterNodes) -> tuple[PlanFinding, 
     if not cluster.nodes:
         return ()  # no node list (not a manager's view): nothing to check against
     removed = {c.name for c in plan.changes if c.effect is Effect.DELETE}
+    # (port, protocol) -> the uses, indexed once: each service looks up only its ports
+    ports: dict[tuple[int, str], list[PortUse]] = {}
+    for use in cluster.host_ports:
+        if use.service not in removed:
+            ports.setdefault((use.port, use.protocol), []).append(use)
+    # constraint -> the IDs of the nodes it matches: services often share constraints
+    matched: dict[Constraint, frozenset[str]] = {}
     findings: list[PlanFinding] = []
     for state in written_services(plan):
         service = _service(state)
         if service.replicas == 0:
             continue  # nothing will be scheduled
-        check = _Check(service, plan.stack, cluster, removed)
+        check = _Check(service, plan.stack, cluster.nodes, ports, matched)
         findings += check.run()
     return tuple(findings)
 
@@ -238,16 +245,22 @@ class _Check:
     """The checks of one service, in order; each narrows the nodes the next sees."""
 
     def __init__(
-        self, service: _Service, stack: str, cluster: ClusterNodes, removed: set[str]
+        self,
+        service: _Service,
+        stack: str,
+        nodes: Sequence[NodeInfo],
+        ports: Mapping[tuple[int, str], Sequence[PortUse]],
+        matched: dict[Constraint, frozenset[str]],
     ) -> None:
         self.service = service
+        self.matched = matched
         self.stack = stack
-        self.cluster = cluster
-        self.removed = removed
+        self.nodes = nodes
+        self.ports = ports  # host-mode ports held, services the plan removes left out
         self.findings: list[PlanFinding] = []
 
     def run(self) -> list[PlanFinding]:
-        candidates = self._constraints(list(self.cluster.nodes))
+        candidates = self._constraints(list(self.nodes))
         if candidates is None:
             return self.findings
         candidates = self._reservations(candidates)
@@ -269,13 +282,20 @@ class _Check:
 
     # --- constraints ---------------------------------------------------------------
 
+    def _hit(self, constraint: Constraint, node: NodeInfo) -> bool:
+        ids = self.matched.get(constraint)
+        if ids is None:
+            ids = frozenset(n.id for n in self.nodes if matches(constraint, n))
+            self.matched[constraint] = ids
+        return node.id in ids
+
     def _constraints(self, nodes: list[NodeInfo]) -> list[NodeInfo] | None:
         """The nodes that match every constraint (any state), or None after an error
         or when no ready node is left (the later checks would only repeat it)."""
         constraints = self.service.constraints
-        matching = [n for n in nodes if all(matches(c, n) for c in constraints)]
+        matching = [n for n in nodes if all(self._hit(c, n) for c in constraints)]
         if not matching:
-            alone = [c for c in constraints if not any(matches(c, n) for n in nodes)]
+            alone = [c for c in constraints if not any(self._hit(c, n) for n in nodes)]
             blamed = alone[0] if alone else constraints[-1]
             if alone:
                 what = ", ".join(c.text for c in alone)
@@ -302,7 +322,7 @@ class _Check:
         if not ready:
             up = [n for n in nodes if n.ready]
             # blame the constraint that turns the ready nodes away
-            excluding = [c for c in constraints if up and not any(matches(c, n) for n in up)]
+            excluding = [c for c in constraints if up and not any(self._hit(c, n) for n in up)]
             gone = excluding[0] if excluding else (constraints[0] if constraints else None)
             scope = "match its placement constraints" if constraints else "exist"
             self._add(
@@ -407,11 +427,8 @@ class _Check:
         for published, protocol, target in service.host_ports:
             holders = {
                 use.node_id: use.service
-                for use in self.cluster.host_ports
-                if use.port == published
-                and use.protocol == protocol
-                and use.service != service.name
-                and use.service not in self.removed
+                for use in self.ports.get((published, protocol), ())
+                if use.service != service.name
             }
             free = [n for n in ready if n.id not in holders]
             taken = [n for n in ready if n.id in holders]

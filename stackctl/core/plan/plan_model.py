@@ -146,6 +146,9 @@ class Plan:
     """Services with no change whose spec Swarm is still rolling out (an update
     submitted earlier, e.g. by an apply that was killed): nothing to write, but
     the cluster does not run the file everywhere yet, so apply waits for them."""
+    order: tuple[str, ...] = ()
+    """The release order in words, step by step, when the plan writes a job that is
+    part of the ``depends_on`` graph (``stackctl.core.plan.hooks``); else empty."""
     findings: tuple[PlanFinding, ...] = ()
     """The placement preflight's findings on the services this plan writes."""
 

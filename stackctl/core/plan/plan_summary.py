@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackctl.core.model.state import ResourceKind
+from stackctl.core.plan.hooks import is_job_spec
 from stackctl.core.plan.plan_model import Effect, FieldChange, Plan, ResourceChange
 
 
@@ -78,6 +79,9 @@ def live_replicas(change: ResourceChange) -> int | None:
 def effect_phrase(change: ResourceChange) -> str:
     """``restarts 3 tasks``, ``in place``, ``recreate``, ``create``..."""
     effect = change.effect
+    state = change.desired or change.live
+    if effect is Effect.ROLLING and state is not None and is_job_spec(state.spec):
+        return "runs the job"  # any update of a job runs it again (docs/hooks.md)
     if effect is Effect.ROLLING:
         n = live_replicas(change)
         if n is None:

@@ -74,5 +74,6 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         },
         "changes": [_change_json(c) for c in plan.changes],
         "inProgress": list(plan.in_progress),
+        "order": list(plan.order),
         "findings": [finding_json(f) for f in plan.findings],
     }

@@ -47,6 +47,10 @@ def render_markdown(plan: Plan) -> str:
             "",
             f"⚠️ {counts.drift} resource(s) changed outside stackctl since the last apply.",
         ]
+    if plan.order:  # a release with jobs in its depends_on graph (docs/hooks.md)
+        lines += ["", "Release order (depends_on):", ""]
+        lines += [_cell(step) for step in plan.order[:-1]]
+        lines += ["", _cell(plan.order[-1])]
     if plan.findings:
         lines += ["", f"**{HEADING}**", ""]
         icon = {Severity.ERROR: "❌", Severity.WARNING: "⚠️"}

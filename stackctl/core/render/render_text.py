@@ -128,6 +128,11 @@ def _create_details(change: ResourceChange) -> list[str]:
     if "Replicated" in mode:
         n = (mode.get("Replicated") or {}).get("Replicas", 1)
         what = f"{n} replica{'s' if n != 1 else ''}"
+    elif "ReplicatedJob" in mode:
+        n = (mode.get("ReplicatedJob") or {}).get("TotalCompletions", 1)
+        what = f"job, {n} completion{'s' if n != 1 else ''}"
+    elif "GlobalJob" in mode:
+        what = "job, one task per node"
     else:
         what = next(iter(mode), "global").lower()
     digest = pinned_digest(spec)
@@ -215,6 +220,11 @@ def render_text(plan: Plan, *, color: bool = False, engine_paths: bool = False) 
                 color,
             )
         )
+    if plan.order:  # a release with jobs in its depends_on graph (docs/hooks.md)
+        lines.append("Release order (depends_on):")
+        lines += [f"  {step}" for step in plan.order[:-1]]
+        lines.append(plan.order[-1])
+        lines.append("")
     busy = in_progress_line(plan)
     if busy:
         lines.append(_paint(busy, "cyan", color))

@@ -228,6 +228,30 @@ _RULES = (
         "continue` has no effect.",
         None,
     ),
+    Rule(
+        "SC106",
+        _W,
+        "job with a health check",
+        "A job (`replicated-job`/`global-job`) keeps its image's HEALTHCHECK (stackctl cannot "
+        "see it offline) or sets one: a one-shot command does not serve what an app's check "
+        "probes, so Swarm reports the task `starting` while it runs and kills it (exit 137, "
+        "`unhealthy container`) once the check turns unhealthy: a migration cut off mid-way. "
+        "Add `healthcheck: {disable: true}` to the job (docs/hooks.md).",
+        "services:\n  migrate:\n    image: shop/app:2\n    deploy:\n"
+        "      mode: replicated-job\n      endpoint_mode: dnsrr\n",
+    ),
+    Rule(
+        "SC107",
+        _W,
+        "job with a virtual IP",
+        "A job uses the `vip` endpoint mode (compose's default): Swarm gives it a virtual IP "
+        "on each of its networks for as long as the service exists, though nothing should "
+        "connect to a job (published ports would hold a routing-mesh port too). "
+        "`docker stack deploy` sends it as written; stackctl warns rather than converting. "
+        "Set `deploy.endpoint_mode: dnsrr` (docs/hooks.md).",
+        "services:\n  migrate:\n    image: shop/app:2\n    healthcheck:\n"
+        "      disable: true\n    deploy:\n      mode: replicated-job\n",
+    ),
     Rule("SC200", _E, "no services", "The stack defines no services.", "services: {}\n"),
     Rule(
         "SC201",

@@ -14,6 +14,7 @@ errors). Decisions worth knowing:
 - SC104 fires for an explicit ``replicas: 1`` whose update order is stop-first,
   whether written or Docker's default; an unset ``replicas`` is not flagged, so
   files that never chose a replica count (often stateful singletons) stay quiet.
+- SC106/SC107 (jobs: a health check, the vip endpoint mode) live in ``job_lint``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from stackctl.core.model.model import Healthcheck, Service, ServiceMode, Stack, UpdateConfig
 from stackctl.core.model.units import format_duration
+from stackctl.core.validate.job_lint import LINT_JOB_HEALTHCHECK, LINT_JOB_VIP, lint_job
 from stackctl.errors import Finding, Location, Severity
 
 Locate = Callable[[tuple[str | int, ...]], Location]
@@ -39,6 +41,8 @@ LINT_IDS = (
     LINT_MONITOR_TOO_SHORT,
     LINT_SINGLE_REPLICA_STOP_FIRST,
     LINT_USELESS_FAILURE_RATIO,
+    LINT_JOB_HEALTHCHECK,
+    LINT_JOB_VIP,
 )
 
 # Docker's defaults for health checks and update order.
@@ -62,6 +66,7 @@ def lint_stack(
         raw = raw_services.get(name)
         raw_service: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         findings.extend(_lint_service(service, raw_service, locate))
+        findings.extend(lint_job(service, raw_service, locate))
     return [f for f in findings if f.code not in ignored]
 
 

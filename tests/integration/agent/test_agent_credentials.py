@@ -107,7 +107,7 @@ def test_wrong_password_leaves_the_stack_backs_off_and_a_fixed_secret_applies(
     assert run.exit_code == 0, run.stdout + run.stderr
     assert run.passes[stack_name]["outcome"] == "applied"
     assert run.passes[stack_name]["commit"] == first
-    (revision,) = json.loads(run_stackctl("history", stack_name, "--json").stdout)
+    (revision,) = json.loads(run_stackctl("history", stack_name, "--json").stdout)["revisions"]
     assert revision["git"]["repo"] == url and revision["git"]["commit"] == first
 
     # wrong password: an error naming the repository; the stack stays; the other goes on
@@ -169,7 +169,7 @@ def test_wrong_password_leaves_the_stack_backs_off_and_a_fixed_secret_applies(
     passes = [json.loads(line) for line in lines if '"event": "pass"' in line]
     ours = [(p["outcome"], p["commit"]) for p in passes if p["stack"] == stack_name]
     assert ours[0][0] == "error" and ours[-1] == ("applied", third), ours
-    history = json.loads(run_stackctl("history", stack_name, "--json").stdout)
+    history = json.loads(run_stackctl("history", stack_name, "--json").stdout)["revisions"]
     assert [r["git"]["commit"] for r in history] == [first, third]
 
     # the secret is nowhere: output, status, agent state, revisions

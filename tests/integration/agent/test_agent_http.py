@@ -74,7 +74,7 @@ def wait_run(agent: RunningAgent, accepted: Reply) -> Reply:
     assert accepted.status == 202, accepted.body
     run_id = accepted.json()["run"]["id"]
     assert accepted.headers["Location"] == f"/api/v1/runs/{run_id}"
-    reply = agent.call("GET", f"/api/v1/runs/{run_id}?wait=240")
+    reply = agent.call("GET", f"/api/v1/runs/{run_id}?wait=240", timeout=300)
     assert reply.json()["state"] == "done", reply.body
     check_api_document(reply.json())
     return reply
@@ -193,8 +193,12 @@ def test_signed_webhooks_from_each_provider_trigger_a_pass_once_and_bad_ones_not
             "X-Gitlab-Token": SECRET,
             "X-Gitlab-Event-UUID": str(uuid.uuid4()),
         }
-        run = wait_run(agent, agent.call("POST", "/hooks/git", gitlab_body, gitlab_headers))
+        gitlab = agent.call("POST", "/hooks/git", gitlab_body, gitlab_headers)
+        run = wait_run(agent, gitlab)
         assert run.json()["stacks"][0]["outcome"] == "no_change"
+        replay = agent.call("POST", "/hooks/git", gitlab_body, gitlab_headers)
+        assert (replay.status, replay.json()["duplicate"]) == (202, True)
+        assert replay.json()["run"]["id"] == gitlab.json()["run"]["id"]
         generic_headers = {"X-Stackctl-Signature-256": signature(generic)}
         run = wait_run(agent, agent.call("POST", "/hooks/git", generic, generic_headers))
         assert (run.status, run.json()["succeeded"]) == (200, True)
@@ -218,6 +222,7 @@ def test_signed_webhooks_from_each_provider_trigger_a_pass_once_and_bad_ones_not
         code = agent.stop()
     assert code == 0, agent.logs()
     assert SECRET not in agent.logs()
+    assert "the github signature does not match the webhook secret" in agent.logs()
 
 
 @pytest.mark.usefixtures("demo_images")

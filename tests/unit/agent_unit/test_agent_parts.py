@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from stackctl.agent.config import parse_config
-from stackctl.agent.git_source import GitError, GitSource, redact_url
+from stackctl.agent.git_source import GitCredentials, GitError, GitSource, _git_env, redact_url
 from stackctl.agent.loop import Agent
 from stackctl.agent.reconcile import describe_findings
 from stackctl.errors import Finding, Location, Severity, StackctlError
@@ -90,3 +92,40 @@ def test_a_sync_request_makes_idle_stacks_due_and_queues_one_for_a_running_pass(
     assert agent.stacks["a"].next_due == 0.0
     assert agent.stacks["b"].next_due == 1e9  # running: not started twice at once
     assert agent.stacks["b"].sync_requested
+
+
+def test_the_credential_helper_reads_the_password_file_git_asks_for(tmp_path: object) -> None:
+    """git's own ``credential fill`` with the agent's environment: the file's first line
+    is the password (with or without a newline); only the file's path is in the env."""
+
+    folder = Path(str(tmp_path))
+    for text in ("t0ken-one\n", "t0ken-two"):
+        secret = folder / "token"
+        secret.write_text(text)
+        env = _git_env(GitCredentials("deploy", str(secret)))
+        env["GIT_CONFIG_NOSYSTEM"], env["HOME"] = "1", str(folder)
+        filled = subprocess.run(
+            ["git", "credential", "fill"],
+            input="protocol=https\nhost=git.example.com\n\n",
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        assert "username=deploy\n" in filled
+        assert f"password={text.strip()}\n" in filled
+        assert text.strip() not in "".join(env.values())
+
+
+def test_credentials_keep_configuration_given_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "http.proxy")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "http://proxy.example.com:3128")
+    env = _git_env(GitCredentials("", "/run/secrets/git_token"))
+    assert env["GIT_CONFIG_COUNT"] == "3"
+    assert env["GIT_CONFIG_KEY_0"] == "http.proxy"
+    assert (env["GIT_CONFIG_KEY_1"], env["GIT_CONFIG_VALUE_1"]) == ("credential.helper", "")
+    assert env["GIT_CONFIG_VALUE_2"].startswith("!")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from support.validation import lints
 
@@ -176,3 +178,64 @@ def test_lints_can_be_silenced_per_stack() -> None:
     assert sorted(_codes(text)) == ["SC101", "SC104"]
     assert _codes("x-stackctl: {ignore: [SC101]}\n" + text) == ["SC104"]
     assert _codes("x-stackctl: {ignore: [SC101, SC104]}\n" + text) == []
+
+
+JOB = (
+    "services:\n  migrate:\n    image: shop/app:2\n{health}    deploy:\n      mode: {mode}\n{extra}"
+)
+
+
+def _job(health: str = "", mode: str = "replicated-job", extra: str = "") -> list[str]:
+    return _codes(JOB.format(health=health, mode=mode, extra=extra))
+
+
+def test_sc106_and_sc107_a_job_left_with_the_defaults_gets_both() -> None:
+    findings = lints(JOB.format(health="", mode="replicated-job", extra=""))
+    by_code = {f.code: f for f in findings}
+    assert set(by_code) == {"SC106", "SC107"}
+    # both located at deploy.mode, the key that makes it a job
+    assert by_code["SC106"].path == "services.migrate.deploy.mode"
+    assert by_code["SC106"].location.line == 5
+    assert by_code["SC106"].hint == "add `healthcheck: {disable: true}` to the job"
+    assert "(compose's default)" in by_code["SC107"].message
+    assert "endpoint_mode: dnsrr" in (by_code["SC107"].hint or "")
+
+
+def test_sc106_quiet_when_the_job_disables_its_health_check() -> None:
+    assert _job("    healthcheck: {disable: true}\n", extra="      endpoint_mode: dnsrr\n") == []
+    assert _job('    healthcheck: {test: ["NONE"]}\n', extra="      endpoint_mode: dnsrr\n") == []
+
+
+def test_sc106_an_explicit_check_on_a_job_is_located_at_healthcheck() -> None:
+    text = JOB.format(
+        health="    healthcheck: {test: [CMD, true]}\n",
+        mode="global-job",
+        extra="      endpoint_mode: dnsrr\n",
+    )
+    (finding,) = lints(text)
+    assert finding.code == "SC106" and finding.path == "services.migrate.healthcheck"
+    assert "sets a healthcheck" in finding.message
+
+
+def test_sc107_an_explicit_vip_is_located_at_endpoint_mode_and_names_published_ports() -> None:
+    text = JOB.format(
+        health="    healthcheck: {disable: true}\n    ports: ['9000:9000']\n",
+        mode="replicated-job",
+        extra="      endpoint_mode: vip\n",
+    )
+    (finding,) = lints(text)
+    assert finding.code == "SC107" and finding.path == "services.migrate.deploy.endpoint_mode"
+    assert "routing-mesh port" in finding.message
+
+
+def test_job_lints_ignore_services_and_can_be_silenced() -> None:
+    assert _codes("services:\n  web:\n    image: shop/app:2\n") == []
+    silenced = "x-stackctl: {ignore: [SC106, SC107]}\n" + JOB.format(
+        health="", mode="replicated-job", extra=""
+    )
+    assert _codes(silenced) == []
+
+
+def test_the_hooks_example_has_no_findings() -> None:
+    example = Path(__file__).resolve().parents[3] / "docs" / "examples" / "hooks" / "stack.yml"
+    assert lints(example.read_text(encoding="utf-8")) == []

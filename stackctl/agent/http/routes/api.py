@@ -156,6 +156,7 @@ class _Api:
             if action != "sync":
                 change = getattr(controls, action)
                 state = self.engine.call(lambda client: change(client, name))
+            setup.log(f"stackctl agent: stack {name}: {action} (api, from {request.client[0]})")
             if action == "suspend":
                 assert state is not None
                 return Response.json(
@@ -210,6 +211,11 @@ class _Api:
             provider = webhooks.verify(setup.webhook_secret, request.headers, request.body)
             push = webhooks.parse(provider, request.headers, request.body)
         except webhooks.Rejected as error:
+            # a wrong secret on the sender's side shows up here, not only in its UI
+            setup.log(
+                f"stackctl agent: webhook from {request.client[0]} refused "
+                f"({error.status}): {error.message}"
+            )
             return Response.json(
                 {"status": error.status, "message": error.message},
                 kind="Error",
@@ -243,6 +249,10 @@ class _Api:
                 else f"{provider} event {push.event!r} does not trigger a pass"
             )
             return Response.json(data, kind="WebhookDelivery", status=200)
+        setup.log(
+            f"stackctl agent: webhook {provider} delivery {push.delivery or '-'}: "
+            + (f"replay of run {run.id}" if not first else f"run {run.id}: {', '.join(stacks)}")
+        )
         data["message"] = (
             "replayed delivery: already accepted as this run, not run again"
             if not first

@@ -338,6 +338,17 @@ def test_the_service_s_own_tasks_and_other_ports_do_not_count() -> None:
     assert findings(service("      replicas: 1\n", HOST_PORT), cluster) == []
 
 
+def test_a_port_held_by_a_service_the_plan_deletes_is_free() -> None:
+    desired, _ = load(service("      replicas: 1\n", HOST_PORT))
+    old = replace(desired.services["shop_web"], name="shop_old")
+    live = replace(desired, services={"shop_old": old})
+    cluster = replace(THREE, host_ports=held("n1", "n2", "n3", by="shop_old"))
+    pruned = plan_changes(desired, live, prune=True)  # shop_old is deleted first
+    assert placement_findings(pruned, cluster) == ()
+    kept = plan_changes(desired, live)  # without --prune it stays, holding the port
+    assert [f.code for f in placement_findings(kept, cluster)] == ["SC404"]
+
+
 def test_a_global_service_warns_about_the_nodes_where_the_port_is_taken() -> None:
     cluster = replace(THREE, host_ports=held("n2"))
     [finding] = findings(service("      mode: global\n", HOST_PORT), cluster)
