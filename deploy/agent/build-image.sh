@@ -52,7 +52,12 @@ chmod 1777 "$ROOTFS/tmp"
 
 # -- the project and its runtime dependencies -------------------------------------
 log "wheel of $ROOT and its runtime dependencies -> /opt/stackctl"
-"$VENV_PY" -m pip wheel -q --no-deps -w "$WORK/dist" "$ROOT" >/dev/null
+# from a clean copy of what the wheel is made of: an in-tree build would reuse ./build,
+# where modules deleted from the source tree live on and would end up in the image
+mkdir -p "$WORK/src"
+tar -C "$ROOT" --exclude='__pycache__' --exclude='*.pyc' -cf - pyproject.toml README.md stackctl schemas |
+  tar -C "$WORK/src" -xf -
+"$VENV_PY" -m pip wheel -q --no-deps -w "$WORK/dist" "$WORK/src" >/dev/null
 "$VENV_PY" -m pip install -q --no-compile --disable-pip-version-check \
   --target "$ROOTFS/opt/stackctl" "$WORK"/dist/stackctl-*.whl
 

@@ -263,6 +263,16 @@ def test_a_failed_deploy_is_never_reported_as_success_and_the_api_shows_it(
 
         (entry,) = agent.call("GET", "/api/v1/stacks").json()["stacks"]
         assert (entry["outcome"], entry["commit"]) == ("rolled_back", broken)
+        # the status page and the metrics say it too (the page: no "applied" for the stack)
+        page = agent.call("GET", "/").body.decode()
+        assert f'<td class="mono commit">{broken[:12]}</td>' in page, page
+        assert '<td class="outcome outcome-rolled_back">rolled_back</td>' in page, page
+        assert '<td class="outcome outcome-applied">' not in page, page
+        metrics = agent.call("GET", "/metrics").body.decode()
+        assert (
+            f'stackctl_agent_passes_total{{outcome="rolled_back",stack="{stack_name}"}} 1.0'
+            in metrics
+        ), metrics
         history = agent.call("GET", f"/api/v1/stacks/{stack_name}/history")
         assert history.status == 200
         check_api_document(history.json())

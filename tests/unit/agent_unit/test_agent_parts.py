@@ -129,3 +129,21 @@ def test_credentials_keep_configuration_given_in_the_environment(
     assert env["GIT_CONFIG_KEY_0"] == "http.proxy"
     assert (env["GIT_CONFIG_KEY_1"], env["GIT_CONFIG_VALUE_1"]) == ("credential.helper", "")
     assert env["GIT_CONFIG_VALUE_2"].startswith("!")
+
+
+def test_an_unreadable_password_file_is_named_before_git_runs(tmp_path: object) -> None:
+    missing = f"{tmp_path}/no-such-token"
+    source = GitSource(
+        "https://git.example.com/ops/deploy.git",
+        f"{tmp_path}/clone",
+        branch="main",
+        ref=None,
+        timeout=30,
+        credentials=GitCredentials("deploy", missing),
+    )
+    with pytest.raises(GitError) as caught:
+        source.remote_commit()
+    assert caught.value.message == (
+        f"https://git.example.com/ops/deploy.git: cannot read the credentials password_file "
+        f"{missing}"
+    )
