@@ -18,6 +18,7 @@ import typer
 
 from stackctl.cli.examples import epilog_for
 from stackctl.cli.stack_views import CONTEXT_HELP, connect, table
+from stackctl.json_documents import agent_status_document
 
 agent_app = typer.Typer(
     name="agent",
@@ -168,7 +169,7 @@ def status(
             }
         )
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps(agent_status_document(rows), indent=2))
         return
     if not rows:
         typer.echo("no stack has agent state in this cluster", err=True)

@@ -288,7 +288,7 @@ def test_a_failed_deploy_is_never_reported_as_success_and_the_api_shows_it(
         assert (suspended.status, suspended.json()["suspended"]) == (200, True)
         check_api_document(suspended.json())
         status = json.loads(_cli("agent", "status", stack_name, "--json"))
-        assert status[0]["suspended"] is True
+        assert (status["kind"], status["stacks"][0]["suspended"]) == ("AgentStatus", True)
         run = wait_run(agent, agent.call("POST", f"/api/v1/stacks/{stack_name}/sync"))
         assert (run.status, run.json()["stacks"][0]["outcome"]) == (424, "suspended")
         # resume: the broken commit stays held (a resume is not a retry)

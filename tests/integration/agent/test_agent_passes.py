@@ -272,7 +272,7 @@ def test_suspended_stack_is_left_alone_until_resumed(
     assert (run.exit_code, run.outcome(stack_name)) == (0, "suspended")
     assert running_image(docker_client, stack_name) == "stackctl-demo/web:1"
     status = run_stackctl("agent", "status", stack_name, "--json")
-    assert json.loads(status.stdout)[0]["suspended"] is True
+    assert json.loads(status.stdout)["stacks"][0]["suspended"] is True
 
     assert run_stackctl("agent", "resume", stack_name).exit_code == 0
     assert agent_once(config).outcome(stack_name) == "applied"
