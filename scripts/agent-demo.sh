@@ -13,11 +13,13 @@ set -euo pipefail
 STACK=${AGENT_DEMO_STACK:-agent-demo}
 WORK=$(mktemp -d /tmp/stackctl-agent-demo.XXXXXX)
 AGENT_PID=
+TAIL_PID=
 cleanup() {
   if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
     kill -TERM "$AGENT_PID"
     wait "$AGENT_PID" || true
   fi
+  if [ -n "$TAIL_PID" ]; then kill "$TAIL_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -54,7 +56,7 @@ wait_for() {
   shift
   while [ $SECONDS -lt $deadline ]; do
     got=$(stackctl agent status "$STACK" --json | python3 -c \
-      'import json,sys; s=json.load(sys.stdin)[0]; print((s["commit"] or "") + " " + (s["outcome"] or ""))')
+      'import json,sys; s=json.load(sys.stdin)["stacks"][0]; print((s["commit"] or "") + " " + (s["outcome"] or ""))')
     for outcome in "$@"; do
       if [ "$got" = "$commit $outcome" ]; then return 0; fi
     done
@@ -80,8 +82,24 @@ say "agent.yml"
 cat "$WORK/agent.yml"
 
 say "1. push web:1; the agent (already running) rolls it out"
-stackctl agent --config "$WORK/agent.yml" &
+# the agent's stderr goes to a file (and on to the terminal): its first line names the
+# address it listens on, a free port picked at start
+stackctl agent --config "$WORK/agent.yml" 2>"$WORK/agent.err" &
 AGENT_PID=$!
+deadline=$((SECONDS + 60))
+URL=
+while [ -z "$URL" ]; do
+  URL=$(sed -n 's|.*listening on \(http://[^ ]*\).*|\1|p' "$WORK/agent.err" | head -n 1)
+  if [ -z "$URL" ] && { [ $SECONDS -ge $deadline ] || ! kill -0 "$AGENT_PID" 2>/dev/null; }; then
+    cat "$WORK/agent.err" >&2
+    echo "ERROR: the agent did not start listening within 60s" >&2
+    exit 1
+  fi
+  [ -n "$URL" ] || sleep 0.2
+done
+tail -n +1 -f "$WORK/agent.err" >&2 &
+TAIL_PID=$!
+echo "status page: $URL/   (also: $URL/metrics, $URL/healthz, $URL/api/v1/stacks)"
 first=$(push 1 "web 1")
 wait_for "$first" applied no_change
 
@@ -90,6 +108,8 @@ broken=$(push broken "web broken")
 wait_for "$broken" held # held: its apply was rolled back (see the log above)
 echo "(the agent holds commit ${broken:0:12}: not applied again on its next passes)"
 stackctl agent status "$STACK"
+echo "\$ curl -s $URL/api/v1/stacks"
+curl -fsS "$URL/api/v1/stacks"
 
 say "3. push the fix, web:2"
 fixed=$(push 2 "web 2")

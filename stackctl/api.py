@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from stackctl.core.history.revision import GitOrigin, Revision
+from stackctl.core.history.revision import GitOrigin, Revision, current_number
 from stackctl.core.history.revision import Outcome as RevisionOutcome
 from stackctl.core.model.model import DependsOn, Stack
 from stackctl.core.model.state import ClusterState, ResourceKind
@@ -35,7 +35,7 @@ from stackctl.errors import (
     StalePlanError,
 )
 from stackctl.rollout.events import ApplyWarning, Event, Outcome
-from stackctl.rollout.options import ApplyOutcome, FailurePolicy, ServiceResult
+from stackctl.rollout.options import ApplyOptions, ApplyOutcome, FailurePolicy, ServiceResult
 
 if TYPE_CHECKING:
     from stackctl.core.load.source_map import SourceMap
@@ -167,7 +167,8 @@ def validate(
     ``StackctlError`` before anything is read. ``Validation.valid`` says whether
     ``apply`` would accept the files.
     """
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     if stack_name is not None:
         check_stack_name(stack_name)
@@ -205,8 +206,9 @@ def _load(
     stdin_text: str | None,
     derived_as_findings: bool = False,
 ) -> Validation:
-    from stackctl.core.load.loading import load_stack
-    from stackctl.core.validate.stack_name import derived_name_findings
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.load.loading import load_stack  # noqa: PLC0415
+    from stackctl.core.validate.stack_name import derived_name_findings  # noqa: PLC0415
 
     result = load_stack(
         list(files),
@@ -247,7 +249,8 @@ def connect(context: str | None = None, *, env: Mapping[str, str] | None = None)
     name), else DOCKER_HOST / DOCKER_CONTEXT / the current context from ``env``
     (default: this process's environment). Checks that it is a Swarm manager
     (``EngineError`` otherwise). Close it with ``client.close()`` or ``with``."""
-    from stackctl.engine.client import connect as engine_connect
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.engine.client import connect as engine_connect  # noqa: PLC0415
 
     return engine_connect(context, env=env)
 
@@ -279,13 +282,14 @@ class StackPlan:
     def save(self) -> str:
         """The plan as ``diff --out`` saves it (sensitive values redacted), for
         ``plan(..., saved_plan=text)`` or ``stackctl apply --plan FILE`` later."""
-        from stackctl.core.plan.saved_plan import save_plan
+        # lazy: every CLI command imports this module; each call loads only its own layers
+        from stackctl.core.plan.saved_plan import save_plan  # noqa: PLC0415
 
         return save_plan(self.plan, self.desired, self.live)
 
 
 def plan(
-    client: Any,
+    client: EngineClient,
     stack: str,
     source: Stack | ClusterState,
     *,
@@ -317,9 +321,10 @@ def plan(
     ``source_map`` (``Validation.source_map``) names the file:line of each change.
     """
     _check_name(stack)
-    from stackctl.core.convert.convert import convert_stack
-    from stackctl.core.convert.rollout_inputs import dependencies_of
-    from stackctl.engine.planning import FROM_HISTORY, plan_against_cluster
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.convert.convert import convert_stack  # noqa: PLC0415
+    from stackctl.core.convert.rollout_inputs import dependencies_of  # noqa: PLC0415
+    from stackctl.engine.planning import FROM_HISTORY, plan_against_cluster  # noqa: PLC0415
 
     if isinstance(source, Stack):
         desired, stack_source = convert_stack(source, stack), source
@@ -340,7 +345,8 @@ def plan(
     )
     located = planned.plan
     if source_map is not None:
-        from stackctl.core.plan.compose_words import locate_plan
+        # lazy: every CLI command imports this module; each call loads only its own layers
+        from stackctl.core.plan.compose_words import locate_plan  # noqa: PLC0415
 
         located = locate_plan(located, source_map)
     return StackPlan(
@@ -353,27 +359,29 @@ def plan(
     )
 
 
-def observe(client: Any, stack: str, source: Stack | ClusterState) -> ClusterState:
+def observe(client: EngineClient, stack: str, source: Stack | ClusterState) -> ClusterState:
     """What the cluster runs for ``stack`` now, as ``plan`` would read it (reads only,
     a constant number of list calls). A long-running client compares two observations
     (with their version indexes) to plan only when the cluster changed."""
     _check_name(stack)
-    from stackctl.core.convert.convert import convert_stack
-    from stackctl.engine.observe import external_references, observe_stack
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.convert.convert import convert_stack  # noqa: PLC0415
+    from stackctl.engine.observe import external_references, observe_stack  # noqa: PLC0415
 
     desired = convert_stack(source, stack) if isinstance(source, Stack) else source
     return observe_stack(client, stack, external=external_references(desired))
 
 
-def revision_state(client: Any, stack: str, number: int) -> ClusterState:
+def revision_state(client: EngineClient, stack: str, number: int) -> ClusterState:
     """The desired state stored in revision ``number`` of ``stack`` (as declared);
     ``plan(client, stack, revision_state(...))`` is ``stackctl diff --revision N``."""
-    from stackctl.engine.revision_plans import revision_desired
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.engine.revision_plans import revision_desired  # noqa: PLC0415
 
     return revision_desired(client, stack, number)
 
 
-def plan_rollback(client: Any, stack: str, *, to: int | None = None) -> StackPlan:
+def plan_rollback(client: EngineClient, stack: str, *, to: int | None = None) -> StackPlan:
     """Plan rolling ``stack`` back to revision ``to`` (default: the last applied
     revision before the current one), from what the cluster holds alone.
 
@@ -382,7 +390,8 @@ def plan_rollback(client: Any, stack: str, *, to: int | None = None) -> StackPla
     sensitive env values the cluster no longer has.
     """
     _check_name(stack)
-    from stackctl.engine.revision_plans import (
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.engine.revision_plans import (  # noqa: PLC0415
         choose_revision,
         plan_against_revision,
         require_restorable,
@@ -391,7 +400,8 @@ def plan_rollback(client: Any, stack: str, *, to: int | None = None) -> StackPla
     revision, current = choose_revision(client, stack, to)
     last_applied = current.state if current is not None else None
     if current is not None and current.outcome.unfinished:
-        from stackctl.engine.revisions import RevisionStore
+        # lazy: every CLI command imports this module; each call loads only its own layers
+        from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
 
         # an interrupted apply: drift is judged against everything stackctl wrote
         last_applied = RevisionStore(client, stack).drift_basis()
@@ -442,7 +452,7 @@ class ApplyResult:
 
 
 def apply(
-    client: Any,
+    client: EngineClient,
     planned: StackPlan,
     *,
     settings: ApplySettings | None = None,
@@ -468,9 +478,10 @@ def apply(
     def warn(message: str) -> None:
         emit(ApplyWarning(time.monotonic() - started, message))
 
-    from stackctl.core.plan.placement import refuse_placement_errors
-    from stackctl.engine.revisions import RevisionStore
-    from stackctl.rollout.session import LockSettings, locked_rollout, unlocked_watch
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.plan.placement import refuse_placement_errors  # noqa: PLC0415
+    from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
+    from stackctl.rollout.session import LockSettings, locked_rollout, unlocked_watch  # noqa: PLC0415
 
     refuse_placement_errors(planned.plan)  # the preflight's errors: nothing is written
     unfinished = RevisionStore(client, planned.stack).unfinished()
@@ -522,8 +533,8 @@ def _options(
     planned: StackPlan, settings: ApplySettings, should_stop: Callable[[], bool] | None
 ) -> Any:
     """The runner's options, built once."""
-    from stackctl.core.convert.rollout_inputs import dependencies_of, file_contents
-    from stackctl.rollout.options import ApplyOptions
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.convert.rollout_inputs import dependencies_of, file_contents  # noqa: PLC0415
 
     source = planned.source
     if planned.revision is not None:
@@ -547,8 +558,9 @@ def _options(
 def _release(planned: StackPlan, origin: GitOrigin | None = None) -> Any:
     """What the rollout's revision records: the files' desired state, or (a rollback)
     the target revision's content as "rollback to N"."""
-    from stackctl.core.convert.rollout_inputs import dependencies_of
-    from stackctl.rollout.session import Release
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.convert.rollout_inputs import dependencies_of  # noqa: PLC0415
+    from stackctl.rollout.session import Release  # noqa: PLC0415
 
     revision = planned.revision
     if revision is not None:
@@ -569,7 +581,7 @@ def _release(planned: StackPlan, origin: GitOrigin | None = None) -> Any:
 
 
 def rollback(
-    client: Any,
+    client: EngineClient,
     stack: str,
     *,
     to: int | None = None,
@@ -591,7 +603,8 @@ def rollback(
 
 def _check_name(stack: str) -> None:
     """A stack name the engine would refuse: ``StackctlError`` before anything is read."""
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)
 
@@ -600,12 +613,14 @@ def _ignore(event: Event) -> None:
     del event
 
 
-def _recheck(client: Any, approved: StackPlan) -> StackPlan:
+def _recheck(client: EngineClient, approved: StackPlan) -> StackPlan:
     """``approved`` planned again under the lock; StalePlanError when its changes moved."""
-    from stackctl.engine.planning import plan_signature
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.engine.planning import plan_signature  # noqa: PLC0415
 
     if approved.revision is not None:
-        from stackctl.engine.revision_plans import plan_against_revision, require_restorable
+        # lazy: every CLI command imports this module; each call loads only its own layers
+        from stackctl.engine.revision_plans import plan_against_revision, require_restorable  # noqa: PLC0415
 
         again = plan_against_revision(
             client, approved.revision, prune=True, last_applied=approved.last_applied
@@ -620,7 +635,8 @@ def _recheck(client: Any, approved: StackPlan) -> StackPlan:
             last_applied=approved.last_applied,
         )
     else:
-        from stackctl.engine.images import pinned_like
+        # lazy: every CLI command imports this module; each call loads only its own layers
+        from stackctl.engine.images import pinned_like  # noqa: PLC0415
 
         fresh = plan(
             client,
@@ -652,11 +668,11 @@ class History:
     current: int | None
 
 
-def history(client: Any, stack: str) -> History:
+def history(client: EngineClient, stack: str) -> History:
     """The revisions recorded in the cluster for ``stack`` (empty when none)."""
     _check_name(stack)
-    from stackctl.core.history.revision import current_number
-    from stackctl.engine.revisions import RevisionStore
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
 
     summaries = tuple(RevisionStore(client, stack).list())
     return History(summaries, current_number((s.number, s.outcome) for s in summaries))
@@ -701,16 +717,16 @@ class StackStatus:
         return None if self.drifted is None else bool(self.drifted)
 
 
-def status(client: Any, stack: str) -> StackStatus:
+def status(client: EngineClient, stack: str) -> StackStatus:
     """Per service replicas, health, update state and image, plus the current
     revision and what drifted from it. ``StackctlError`` when the stack has neither
     services nor revisions."""
     _check_name(stack)
-    from stackctl.core.history.revision import current_number
-    from stackctl.core.plan.hooks import is_rerun
-    from stackctl.engine.revision_plans import plan_against_revision
-    from stackctl.engine.revisions import RevisionStore
-    from stackctl.engine.stacks import service_statuses
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.plan.hooks import is_rerun  # noqa: PLC0415
+    from stackctl.engine.revision_plans import plan_against_revision  # noqa: PLC0415
+    from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
+    from stackctl.engine.stacks import service_statuses  # noqa: PLC0415
 
     services = tuple(service_statuses(client, stack))
     store = RevisionStore(client, stack)
@@ -759,7 +775,7 @@ def status(client: Any, stack: str) -> StackStatus:
 
 
 def _interrupted(
-    client: Any, store: Any, summaries: Sequence[Any], summary: Any, differs: Sequence[str]
+    client: EngineClient, store: Any, summaries: Sequence[Any], summary: Any, differs: Sequence[str]
 ) -> tuple[Interrupted, tuple[str, ...]]:
     """How far an unfinished apply got, and the real drift.
 
@@ -768,8 +784,9 @@ def _interrupted(
     since then (that part was not rolled out yet), or when the revision was about to
     create it. Only what matches none of them was changed outside stackctl.
     """
-    from stackctl.core.history.basis import matching_resources
-    from stackctl.engine.observe import observe_stack
+    # lazy: every CLI command imports this module; each call loads only its own layers
+    from stackctl.core.history.basis import matching_resources  # noqa: PLC0415
+    from stackctl.engine.observe import observe_stack  # noqa: PLC0415
 
     kinds = tuple(ResourceKind)
     earlier = [

@@ -121,3 +121,8 @@ def stack_list_document(stacks: Iterable[StackInfo]) -> dict[str, Any]:
             ]
         },
     )
+
+
+def agent_status_document(stacks: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """``kind: AgentStatus``: what the agent last stored in the cluster for each stack."""
+    return envelope("AgentStatus", {"stacks": list(stacks)})

@@ -16,6 +16,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from jsonschema import Draft7Validator
+
 from stackctl.agent.git_source import GitCredentials
 from stackctl.core.load.age_files import IDENTITY_ENV as AGE_IDENTITY_ENV
 from stackctl.core.load.doc_paths import Path, make_locator
@@ -145,7 +147,6 @@ def _error(message: str, location: Location, path: str, hint: str | None = None)
 
 def parse_config(text: str, file: str) -> AgentConfig:
     """Parse and check agent.yml's text; ``StackFileError`` lists every problem."""
-    from jsonschema import Draft7Validator
 
     document = parse_document(text, file)
     locate = make_locator(document.locations, Location(file, 1, 1))

@@ -11,21 +11,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 from stackctl.agent.state import AgentState, state_from_labels, state_to_labels
+from stackctl.engine.agent_state import read_state_labels, update_state_labels
 from stackctl.engine.client import EngineClient
+from stackctl.engine.revisions import RevisionStore
 
 ACTIONS = ("suspend", "resume", "retry")
 
 
 def _latest_revision(client: EngineClient, stack: str) -> int:
-    from stackctl.engine.revisions import RevisionStore
-
     summaries = RevisionStore(client, stack).list()
     return summaries[-1].number if summaries else 0
 
 
 def _update(client: EngineClient, stack: str, edit: dict[str, object]) -> AgentState:
-    from stackctl.engine.agent_state import update_state_labels
-
     labels = update_state_labels(
         client,
         stack,
@@ -52,6 +50,4 @@ def retry(client: EngineClient, stack: str) -> AgentState:
 
 
 def read(client: EngineClient, stack: str) -> AgentState:
-    from stackctl.engine.agent_state import read_state_labels
-
     return state_from_labels(read_state_labels(client, stack))

@@ -16,7 +16,8 @@ from stackctl import api
 from stackctl.agent.config import ApplySettings
 from stackctl.core.model.state import ClusterState, ResourceKind
 from stackctl.engine.client import EngineClient
-from stackctl.rollout.events import Event
+from stackctl.engine.images import ImageResolver
+from stackctl.rollout.events import ApplyWarning, Event
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,6 @@ def plan(
     ``resolve_image`` as apply's flag: images are pinned to registry digests first
     (``stackctl.engine.images``), so the plan and the revision carry them.
     """
-    from stackctl.engine.images import ImageResolver
 
     resolver = ImageResolver(client, resolve_image)
     return api.plan(client, name, stack, prune=prune, use_history=False, resolve=resolver.resolve)
@@ -96,7 +96,6 @@ def apply(
     emit: Callable[[Event], None],
 ) -> Applied:
     """Roll ``planned`` out under the stack lock; the revision records ``origin``."""
-    from stackctl.rollout.events import ApplyWarning
 
     warnings: list[str] = []
 

@@ -19,8 +19,9 @@ from stackctl.agent.git_source import GitError, GitSource
 from stackctl.agent.state import AgentState, state_from_labels, state_to_labels
 from stackctl.core.history.revision import GitOrigin, current_number
 from stackctl.core.plan.plan_model import Effect, Plan
+from stackctl.engine.agent_state import read_state_labels, update_state_labels
 from stackctl.engine.client import EngineClient
-from stackctl.engine.revisions import RevisionSummary
+from stackctl.engine.revisions import RevisionStore, RevisionSummary
 from stackctl.errors import (
     EngineError,
     ExitCode,
@@ -193,8 +194,6 @@ class StackPass:
         return result
 
     def _report(self, result: PassResult) -> None:
-        from stackctl.engine.agent_state import update_state_labels
-
         def change(labels: object) -> dict[str, str]:
             state = state_from_labels(labels)  # type: ignore[arg-type]
             new = state.reported(result.outcome, result.commit, result.message)
@@ -205,13 +204,9 @@ class StackPass:
         update_state_labels(self.client, self.config.name, change)
 
     def _state(self) -> AgentState:
-        from stackctl.engine.agent_state import read_state_labels
-
         return state_from_labels(read_state_labels(self.client, self.config.name))
 
     def _run(self) -> tuple[str, str, int | None]:
-        from stackctl.engine.revisions import RevisionStore
-
         name = self.config.name
         self.commit = self.git.remote_commit()
         state = self._state()

@@ -14,7 +14,10 @@ import sys
 import typer
 
 from stackctl import __version__
-from stackctl.cli import fast_help, typer_plain_values
+from stackctl.cli import fast_help, global_options, typer_plain_values
+from stackctl.cli.common import run_app
+from stackctl.cli.entry import requested_command
+from stackctl.cli.examples import epilog_for, reflow_docstring
 
 typer_plain_values.install()  # no pydantic for values that need no coercion
 
@@ -65,7 +68,6 @@ def _root(
     no_color: bool = typer.Option(False, "--no-color", help=fast_help.NO_COLOR_HELP),
 ) -> None:
     """Declarative stack deployer for Docker Swarm."""
-    from stackctl.cli import global_options
 
     global_options.set_global_options(verbose=verbose, quiet=quiet, no_color=no_color)
     # After the command, even a failed one: API call totals (-v), stdout restored (-q).
@@ -81,12 +83,10 @@ def _modules_to_register(command: str | None) -> tuple[str, ...]:
 
 
 def _register_commands() -> None:
-    from stackctl.cli.entry import requested_command
 
     for module_name in _modules_to_register(requested_command()):
         importlib.import_module(module_name).register(app)
     app.command("version", help=fast_help.VERSION_COMMAND_HELP)(version)
-    from stackctl.cli.examples import epilog_for, reflow_docstring
 
     # Every command's --help ends with examples (stackctl/cli/examples.py), and help
     # taken from a docstring is reflowed so it wraps to the terminal.
@@ -106,6 +106,5 @@ _register_commands()
 
 def main() -> None:
     """Console entry point."""
-    from stackctl.cli.common import run_app
 
     sys.exit(run_app(app))

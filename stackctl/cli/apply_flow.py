@@ -16,18 +16,40 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from stackctl.cli.apply_run import (
+    locked_rollout,
+    refuse_saved_plan_over_interrupted,
+    wait_for_swarm,
+)
+from stackctl.cli.common import format_findings, use_color
+from stackctl.cli.stack_views import connect
+from stackctl.cli.stackfile_options import load_from_cli
+from stackctl.core.convert.convert import convert_stack
 from stackctl.core.convert.rollout_inputs import dependencies_of, file_contents
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState
+from stackctl.core.plan.compose_words import locate_plan
+from stackctl.core.plan.hooks import with_hook_runs
+from stackctl.core.plan.placement import refuse_placement_errors
 from stackctl.core.plan.plan_model import Plan
-from stackctl.engine.planning import plan_signature, without_superseded_deletes
+from stackctl.core.render import plan_to_json, render_text
+from stackctl.engine.client import EngineClient
+from stackctl.engine.images import ImageResolver, pinned_like
+from stackctl.engine.planning import (
+    checked_saved_plan,
+    plan_against_cluster,
+    plan_signature,
+    without_protected_deletes,
+    without_superseded_deletes,
+)
+from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config
+from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError, UserAbort
-from stackctl.rollout.options import ApplyOutcome
+from stackctl.rollout.options import ApplyOutcome, FailurePolicy
 
 if TYPE_CHECKING:
     from stackctl.engine.planning import ClusterPlan
-    from stackctl.rollout.options import FailurePolicy
 
 # Re-exported: the apply steps and their tests name them here.
 __all__ = [
@@ -71,28 +93,33 @@ class _Session:
     def __init__(self, request: ApplyRequest, out: Callable[[str], None]) -> None:
         self.request = request
         self.out = out
-        self.client: Any = None
+        self._client: EngineClient | None = None
         self.image_locations: dict[str, Any] = {}
         self._registry_auth: Callable[[str], str | None] | None = None
         self.source_map: SourceMap | None = None  # where each key was written, for the plan
         self.dependencies: dict[str, Any] = {}  # depends_on, for the release hooks
 
     @property
+    def client(self) -> EngineClient:
+        """The engine connection; ``run_apply_command`` connects before any step uses it."""
+        if self._client is None:
+            raise RuntimeError("apply session used before connecting")
+        return self._client
+
+    @client.setter
+    def client(self, value: EngineClient) -> None:
+        self._client = value
+
+    @property
     def registry_auth(self) -> Callable[[str], str | None]:
         """Credentials for the deploy's requests, read once (--with-registry-auth)."""
         if self._registry_auth is None:
-            from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config
-
             self._registry_auth = (
                 registry_auth_from_config() if self.request.with_registry_auth else no_registry_auth
             )
         return self._registry_auth
 
     def load(self) -> tuple[Stack, ClusterState]:
-        from stackctl.cli.common import format_findings
-        from stackctl.cli.stackfile_options import load_from_cli
-        from stackctl.core.convert.convert import convert_stack
-
         loaded = load_from_cli(
             list(self.request.files),
             list(self.request.env_files),
@@ -109,7 +136,6 @@ class _Session:
 
     def resolve_images(self, desired: ClusterState, live: ClusterState) -> ClusterState:
         """Pin images to registry digests per --resolve-image, before anything is planned."""
-        from stackctl.engine.images import ImageResolver
 
         resolver = ImageResolver(
             self.client,
@@ -123,8 +149,6 @@ class _Session:
     def observe_and_plan(self, desired: ClusterState) -> tuple[ClusterState, Plan]:
         """Plan the already resolved ``desired`` again (the re-check under the lock):
         the digests that were shown and approved stay; no registry is asked twice."""
-        from stackctl.engine.images import pinned_like
-        from stackctl.engine.planning import plan_against_cluster
 
         planned = plan_against_cluster(
             self.client,
@@ -137,7 +161,6 @@ class _Session:
 
     def plan_cluster(self, desired: ClusterState) -> ClusterPlan:
         """Observe, resolve image digests (``--resolve-image``), plan."""
-        from stackctl.engine.planning import plan_against_cluster
 
         return plan_against_cluster(
             self.client,
@@ -149,7 +172,6 @@ class _Session:
 
     def saved_plan(self, desired: ClusterState, live: ClusterState) -> Plan:
         """The plan saved by ``diff --out``, if it still holds for these files and this cluster."""
-        from stackctl.engine.planning import checked_saved_plan, without_protected_deletes
 
         assert self.request.plan_file is not None
         try:
@@ -159,7 +181,6 @@ class _Session:
             raise StackctlError(
                 f"cannot read the plan {self.request.plan_file}: {error.strerror}"
             ) from None
-        from stackctl.core.plan.hooks import with_hook_runs
 
         plan = with_hook_runs(
             checked_saved_plan(text, desired, live), desired, live, self.dependencies
@@ -169,11 +190,8 @@ class _Session:
     def show_plan(self, plan: Plan) -> None:
         """Show the plan; then refuse (exit 1, nothing written) when the placement
         preflight found errors (docs/placement.md)."""
-        from stackctl.core.plan.placement import refuse_placement_errors
 
         if self.source_map is not None:
-            from stackctl.core.plan.compose_words import locate_plan
-
             plan = locate_plan(plan, self.source_map)
         if self.request.as_json:
             self.out(json.dumps({"event": "plan", "plan": _plan_json(plan)}, sort_keys=True))
@@ -194,21 +212,15 @@ class _Session:
 
 
 def _plan_text(plan: Plan, *, no_color: bool) -> str:
-    from stackctl.cli.common import use_color
-    from stackctl.core.render import render_text
-
     return render_text(plan, color=use_color(no_color))
 
 
 def _plan_json(plan: Plan) -> Any:
-    from stackctl.core.render import plan_to_json
-
     return plan_to_json(plan)
 
 
 def failure_policy(value: str) -> FailurePolicy:
     """The ``--on-failure`` value of apply and rollback, or a plain error."""
-    from stackctl.rollout.options import FailurePolicy
 
     try:
         return FailurePolicy(value)
@@ -219,8 +231,6 @@ def failure_policy(value: str) -> FailurePolicy:
 
 
 def _unfinished_revision(session: _Session) -> Any:
-    from stackctl.engine.revisions import RevisionStore
-
     try:
         return RevisionStore(session.client, session.request.stack).unfinished()
     except StackctlError:
@@ -229,7 +239,6 @@ def _unfinished_revision(session: _Session) -> Any:
 
 def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None = None) -> int:
     """Run ``stackctl apply``; return the exit code (StackctlError propagates: exit 1)."""
-    from stackctl.cli.stack_views import connect
 
     write = out or (lambda line: typer.echo(line))
     policy = failure_policy(request.on_failure)
@@ -244,13 +253,10 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     planned = session.plan_cluster(desired)
     live, plan, desired = planned.live, planned.plan, planned.desired
     if request.plan_file:
-        from stackctl.cli.apply_run import refuse_saved_plan_over_interrupted
-
         refuse_saved_plan_over_interrupted(session.client, request)
         # the same files and cluster: the fresh plan's placement findings hold for it
         plan = replace(session.saved_plan(desired, live), findings=plan.findings)
     session.show_plan(plan)
-    from stackctl.cli.apply_run import locked_rollout
 
     if not plan.has_changes:  # the rendered plan already says so; nothing written, no lock
         unfinished = _unfinished_revision(session)
@@ -265,8 +271,6 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
             session.confirm()
             return locked_rollout(session, stack, desired, plan, policy)
         if plan.in_progress and not request.detach:
-            from stackctl.cli.apply_run import wait_for_swarm
-
             return wait_for_swarm(session, stack, desired, plan, policy)
         return 0
     session.confirm()

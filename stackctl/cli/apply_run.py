@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stackctl.cli.apply_flow import dependencies_of, file_contents, plan_signature
+from stackctl.cli.rollout_session import options_for, run_locked, run_unlocked
+from stackctl.core.convert.rollout_inputs import dependencies_of, file_contents
 from stackctl.core.model.model import Stack
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.plan_model import Plan
+from stackctl.engine.client import EngineClient
+from stackctl.engine.planning import plan_signature
+from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError, StalePlanError
 from stackctl.rollout.options import FailurePolicy
+from stackctl.rollout.session import Release
 
 if TYPE_CHECKING:
     from stackctl.cli.apply_flow import _Session
@@ -24,9 +29,6 @@ if TYPE_CHECKING:
 def locked_rollout(
     session: _Session, stack: Stack, desired: ClusterState, plan: Plan, policy: FailurePolicy
 ) -> int:
-    from stackctl.cli.rollout_session import options_for, run_locked
-    from stackctl.rollout.session import Release
-
     request = session.request
     dependencies = dependencies_of(stack, request.stack)
     options = options_for(
@@ -57,7 +59,6 @@ def wait_for_swarm(
     (``Plan.in_progress``): watch them like an apply's own, so exit 0 still means
     the cluster runs the file. Writes nothing, so it takes no lock and records no
     revision."""
-    from stackctl.cli.rollout_session import options_for, run_unlocked
 
     request = session.request
     options = options_for(request, policy, dependencies=dependencies_of(stack, request.stack))
@@ -66,11 +67,10 @@ def wait_for_swarm(
     )
 
 
-def refuse_saved_plan_over_interrupted(client: Any, request: Any) -> None:
+def refuse_saved_plan_over_interrupted(client: EngineClient, request: Any) -> None:
     """A plan saved by ``diff --out`` was made against a cluster an interrupted
     apply left half-written: applying it would bury that apply. The files are
     re-planned instead, which supersedes the interrupted revision."""
-    from stackctl.engine.revisions import RevisionStore
 
     unfinished = RevisionStore(client, request.stack).unfinished()
     if unfinished is None or unfinished.outcome is None:

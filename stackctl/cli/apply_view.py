@@ -13,6 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rich.live import Live
+from rich.table import Table
+
+from stackctl.cli.common import make_console
 from stackctl.rollout.events import (
     ApplyFinished,
     Event,
@@ -75,8 +79,6 @@ class LiveView:
     """A rich Live table with one row per service; other events print above it."""
 
     def __init__(self, console: Any) -> None:
-        from rich.live import Live
-
         self.console = console
         self.rows: dict[str, _Row] = {}
         self.started = time.monotonic()  # re-based on the first event's elapsed
@@ -121,8 +123,6 @@ class LiveView:
         self.live.refresh()
 
     def _table(self) -> Any:
-        from rich.table import Table
-
         table = Table(box=None, pad_edge=False, header_style="bold")
         for header in ("SERVICE", "PHASE", "UPDATED", "HEALTHY", "ELAPSED", "MESSAGE"):
             table.add_column(header, no_wrap=header != "MESSAGE")
@@ -148,8 +148,6 @@ def make_view(*, as_json: bool, no_color: bool) -> EventView:
     if as_json:
         return JsonLinesView()
     if sys.stdout.isatty():
-        from stackctl.cli.common import make_console
-
         return LiveView(make_console(no_color=no_color))
     return PlainView()
 

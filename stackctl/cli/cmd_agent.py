@@ -17,7 +17,8 @@ from typing import Any
 import typer
 
 from stackctl.cli.examples import epilog_for
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, connect, table
+from stackctl.json_documents import agent_status_document
 
 agent_app = typer.Typer(
     name="agent",
@@ -54,10 +55,11 @@ def agent(
     if config is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(1)
-    from stackctl.agent.config import load_config
-    from stackctl.agent.loop import Agent
-    from stackctl.agent.notifications import PassNotifier, agent_notifier
-    from stackctl.engine.client import connect
+    # lazy: help listings import every command module; load this on use
+    from stackctl.agent.config import load_config  # noqa: PLC0415
+    from stackctl.agent.loop import Agent  # noqa: PLC0415
+    from stackctl.agent.notifications import PassNotifier, agent_notifier  # noqa: PLC0415
+    from stackctl.engine.client import connect  # noqa: PLC0415
 
     settings = load_config(config)
     runner = Agent(
@@ -83,7 +85,8 @@ def _run_until_stopped(runner: Any, settings: Any) -> None:
         typer.echo(f"stackctl agent: {signal.Signals(signum).name}: stopping", err=True)
         runner.request_stop()
 
-    from stackctl.agent.http.server import start_server
+    # lazy: help listings import every command module; load this on use
+    from stackctl.agent.http.server import start_server  # noqa: PLC0415
 
     server = start_server(runner, settings, log=lambda line: typer.echo(line, err=True))
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -104,8 +107,8 @@ def suspend(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Stop the agent from touching STACK (on every agent, from its next pass) until resume."""
-    from stackctl.agent import controls
-    from stackctl.cli.stack_views import connect
+    # lazy: help listings import every command module; load this on use
+    from stackctl.agent import controls  # noqa: PLC0415
 
     controls.suspend(connect(context), stack)
     typer.echo(f"stack {stack}: suspended; the agent leaves it alone until `agent resume`")
@@ -118,8 +121,8 @@ def resume(
 ) -> None:
     """Let the agent manage STACK again: lifts a suspend and acknowledges manual rollbacks
     (the agent then applies the branch head again)."""
-    from stackctl.agent import controls
-    from stackctl.cli.stack_views import connect
+    # lazy: help listings import every command module; load this on use
+    from stackctl.agent import controls  # noqa: PLC0415
 
     controls.resume(connect(context), stack)
     typer.echo(f"stack {stack}: resumed; the agent manages it again from its next pass")
@@ -131,8 +134,8 @@ def retry(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Apply the commit whose apply failed once more, on the agent's next pass."""
-    from stackctl.agent import controls
-    from stackctl.cli.stack_views import connect
+    # lazy: help listings import every command module; load this on use
+    from stackctl.agent import controls  # noqa: PLC0415
 
     controls.retry(connect(context), stack)
     typer.echo(f"stack {stack}: the agent retries its failed commit on its next pass")
@@ -145,9 +148,9 @@ def status(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """What the agent last reported for each stack, as stored in the cluster."""
-    from stackctl.agent.state import state_from_labels
-    from stackctl.cli.stack_views import connect, table
-    from stackctl.engine.agent_state import list_state_labels
+    # lazy: help listings import every command module; load this on use
+    from stackctl.agent.state import state_from_labels  # noqa: PLC0415
+    from stackctl.engine.agent_state import list_state_labels  # noqa: PLC0415
 
     client = connect(context)
     found = list_state_labels(client)
@@ -166,7 +169,7 @@ def status(
             }
         )
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps(agent_status_document(rows), indent=2))
         return
     if not rows:
         typer.echo("no stack has agent state in this cluster", err=True)

@@ -101,10 +101,12 @@ def apply(
     no_color: bool = typer.Option(False, "--no-color", help="No colour."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: help listings import every command module; load this on use
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    from stackctl.cli.apply_flow import ApplyRequest, run_apply_command
+    # lazy: help listings import every command module; load this on use
+    from stackctl.cli.apply_flow import ApplyRequest, run_apply_command  # noqa: PLC0415
 
     outcomes: list[ApplyOutcome] = []
     request = ApplyRequest(
@@ -151,7 +153,8 @@ def _notify(
     *,
     error: StackctlError | None = None,
 ) -> None:
-    from stackctl.notify.apply_report import (
+    # lazy: help listings import every command module; load this on use
+    from stackctl.notify.apply_report import (  # noqa: PLC0415
         apply_notification,
         error_message,
         send_apply_notification,
@@ -167,8 +170,8 @@ def _notify(
 
 
 def _seconds(text: str, option: str) -> float:
-    from stackctl.core.model.units import UnitError, parse_duration
-    from stackctl.errors import StackctlError
+    # lazy: help listings import every command module; load this on use
+    from stackctl.core.model.units import UnitError, parse_duration  # noqa: PLC0415
 
     try:
         return float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text) / 1e9

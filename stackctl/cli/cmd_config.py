@@ -9,6 +9,7 @@ from stackctl.cli.stackfile_options import (
     ENV_FILE_HELP,
     FILES_HELP,
     PROFILE_HELP,
+    load_from_cli,
 )
 
 
@@ -30,9 +31,9 @@ def config(
     Short syntax is expanded, defaults applied, units normalized. Config and
     secret contents are never printed, only their file paths.
     """
-    from stackctl.cli.common import format_findings
-    from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.convert.config_output import render_stack_yaml
+    # lazy: help listings import every command module; load this on use
+    from stackctl.cli.common import format_findings  # noqa: PLC0415
+    from stackctl.core.convert.config_output import render_stack_yaml  # noqa: PLC0415
 
     result = load_from_cli(files, env_files, identities=identities, profiles=profiles)
     for line in format_findings(result.findings):

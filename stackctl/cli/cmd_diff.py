@@ -16,19 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, connect
 from stackctl.cli.stackfile_options import (
     AGE_IDENTITY_HELP,
     ENV_FILE_HELP,
     FILES_HELP,
     PROFILE_HELP,
+    load_from_cli,
 )
+from stackctl.core import render
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, Location, StackctlError
 
 if TYPE_CHECKING:
     from stackctl.api import StackPlan
+    from stackctl.engine.client import EngineClient
 
 FORMATS = ("text", "json", "markdown")
 
@@ -83,8 +86,9 @@ def diff(
         "(also: `stackctl -v diff`).",
     ),
 ) -> int:
-    from stackctl.cli.global_options import is_verbose
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: help listings import every command module; load this on use
+    from stackctl.cli.global_options import is_verbose  # noqa: PLC0415
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
     fmt = _format(as_json, output_format)
@@ -96,9 +100,9 @@ def diff(
     desired, source_map, locations, dependencies = _desired_from_files(
         stack, files, env_files, identities, profiles
     )
-    from stackctl.cli.stack_views import connect
-    from stackctl.engine.images import ImageResolver
-    from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config
+    # lazy: help listings import every command module; load this on use
+    from stackctl.engine.images import ImageResolver  # noqa: PLC0415
+    from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config  # noqa: PLC0415
 
     client = connect(context)
     resolver = ImageResolver(
@@ -141,8 +145,8 @@ def _diff_revision(
             "files and saves no plan",
             hint=f"`stackctl rollback {stack} --to {number}` applies that revision",
         )
-    from stackctl import api
-    from stackctl.cli.stack_views import connect
+    # lazy: help listings import every command module; load this on use
+    from stackctl import api  # noqa: PLC0415
 
     client = connect(context)
     desired = api.revision_state(client, stack, number)
@@ -166,10 +170,10 @@ def _desired_from_files(
     identities: list[str],
     profiles: list[str],
 ) -> tuple[ClusterState, SourceMap, Mapping[str, Location], dict[str, Any]]:
-    from stackctl.cli.common import format_findings
-    from stackctl.cli.stackfile_options import load_from_cli
-    from stackctl.core.convert.convert import convert_stack
-    from stackctl.core.convert.rollout_inputs import dependencies_of
+    # lazy: help listings import every command module; load this on use
+    from stackctl.cli.common import format_findings  # noqa: PLC0415
+    from stackctl.core.convert.convert import convert_stack  # noqa: PLC0415
+    from stackctl.core.convert.rollout_inputs import dependencies_of  # noqa: PLC0415
 
     loaded = load_from_cli(
         files, env_files, identities=identities, stack_name=stack, profiles=profiles
@@ -189,7 +193,7 @@ def _warn(message: str) -> None:
 
 
 def diff_desired(
-    client: Any,
+    client: EngineClient,
     desired: ClusterState,
     *,
     prune: bool = False,
@@ -207,7 +211,8 @@ def diff_desired(
     ``source_map`` (from loading the files) puts the file:line of each key in the
     plan; ``engine_paths`` lists engine fields too.
     """
-    from stackctl import api
+    # lazy: help listings import every command module; load this on use
+    from stackctl import api  # noqa: PLC0415
 
     planned = api.plan(
         client,
@@ -227,8 +232,8 @@ def diff_desired(
 
 
 def _render(plan: Any, fmt: str, no_color: bool, engine_paths: bool = False) -> str:
-    from stackctl.cli.common import use_color
-    from stackctl.core import render
+    # lazy: help listings import every command module; load this on use
+    from stackctl.cli.common import use_color  # noqa: PLC0415
 
     if fmt == "json":
         return json.dumps(render.plan_to_json(plan), indent=2, sort_keys=True)

@@ -6,7 +6,8 @@ import json
 
 import typer
 
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, connect, table, when
+from stackctl.json_documents import history_document
 
 
 def register(app: typer.Typer) -> None:
@@ -19,17 +20,16 @@ def history(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """List the stack's revisions (oldest first); the one running now is marked with *."""
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: help listings import every command module; load this on use
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    from stackctl import api
-    from stackctl.cli.stack_views import connect, table, when
+    # lazy: help listings import every command module; load this on use
+    from stackctl import api  # noqa: PLC0415
 
     recorded = api.history(connect(context), stack)
     summaries, current = recorded.revisions, recorded.current
     if as_json:
-        from stackctl.json_documents import history_document
-
         typer.echo(json.dumps(history_document(stack, recorded), indent=2))
         return
     if not summaries:

@@ -6,7 +6,8 @@ import json
 
 import typer
 
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, age, connect, table
+from stackctl.json_documents import stack_list_document
 
 
 def register(app: typer.Typer) -> None:
@@ -18,13 +19,11 @@ def list_stacks(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """List every stack (services labelled com.docker.stack.namespace)."""
-    from stackctl.cli.stack_views import age, connect, table
-    from stackctl.engine.stacks import list_stacks as read_stacks
+    # lazy: help listings import every command module; load this on use
+    from stackctl.engine.stacks import list_stacks as read_stacks  # noqa: PLC0415
 
     stacks = read_stacks(connect(context))
     if as_json:
-        from stackctl.json_documents import stack_list_document
-
         typer.echo(json.dumps(stack_list_document(stacks), indent=2))
         return
     rows = [

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, confirm_or_abort, connect
+from stackctl.errors import ExitCode
 
 
 def register(app: typer.Typer) -> None:
@@ -20,19 +21,20 @@ def remove(
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
     """Remove the stack. Exit 0 when removed (or nothing was there), 4 if some objects remain."""
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: help listings import every command module; load this on use
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    from stackctl.cli.stack_views import confirm_or_abort, connect
-    from stackctl.engine.stacks import remove_stack
-    from stackctl.errors import ExitCode
+    # lazy: help listings import every command module; load this on use
+    from stackctl.engine.stacks import remove_stack  # noqa: PLC0415
 
     client = connect(context)
     what = "its services, networks, configs and secrets"
     if not keep_history:
         what += ", and its revision history"
     confirm_or_abort(f"Remove stack {stack} ({what})?", yes=yes)
-    from stackctl.engine.lock import StackLock
+    # lazy: help listings import every command module; load this on use
+    from stackctl.engine.lock import StackLock  # noqa: PLC0415
 
     # Under the stack's lock, so a removal never interleaves with an apply/rollback.
     lock = StackLock(client, stack)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from stackctl.cli.cmd_apply import _seconds
 from stackctl.cli.stack_views import CONTEXT_HELP
 
 _HELP = (
@@ -43,11 +44,12 @@ def rollback(
     no_color: bool = typer.Option(False, "--no-color", help="No colour."),
     context: str | None = typer.Option(None, "--context", help=CONTEXT_HELP),
 ) -> None:
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: help listings import every command module; load this on use
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    from stackctl.cli.cmd_apply import _seconds
-    from stackctl.cli.rollback_flow import RollbackRequest, run_rollback_command
+    # lazy: help listings import every command module; load this on use
+    from stackctl.cli.rollback_flow import RollbackRequest, run_rollback_command  # noqa: PLC0415
 
     request = RollbackRequest(
         stack=stack,

@@ -45,7 +45,8 @@ def encrypt(
     Stack files name the .age file (secrets' file:, env_file:, --env-file); apply,
     diff, config and validate decrypt it in memory with --age-identity.
     """
-    from stackctl.cli.secret_encrypt import encrypt_file
+    # lazy: help listings import every command module; load this on use
+    from stackctl.cli.secret_encrypt import encrypt_file  # noqa: PLC0415
 
     target = output or file + ".age"
     count = encrypt_file(file, target, recipients, recipients_files, armor=armor, force=force)

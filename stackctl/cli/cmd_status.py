@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from stackctl.cli.stack_views import CONTEXT_HELP
+from stackctl.cli.stack_views import CONTEXT_HELP, connect, table, when
+from stackctl.json_documents import status_document
 
 
 def register(app: typer.Typer) -> None:
@@ -21,11 +22,12 @@ def status(
 ) -> None:
     """Per service: replicas running/desired, healthy, update state, image; plus the
     current revision and whether the live stack drifted from it."""
-    from stackctl.core.validate.stack_name import check_stack_name
+    # lazy: help listings import every command module; load this on use
+    from stackctl.core.validate.stack_name import check_stack_name  # noqa: PLC0415
 
     check_stack_name(stack)  # first: nothing is read or written for a bad name
-    from stackctl import api
-    from stackctl.cli.stack_views import connect, table, when
+    # lazy: help listings import every command module; load this on use
+    from stackctl import api  # noqa: PLC0415
 
     result = api.status(connect(context), stack)
     services = result.services
@@ -35,8 +37,6 @@ def status(
     cut = result.interrupted
 
     if as_json:
-        from stackctl.json_documents import status_document
-
         typer.echo(json.dumps(status_document(result), indent=2))
         return
 

@@ -14,7 +14,10 @@ from stackctl.cli.stackfile_options import (
     ENV_FILE_HELP,
     FILES_HELP,
     PROFILE_HELP,
+    age_identities,
+    passphrase_prompt,
 )
+from stackctl.errors import StackctlError
 
 API_VERSION = "stackctl/v1"
 FORMATS = ("text", "json", *CI_FORMATS)
@@ -54,9 +57,9 @@ def validate(
 
     Exit status 0 when valid (warnings allowed), 1 when not.
     """
-    from stackctl import api
-    from stackctl.cli.common import format_findings
-    from stackctl.cli.stackfile_options import age_identities, passphrase_prompt
+    # lazy: help listings import every command module; load this on use
+    from stackctl import api  # noqa: PLC0415
+    from stackctl.cli.common import format_findings  # noqa: PLC0415
 
     fmt = _format(as_json, output_format)
     result = api.validate(
@@ -106,8 +109,6 @@ def validate(
 
 
 def _format(as_json: bool, output_format: str | None) -> str:
-    from stackctl.errors import StackctlError
-
     if output_format is not None and output_format not in FORMATS:
         raise StackctlError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     if as_json and output_format not in (None, "json"):

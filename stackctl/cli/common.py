@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.exceptions import TyperException
 
+from stackctl.core.validate.repeated import group_repeated
 from stackctl.errors import ExitCode, Severity, StackctlError, StackFileError
 
 if TYPE_CHECKING:
@@ -25,7 +27,8 @@ def use_color(no_color_flag: bool = False) -> bool:
 
 
 def make_console(*, stderr: bool = False, no_color: bool = False) -> Console:
-    from rich.console import Console
+    # lazy: rich only when something is printed (every command imports this module)
+    from rich.console import Console  # noqa: PLC0415
 
     color = use_color(no_color)
     return Console(
@@ -55,7 +58,6 @@ SHOWN_LOCATIONS = 3
 def format_findings(findings: Iterable[Finding]) -> list[str]:
     """One line per finding, except that a warning repeated at many places is one line
     with its count and its first few places (``--json`` keeps every finding)."""
-    from stackctl.core.validate.repeated import group_repeated
 
     lines = []
     for group in group_repeated(findings):
@@ -93,7 +95,6 @@ def run_app(app: Any) -> int:
     Usage errors exit 1, not click's customary 2: for ``diff``, 2 means "changes
     pending", and a pipeline must never mistake a typo for drift.
     """
-    from typer.exceptions import TyperException
 
     try:
         result = app(standalone_mode=False)

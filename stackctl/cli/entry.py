@@ -50,19 +50,20 @@ def single_command(args: list[str]) -> str | None:
 def main() -> None:
     global _REQUESTED
     args = sys.argv[1:]
+    # The imports below are lazy on purpose: this module is the start-up path.
     if args in (["--version"], ["version"]):
-        from stackctl import __version__
+        from stackctl import __version__  # noqa: PLC0415
 
         print(f"stackctl {__version__}")
         sys.exit(0)
     if args == ["--help"]:
-        from stackctl.cli.fast_help import root_help
+        from stackctl.cli.fast_help import root_help  # noqa: PLC0415
 
         print(root_help())
         sys.exit(0)
     gc.set_threshold(*_GC_THRESHOLDS)
     _REQUESTED = single_command(args)
-    from stackctl.cli.app import main as app_main  # typer only past the fast paths
+    from stackctl.cli.app import main as app_main  # noqa: PLC0415 - typer only past the fast paths
 
     gc.freeze()  # the modules, classes and functions live as long as the process
     app_main()

@@ -12,7 +12,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 
-from stackctl.core.render.findings_sarif import RuleText
+from stackctl import __version__
+from stackctl.core.render.findings_github import render_github
+from stackctl.core.render.findings_sarif import RuleText, sarif_log
 from stackctl.errors import Finding
 
 CI_FORMATS = ("github", "sarif")
@@ -27,9 +29,6 @@ def _relative(finding: Finding, cwd: str) -> Finding:
 
 def render_findings(fmt: str, findings: Sequence[Finding], cwd: str) -> str:
     """The findings in ``fmt`` (``github`` or ``sarif``)."""
-    from stackctl import __version__
-    from stackctl.core.render.findings_github import render_github
-    from stackctl.core.render.findings_sarif import sarif_log
 
     relative = [_relative(f, cwd) for f in findings]
     if fmt == "github":
@@ -45,7 +44,8 @@ def _title_of(code: str) -> str | None:
 
 def _rule_of(code: str) -> RuleText | None:
     """The catalogue's title and explanation of ``code`` (None: not catalogued)."""
-    from stackctl.core.validate.catalogue import rule
+    # lazy: help listings import every command module; load this on use
+    from stackctl.core.validate.catalogue import rule  # noqa: PLC0415
 
     entry = rule(code)
     return None if entry is None else RuleText(entry.title, entry.explanation)

@@ -19,8 +19,13 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
+
+if TYPE_CHECKING:
+    from stackctl.engine.client import EngineClient
+
+_Client = TypeVar("_Client", bound="EngineClient")
 
 
 @dataclass
@@ -50,7 +55,7 @@ def is_verbose() -> bool:
     return _STATE.verbose
 
 
-def watch_client(client: Any) -> Any:
+def watch_client(client: _Client) -> _Client:
     """With ``-v``, log every Engine API request ``client`` makes; return ``client``."""
     if not _STATE.verbose:
         return client

@@ -16,12 +16,22 @@ from typing import Any
 
 import typer
 
+from stackctl.cli.apply_flow import failure_policy, plan_signature
+from stackctl.cli.common import use_color
+from stackctl.cli.rollout_session import options_for, run_locked
+from stackctl.cli.stack_views import connect, when
 from stackctl.core.history.revision import Outcome as RevisionOutcome
-from stackctl.core.history.revision import Revision
+from stackctl.core.history.revision import Revision, current_number, default_rollback_target
 from stackctl.core.model.state import ClusterState
+from stackctl.core.plan.placement import refuse_placement_errors
 from stackctl.core.plan.plan_model import Plan
-from stackctl.errors import StackctlError, StalePlanError
+from stackctl.core.render import plan_to_json, render_text
+from stackctl.engine.client import EngineClient
+from stackctl.engine.revision_plans import plan_against_revision, require_restorable
+from stackctl.engine.revisions import RevisionStore
+from stackctl.errors import StackctlError, StalePlanError, UserAbort
 from stackctl.rollout.options import FailurePolicy
+from stackctl.rollout.session import Release
 
 
 @dataclass(frozen=True)
@@ -40,10 +50,10 @@ class RollbackRequest:
     context: str | None = None
 
 
-def choose_revision(client: Any, request: RollbackRequest) -> tuple[Revision, Revision | None]:
+def choose_revision(
+    client: EngineClient, request: RollbackRequest
+) -> tuple[Revision, Revision | None]:
     """Revision ``--to N`` (or the last applied one before the current), and the current."""
-    from stackctl.core.history.revision import current_number, default_rollback_target
-    from stackctl.engine.revisions import RevisionStore
 
     store = RevisionStore(client, request.stack)
     summaries = store.list()
@@ -64,30 +74,22 @@ def choose_revision(client: Any, request: RollbackRequest) -> tuple[Revision, Re
     return store.get(number), (store.get(current) if current is not None else None)
 
 
-def _unfinished(client: Any, stack: str) -> Any:
+def _unfinished(client: EngineClient, stack: str) -> Any:
     """The current revision when its apply never finished (the rollback supersedes it)."""
-    from stackctl.engine.revisions import RevisionStore
 
     return RevisionStore(client, stack).unfinished()
 
 
 def _plan_text(plan: Plan, *, no_color: bool) -> str:
-    from stackctl.cli.common import use_color
-    from stackctl.core.render import render_text
-
     # One rule for colour everywhere (a TTY, no --no-color, no NO_COLOR).
     return render_text(plan, color=use_color(no_color))
 
 
 def _plan_json(plan: Plan) -> Any:
-    from stackctl.core.render import plan_to_json
-
     return plan_to_json(plan)
 
 
 def _confirm(question: str, *, yes: bool) -> None:
-    from stackctl.errors import UserAbort
-
     if yes:
         return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -101,9 +103,6 @@ def _confirm(question: str, *, yes: bool) -> None:
 
 def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | None = None) -> int:
     """Run ``stackctl rollback``; return the exit code (StackctlError propagates: exit 1)."""
-    from stackctl.cli.apply_flow import failure_policy
-    from stackctl.cli.stack_views import connect, when
-    from stackctl.engine.revision_plans import plan_against_revision, require_restorable
 
     write = out or (lambda line: typer.echo(line))
     policy = failure_policy(request.on_failure)
@@ -111,8 +110,6 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
     revision, current = choose_revision(client, request)
     last_applied = current.state if current is not None else None
     if current is not None and current.outcome.unfinished:
-        from stackctl.engine.revisions import RevisionStore
-
         typer.echo(
             f"stackctl: note: revision {current.number} never finished "
             f"({current.outcome.value}); this rollback supersedes it",
@@ -136,7 +133,6 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
             f"({when(revision.created_at)} UTC by {revision.actor.describe()})"
         )
         write(_plan_text(plan, no_color=request.no_color))
-    from stackctl.core.plan.placement import refuse_placement_errors
 
     refuse_placement_errors(plan)  # as apply: exit 1, nothing written
     unfinished = _unfinished(client, request.stack)
@@ -152,7 +148,7 @@ def run_rollback_command(request: RollbackRequest, out: Callable[[str], None] | 
 
 
 def _locked_rollback(
-    client: Any,
+    client: EngineClient,
     request: RollbackRequest,
     revision: Revision,
     last_applied: ClusterState | None,
@@ -161,10 +157,6 @@ def _locked_rollback(
 ) -> int:
     """The one rollout path (``stackctl.rollout.session``), as apply runs it: the
     rollback is a new revision with the target's content ("rollback to N")."""
-    from stackctl.cli.apply_flow import plan_signature
-    from stackctl.cli.rollout_session import options_for, run_locked
-    from stackctl.engine.revision_plans import plan_against_revision, require_restorable
-    from stackctl.rollout.session import Release
 
     def recheck() -> Plan:
         planned = plan_against_revision(client, revision, prune=True, last_applied=last_applied)

@@ -15,9 +15,12 @@ from typing import Any, Protocol
 
 import typer
 
+from stackctl.cli.apply_view import make_view, summary_lines
+from stackctl.cli.cmd_apply import stop_on_signals
 from stackctl.core.plan.plan_model import Plan
+from stackctl.engine.client import EngineClient
 from stackctl.rollout.options import ApplyOptions, ApplyOutcome, FailurePolicy
-from stackctl.rollout.session import LockSettings, Release
+from stackctl.rollout.session import LockSettings, Release, locked_rollout, unlocked_watch
 from stackctl.rollout.waves import Dependencies
 
 
@@ -64,7 +67,7 @@ def options_for(
 
 
 def run_locked(
-    client: Any,
+    client: EngineClient,
     request: RolloutRequest,
     release: Release,
     recheck: Callable[[], Plan],
@@ -79,7 +82,6 @@ def run_locked(
 
     ``nothing_left`` is printed when the re-check under the lock finds the work
     done meanwhile (exit 0)."""
-    from stackctl.rollout.session import locked_rollout
 
     settings = LockSettings(
         lock_timeout=request.lock_timeout,
@@ -103,7 +105,7 @@ def run_locked(
 
 
 def run_unlocked(
-    client: Any,
+    client: EngineClient,
     request: RolloutRequest,
     plan: Plan,
     options: ApplyOptions,
@@ -111,7 +113,6 @@ def run_unlocked(
     on_outcome: Callable[[ApplyOutcome], None] | None = None,
 ) -> int:
     """Watch Swarm finish rolling out the file's spec (no writes: no lock, no revision)."""
-    from stackctl.rollout.session import unlocked_watch
 
     def run(opts: ApplyOptions, emit: Any) -> ApplyOutcome | None:
         return unlocked_watch(client, plan, opts, emit, resolve_image)
@@ -128,8 +129,6 @@ def _shown(
 ) -> int | None:
     """Run with the event view and signal handling; print the summary; hand the
     outcome to ``on_outcome`` (``apply --notify``)."""
-    from stackctl.cli.apply_view import make_view, summary_lines
-    from stackctl.cli.cmd_apply import stop_on_signals
 
     view = make_view(as_json=request.as_json, no_color=request.no_color)
     try:

@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
+from stackctl.core.load.age_files import AgeFileError, encrypt, parse_recipients
 from stackctl.errors import Location, StackctlError
 
 _MAX_PLAINTEXT = 20 * 1024 * 1024
@@ -30,8 +31,6 @@ def _read(path: str, what: str) -> bytes:
 
 
 def _recipients(given: Sequence[str], files: Sequence[str]) -> list[Any]:
-    from stackctl.core.load.age_files import AgeFileError, parse_recipients
-
     found: list[Any] = []
     try:
         for line in given:
@@ -59,7 +58,6 @@ def encrypt_file(
     force: bool,
 ) -> int:
     """Encrypt ``source`` to the recipients into ``target``; returns the recipient count."""
-    from stackctl.core.load.age_files import encrypt
 
     keys = _recipients(recipients, recipients_files)
     plaintext = _read(source, "file")

@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from stackctl.errors import UserAbort
 
+if TYPE_CHECKING:
+    from stackctl.engine.client import DockerEngineClient
+
 CONTEXT_HELP = "Docker context to use (default: the current one / DOCKER_HOST)."
 
 
-def connect(context: str | None) -> Any:
+def connect(context: str | None) -> DockerEngineClient:
     """The engine client every command uses (``stackctl.engine.client.connect``)."""
-    from stackctl.cli.global_options import watch_client
-    from stackctl.engine.client import connect as engine_connect
+    # lazy: help listings import every command module; load this on use
+    from stackctl.cli.global_options import watch_client  # noqa: PLC0415
+    from stackctl.engine.client import connect as engine_connect  # noqa: PLC0415
 
     return watch_client(engine_connect(context))
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
+
+from stackctl.errors import Severity, StackFileError
 
 if TYPE_CHECKING:
     from stackctl.core.load.loading import LoadResult
@@ -38,8 +41,6 @@ def age_identities(given: Sequence[str]) -> list[str]:
 
 
 def _ask_passphrase(name: str) -> str:
-    import getpass
-
     try:
         return getpass.getpass(f"Passphrase for {name}: ", stream=sys.stderr)
     except EOFError:
@@ -69,7 +70,8 @@ def load_from_cli(
     With ``stack_name``, the names derived from it (``<stack>_<key>``...) are
     checked as well: one the engine would refuse is an error in the result.
     """
-    from stackctl.core.load.loading import load_stack
+    # lazy: help listings import every command module; load this on use
+    from stackctl.core.load.loading import load_stack  # noqa: PLC0415
 
     stdin_text = sys.stdin.read() if "-" in files else None
     result = load_stack(
@@ -86,8 +88,8 @@ def load_from_cli(
     )
     if stack_name is None:
         return result
-    from stackctl.core.validate.stack_name import derived_name_findings
-    from stackctl.errors import Severity, StackFileError
+    # lazy: help listings import every command module; load this on use
+    from stackctl.core.validate.stack_name import derived_name_findings  # noqa: PLC0415
 
     derived = derived_name_findings(stack_name, result.stack)
     if any(f.severity is Severity.ERROR for f in derived):

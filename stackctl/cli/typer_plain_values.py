@@ -22,6 +22,12 @@ from __future__ import annotations
 import types
 from typing import Any, Union, get_args, get_origin
 
+try:  # typer's internals: another typer version may lack them (then install() does nothing)
+    from typer import _coercion
+    from typer import core as typer_core
+except ImportError:
+    _coercion = typer_core = None  # type: ignore[assignment]
+
 _PLAIN = (str, bool, int, float)
 
 
@@ -84,10 +90,7 @@ def _special(descriptor: Any) -> bool:
 
 def install() -> bool:
     """Make typer return plain values as they are; False when typer's internals differ."""
-    try:
-        from typer import _coercion
-        from typer import core as typer_core
-    except ImportError:
+    if _coercion is None or typer_core is None:
         return False
     original: Any = getattr(typer_core, "build_runtime_param", None)
     base: Any = getattr(_coercion, "RuntimeParam", None)

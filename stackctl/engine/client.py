@@ -3,9 +3,10 @@
 ``connect()`` resolves the endpoint (``contexts.resolve_endpoint``), pins the
 Engine API to 1.41 (the oldest stackctl supports, and what Debian's 20.10
 engine speaks), checks the node is a Swarm manager, and turns every way this
-can fail into an ``EngineError`` with a hint. ``EngineClient`` counts the
-Engine API calls made through it, total and by HTTP method, so tests can
-assert call counts and ``-v`` can report them. ``ssh://`` engines are reached
+can fail into an ``EngineError`` with a hint. ``EngineClient`` is the typed
+interface every engine-layer function takes; ``DockerEngineClient`` is the real
+one and counts the Engine API calls made through it, total and by HTTP method,
+so tests can assert call counts and ``-v`` can report them. ``ssh://`` engines are reached
 through an ``ssh -L`` socket forward (``ssh_tunnel``), so no paramiko is needed.
 """
 
@@ -18,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import docker
 import docker.errors
@@ -42,7 +43,31 @@ class ApiCallCount:
     by_method: Mapping[str, int]
 
 
-class EngineClient:
+class EngineClient(Protocol):
+    """A connection to one Docker engine, as stackctl's engine layer uses it.
+
+    ``connect()`` returns the real one (``DockerEngineClient``). The rollout does
+    not see this interface: it drives a plan through the narrower
+    ``stackctl.rollout.adapter.EngineAdapter`` (real: ``engine.writer.SwarmWriter``
+    built on an ``EngineClient``; unit tests: an in-memory fake engine).
+    """
+
+    @property
+    def api(self) -> docker.APIClient:
+        """The docker SDK's low-level client: specs in and out as JSON-shaped dicts."""
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where the engine is and how it was chosen (for messages and hints)."""
+
+    def api_calls(self) -> ApiCallCount:
+        """Engine API calls made through this connection so far."""
+
+    def close(self) -> None:
+        """Close the connection (and its ssh tunnel, if any)."""
+
+
+class DockerEngineClient:
     """A docker SDK ``APIClient`` plus the endpoint it talks to and a call counter.
 
     ``api`` is the low-level client: specs go to and come from the engine as
@@ -80,7 +105,7 @@ class EngineClient:
         if self._tunnel is not None:
             self._tunnel.close()
 
-    def __enter__(self) -> EngineClient:
+    def __enter__(self) -> DockerEngineClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -220,7 +245,9 @@ def _check_engine(client: EngineClient) -> None:
         )
 
 
-def connect(context: str | None = None, *, env: Mapping[str, str] | None = None) -> EngineClient:
+def connect(
+    context: str | None = None, *, env: Mapping[str, str] | None = None
+) -> DockerEngineClient:
     """Connect to the engine named by ``--context``/DOCKER_HOST/DOCKER_CONTEXT and check it.
 
     Raises ``EngineError`` when the engine cannot be reached, TLS fails, the API is
@@ -240,7 +267,7 @@ def connect(context: str | None = None, *, env: Mapping[str, str] | None = None)
         if tunnel is not None:
             tunnel.close()
         raise
-    client = EngineClient(api, endpoint, tunnel=tunnel)
+    client = DockerEngineClient(api, endpoint, tunnel=tunnel)
     try:
         _check_engine(client)
     except EngineError:

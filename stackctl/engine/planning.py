@@ -16,12 +16,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
 
-from stackctl.core.history.revision import Revision
+from stackctl.core.convert.adopt import adopt_docker_configs
+from stackctl.core.convert.comparable import align_live_to_desired
+from stackctl.core.history.revision import Revision, keep_retained_objects, state_for_rollback
+from stackctl.core.history.sealed_env import restore_sealed, unrestored
 from stackctl.core.model.state import LABEL_LOGICAL_NAME, ClusterState, ResourceKind
-from stackctl.core.plan.hooks import Dependencies
+from stackctl.core.plan.diff import plan_changes
+from stackctl.core.plan.hooks import Dependencies, with_hook_runs
 from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
+from stackctl.core.plan.saved_plan import (
+    check_plan_fresh,
+    check_plan_matches,
+    load_saved_plan,
+    with_current_specs,
+)
+from stackctl.core.validate.external_networks import check_external_networks
+from stackctl.engine.client import EngineClient
+from stackctl.engine.nodes import placement_preflight
+from stackctl.engine.observe import external_references, observe_stack
+from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError
 
 _FILE_KINDS = (ResourceKind.CONFIG, ResourceKind.SECRET)
@@ -49,10 +63,11 @@ class ClusterPlan:
     sealed: tuple[tuple[str, str], ...] = ()  # (service, env variable) it cannot restore
 
 
-def last_applied_state(client: Any, stack: str, *, warn: Warn | None = None) -> ClusterState | None:
+def last_applied_state(
+    client: EngineClient, stack: str, *, warn: Warn | None = None
+) -> ClusterState | None:
     """The desired state recorded by the last apply, or None (no history, or unreadable:
     then ``warn`` is told, and the plan simply has no drift marks)."""
-    from stackctl.engine.revisions import RevisionStore
 
     try:
         # the last applied revision, plus what interrupted applies visibly wrote since
@@ -64,7 +79,7 @@ def last_applied_state(client: Any, stack: str, *, warn: Warn | None = None) -> 
 
 
 def plan_against_cluster(
-    client: Any,
+    client: EngineClient,
     target: ClusterState | Revision,
     *,
     prune: bool = False,
@@ -92,12 +107,6 @@ def plan_against_cluster(
     (``stackctl.engine.images``, ``--resolve-image``) before the plan; a revision's
     recorded digests are pinned instead, without asking a registry.
     """
-    from stackctl.core.convert.adopt import adopt_docker_configs
-    from stackctl.core.plan.diff import plan_changes
-    from stackctl.core.plan.hooks import with_hook_runs
-    from stackctl.core.validate.external_networks import check_external_networks
-    from stackctl.engine.nodes import placement_preflight
-    from stackctl.engine.observe import external_references, observe_stack
 
     revision = target if isinstance(target, Revision) else None
     declared = target.state if isinstance(target, Revision) else target
@@ -133,9 +142,6 @@ def _revision_states(
     revision: Revision, observed: ClusterState
 ) -> tuple[ClusterState, ClusterState]:
     """A revision's desired state as re-applied now, and the live state aligned to it."""
-    from stackctl.core.convert.comparable import align_live_to_desired
-    from stackctl.core.history.revision import state_for_rollback
-    from stackctl.core.history.sealed_env import restore_sealed
 
     running = {
         name: str(service.status["ImageDigest"])
@@ -156,8 +162,6 @@ def _keeps_history(change: ResourceChange) -> bool:
 def _revision_plan(
     revision: Revision, desired: ClusterState, live: ClusterState, plan: Plan
 ) -> ClusterPlan:
-    from stackctl.core.history.sealed_env import unrestored
-
     plan = replace(plan, changes=tuple(c for c in plan.changes if not _keeps_history(c)))
     missing = tuple(
         sorted(
@@ -180,12 +184,6 @@ def _revision_plan(
 
 def checked_saved_plan(text: str, desired: ClusterState, live: ClusterState) -> Plan:
     """The plan saved by ``diff --out``, if it still holds for these files and this cluster."""
-    from stackctl.core.plan.saved_plan import (
-        check_plan_fresh,
-        check_plan_matches,
-        load_saved_plan,
-        with_current_specs,
-    )
 
     saved = load_saved_plan(text)
     check_plan_matches(saved, desired)
@@ -194,15 +192,13 @@ def checked_saved_plan(text: str, desired: ClusterState, live: ClusterState) -> 
     return with_current_specs(saved, desired, live)
 
 
-def without_protected_deletes(client: Any, plan: Plan, desired: ClusterState) -> Plan:
+def without_protected_deletes(client: EngineClient, plan: Plan, desired: ClusterState) -> Plan:
     """Never prune configs/secrets a rollback may still need.
 
     Older versions the file still declares are left to the post-apply cleanup;
     objects the file dropped entirely are kept while a retained revision names
     them, because stackctl cannot recreate content it never stored.
     """
-    from stackctl.core.history.revision import keep_retained_objects
-    from stackctl.engine.revisions import RevisionStore
 
     plan = without_superseded_deletes(plan, desired)
     if not plan.prune:

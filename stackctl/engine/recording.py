@@ -11,7 +11,6 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from stackctl.core.history.revision import (
     GitOrigin,
@@ -23,6 +22,7 @@ from stackctl.core.history.revision import (
 from stackctl.core.model.model import DependsOn
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.plan_model import Plan
+from stackctl.engine.client import EngineClient
 from stackctl.engine.revisions import DEFAULT_HISTORY_MAX, RevisionStore
 
 
@@ -62,7 +62,7 @@ def intent_revision(
 
 
 def record_apply(
-    client: Any,
+    client: EngineClient,
     *,
     desired: ClusterState,
     plan: Plan,

@@ -13,11 +13,11 @@ anywhere cannot be restored, and ``SealedValuesError`` names it.
 
 from __future__ import annotations
 
-from typing import Any
-
-from stackctl.core.history.revision import Revision
+from stackctl.core.history.revision import Revision, current_number, default_rollback_target
 from stackctl.core.model.state import ClusterState
+from stackctl.engine.client import EngineClient
 from stackctl.engine.planning import ClusterPlan, plan_against_cluster
+from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError
 
 RevisionPlan = ClusterPlan
@@ -33,7 +33,7 @@ class SealedValuesError(StackctlError):
 
 
 def plan_against_revision(
-    client: Any,
+    client: EngineClient,
     revision: Revision,
     *,
     prune: bool,
@@ -78,20 +78,17 @@ def require_restorable(revision_plan: RevisionPlan) -> None:
     )
 
 
-def revision_desired(client: Any, stack: str, number: int) -> ClusterState:
+def revision_desired(client: EngineClient, stack: str, number: int) -> ClusterState:
     """The desired state of revision ``number`` (``diff --revision N``), as declared."""
-    from stackctl.engine.revisions import RevisionStore
 
     return RevisionStore(client, stack).get(number).state
 
 
 def choose_revision(
-    client: Any, stack: str, to: int | None = None
+    client: EngineClient, stack: str, to: int | None = None
 ) -> tuple[Revision, Revision | None]:
     """Revision ``to`` (default: the last applied one before the current), and the
     current one (None when no revision took effect)."""
-    from stackctl.core.history.revision import current_number, default_rollback_target
-    from stackctl.engine.revisions import RevisionStore
 
     store = RevisionStore(client, stack)
     summaries = store.list()

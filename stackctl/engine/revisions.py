@@ -62,7 +62,9 @@ from stackctl.core.history.revision import (
     with_number,
 )
 from stackctl.core.model.state import ClusterState
+from stackctl.engine.client import EngineClient
 from stackctl.engine.lock import lock_info, lock_name
+from stackctl.engine.observe import observe_stack  # only here: a rare path
 from stackctl.errors import EngineError, StackctlError
 
 REVISION_NAME_PREFIX = "stackctl-rev-"
@@ -117,7 +119,7 @@ def _time(text: str | None) -> datetime | None:
         return None
 
 
-def low_level_api(client: Any) -> Any:
+def low_level_api(client: EngineClient | docker.APIClient) -> docker.APIClient:
     """The docker SDK's ``APIClient`` behind ``client``.
 
     Accepts the project's ``EngineClient`` wrapper, a ``docker.DockerClient`` or
@@ -212,7 +214,7 @@ class RevisionStore:
     """The revision history of one stack, kept in the cluster."""
 
     def __init__(
-        self, client: Any, stack_name: str, *, history_max: int = DEFAULT_HISTORY_MAX
+        self, client: EngineClient, stack_name: str, *, history_max: int = DEFAULT_HISTORY_MAX
     ) -> None:
         if history_max < 1:
             raise StackctlError("--history-max must be at least 1")
@@ -352,7 +354,6 @@ class RevisionStore:
         ]
         if not newer:
             return base
-        from stackctl.engine.observe import observe_stack  # only here: a rare path
 
         live = observe_stack(self._client, self.stack)
         return drift_basis(base, [self._get(n, configs).state for n in newer], live)

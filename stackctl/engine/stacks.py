@@ -16,6 +16,7 @@ import docker
 import docker.errors
 
 from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE
+from stackctl.engine.client import EngineClient
 from stackctl.engine.revisions import (
     LABEL_REV_KIND,
     LABEL_REV_NUMBER,
@@ -96,7 +97,7 @@ def _stack_services(api: Any, stack: str | None) -> list[dict[str, Any]]:
     return result
 
 
-def service_statuses(client: Any, stack: str) -> list[LiveService]:
+def service_statuses(client: EngineClient, stack: str) -> list[LiveService]:
     """Every service of ``stack`` with its replica, health and update state."""
     api = low_level_api(client)
     services = _stack_services(api, stack)
@@ -186,7 +187,7 @@ def _service_status(
     )
 
 
-def list_stacks(client: Any) -> list[StackInfo]:
+def list_stacks(client: EngineClient) -> list[StackInfo]:
     """Every stack with services in the cluster (services labelled with a namespace)."""
     api = low_level_api(client)
     services = _stack_services(api, None)
@@ -231,7 +232,7 @@ class RemovalReport:
 
 
 def remove_stack(
-    client: Any,
+    client: EngineClient,
     stack: str,
     *,
     keep_history: bool = False,

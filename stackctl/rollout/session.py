@@ -27,14 +27,22 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from stackctl.core.convert.pinning import image_of, pinned_digest
 from stackctl.core.history.revision import GitOrigin
 from stackctl.core.model.model import DependsOn
 from stackctl.core.model.state import ClusterState, ResourceKind
 from stackctl.core.plan.plan_model import Plan
+from stackctl.engine.cleanup import remove_superseded
+from stackctl.engine.client import EngineClient, engine_errors
+from stackctl.engine.lock import StackLock
+from stackctl.engine.recording import intent_revision
+from stackctl.engine.revisions import RevisionStore
+from stackctl.engine.writer import SwarmWriter
 from stackctl.errors import StackctlError
 from stackctl.rollout.checkpoints import checkpoint
 from stackctl.rollout.events import ApplyWarning, Event, Outcome, ResourceRemoved
 from stackctl.rollout.options import ApplyOptions, ApplyOutcome
+from stackctl.rollout.runner import run_apply
 
 Emit = Callable[[Event], None]
 Notice = Callable[[str], None]
@@ -71,7 +79,7 @@ class LockSettings:
 
 
 def locked_rollout(
-    client: Any,
+    client: EngineClient,
     release: Release,
     recheck: Callable[[], Plan],
     options: ApplyOptions,
@@ -87,8 +95,6 @@ def locked_rollout(
     written (lock held, stale plan, intent not recordable). ``notice`` gets what is
     said about the lock outside the rollout's events: waiting for it, and warnings.
     """
-    from stackctl.engine.lock import StackLock
-    from stackctl.engine.revisions import RevisionStore
 
     stack = release.desired.stack
     lock = StackLock(client, stack)
@@ -127,12 +133,14 @@ def locked_rollout(
 
 
 def unlocked_watch(
-    client: Any, plan: Plan, options: ApplyOptions, emit: Emit, resolve_image: str = "never"
+    client: EngineClient,
+    plan: Plan,
+    options: ApplyOptions,
+    emit: Emit,
+    resolve_image: str = "never",
 ) -> ApplyOutcome:
     """Watch what Swarm still rolls out to the file's spec (``Plan.in_progress``):
     writes nothing, so no lock and no revision."""
-    from stackctl.engine.writer import SwarmWriter
-    from stackctl.rollout.runner import run_apply
 
     started = options.clock()
 
@@ -145,7 +153,7 @@ def unlocked_watch(
 
 
 def _recorded_rollout(
-    client: Any,
+    client: EngineClient,
     store: Any,
     release: Release,
     plan: Plan,
@@ -153,11 +161,6 @@ def _recorded_rollout(
     settings: LockSettings,
     emit: Emit,
 ) -> ApplyOutcome:
-    from stackctl.engine.client import engine_errors
-    from stackctl.engine.recording import intent_revision
-    from stackctl.engine.writer import SwarmWriter
-    from stackctl.rollout.runner import run_apply
-
     started = options.clock()
 
     def warn(message: str) -> None:
@@ -226,7 +229,6 @@ def _discard(store: Any, number: int, warn: Callable[[str], None]) -> None:
 def _running_digests(desired: ClusterState) -> dict[str, str] | None:
     """The pinned image references (``image:tag@sha256:...``) of a converged apply:
     what a rollback to its revision re-applies exactly."""
-    from stackctl.core.convert.pinning import image_of, pinned_digest
 
     digests = {
         name: str(image_of(state.spec))
@@ -237,7 +239,7 @@ def _running_digests(desired: ClusterState) -> dict[str, str] | None:
 
 
 def _remove_superseded(
-    client: Any,
+    client: EngineClient,
     store: Any,
     desired: ClusterState,
     started: float,
@@ -246,7 +248,6 @@ def _remove_superseded(
     warn: Callable[[str], None],
 ) -> None:
     """Config/secret versions neither the desired state nor a kept revision names."""
-    from stackctl.engine.cleanup import remove_superseded
 
     def removed(kind: ResourceKind, name: str) -> None:
         emit(ResourceRemoved(options.clock() - started, kind.value, name, "superseded"))

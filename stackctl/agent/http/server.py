@@ -245,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._handle()
 
-    def log_message(self, format: str, *args: object) -> None:
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         pass  # no access log: the agent's log is about stacks (errors are logged)
 
     def _handle(self) -> None:

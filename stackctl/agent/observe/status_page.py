@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 
+from stackctl import api
 from stackctl.agent.loop import Agent
 from stackctl.agent.reconcile import PassResult
+from stackctl.agent.state import state_from_labels
+from stackctl.engine.agent_state import read_state_labels
 from stackctl.engine.client import EngineClient
 from stackctl.engine.revisions import RevisionSummary
 from stackctl.errors import StackctlError
@@ -95,10 +98,6 @@ class StatusPage:
             return self._views
 
     def _read(self, name: str) -> ClusterView:
-        from stackctl import api
-        from stackctl.agent.state import state_from_labels
-        from stackctl.engine.agent_state import read_state_labels
-
         try:
             if self._client is None:
                 self._client = self._connect()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
 from stackctl.core.model.model import (
     FileObject,
     FileReference,
@@ -47,7 +49,6 @@ def stack_to_document(stack: Stack) -> dict[str, Any]:
 
 def render_stack_yaml(stack: Stack) -> str:
     """The stack as YAML text."""
-    import yaml
 
     return yaml.safe_dump(
         stack_to_document(stack), sort_keys=False, default_flow_style=False, allow_unicode=True

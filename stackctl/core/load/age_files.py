@@ -36,7 +36,8 @@ class AgeFileError(OSError):
 
 def _pyrage() -> Any:
     try:
-        import pyrage
+        # lazy: pyrage only when an .age file is read or written
+        import pyrage  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - a broken install
         raise AgeFileError("the pyrage package is not installed", "pip install pyrage") from exc
     return pyrage

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stackctl.core.load.age_files import AgeFileError, Decryptor
@@ -36,7 +36,11 @@ from stackctl.core.load.sensitive_env import SensitiveEnv, is_environment_value
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
 from stackctl.core.load.yaml_text import decode_source
-from stackctl.core.model.model import Stack
+from stackctl.core.model.coerce import coerce_types
+from stackctl.core.model.model import Stack, frozen_map
+from stackctl.core.model.normalize import normalize_document
+from stackctl.core.validate.lint import lint_stack
+from stackctl.core.validate.validate import validate_document
 from stackctl.errors import Finding, Location, Severity, StackFileError
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "stack.yml")
@@ -484,9 +488,6 @@ def _sensitive_misuse(paths: Sequence[Path], locate: Callable[[Path], Location])
 
 def _with_sensitive_env(stack: Stack, sensitive: SensitiveEnv) -> Stack:
     """Record on each service which environment names hold decrypted values."""
-    from dataclasses import replace
-
-    from stackctl.core.model.model import frozen_map
 
     if not sensitive.names:
         return stack
@@ -516,30 +517,22 @@ def _has_errors(findings: Sequence[Finding]) -> bool:
 
 
 def _coerce(data: dict[str, Any]) -> dict[str, Any]:
-    from stackctl.core.model.coerce import coerce_types
-
     return dict(_keep_literal_strings(data, coerce_types(data)))
 
 
 def _validate(data: dict[str, Any], locate: Callable[[Path], Location]) -> list[Finding]:
-    from stackctl.core.validate.validate import validate_document
-
     return validate_document(data, locate)
 
 
 def _normalize(
     data: dict[str, Any], read_file: Callable[[str], bytes], locate: Callable[[Path], Location]
 ) -> Stack:
-    from stackctl.core.model.normalize import normalize_document
-
     return normalize_document(data, read_file=read_file, locate=locate)
 
 
 def _lint(
     stack: Stack, data: dict[str, Any], locate: Callable[[Path], Location], strict: bool
 ) -> list[Finding]:
-    from stackctl.core.validate.lint import lint_stack
-
     found = lint_stack(stack, data, locate)
     if not strict:
         return found
@@ -552,6 +545,4 @@ def _lint(
 
 
 def _with_sources(stack: Stack, files: tuple[str, ...], digest: str) -> Stack:
-    from dataclasses import replace
-
     return replace(stack, source_files=files, source_digest=digest)

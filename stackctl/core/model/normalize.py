@@ -25,6 +25,7 @@ from stackctl.core.model.model import (
     Logging,
     Mount,
     Network,
+    Port,
     Service,
     ServiceNetwork,
     Stack,
@@ -341,8 +342,6 @@ def _external(key: str, spec: Mapping[str, Any]) -> tuple[bool, str | None]:
 
 
 def _ports(entries: list[Any]) -> tuple[Any, ...]:
-    from stackctl.core.model.model import Port
-
     ports: list[Port] = []
     for entry in entries:
         if isinstance(entry, Mapping):

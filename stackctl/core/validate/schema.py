@@ -39,7 +39,8 @@ def load_schema() -> dict[str, Any]:
 @functools.cache
 def stack_validator() -> Validator:
     """A compiled jsonschema validator for stack files (built once, reused)."""
-    from jsonschema import Draft7Validator
+    # lazy: jsonschema (~0.1 s) only when a document is validated
+    from jsonschema import Draft7Validator  # noqa: PLC0415
 
     return Draft7Validator(load_schema())
 

@@ -10,9 +10,11 @@ what to do ("did you mean 'replicas'?").
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from stackctl.core.model.coerce import cast_string
 from stackctl.core.validate.schema import key_homes, shape_at
 from stackctl.errors import Finding, Location, Severity
 
@@ -109,8 +111,6 @@ def suggest(word: str, candidates: Iterable[str]) -> str | None:
 
 
 def _casts_to(text: str, expected: list[str]) -> bool:
-    from stackctl.core.model.coerce import cast_string
-
     return cast_string(text, set(expected) - {"string"}) is not text
 
 
@@ -203,8 +203,6 @@ class SchemaErrorTranslator:
     def _unknown_keys(
         self, path: DocPath, instance: Mapping[str, Any], schema: Mapping[str, Any]
     ) -> list[Finding]:
-        import re
-
         properties = schema.get("properties", {})
         patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
         findings = []
@@ -267,7 +265,8 @@ class SchemaErrorTranslator:
 
     def _alternatives(self, error: ValidationError, path: DocPath) -> list[Finding]:
         """oneOf/anyOf: explain the branch that matches the value's type, if any."""
-        from jsonschema import Draft7Validator
+        # lazy: jsonschema (~0.1 s) only when a document is validated
+        from jsonschema import Draft7Validator  # noqa: PLC0415
 
         type_checker = Draft7Validator.TYPE_CHECKER
         by_branch: dict[int, list[ValidationError]] = {}

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stackctl.core.model.shortsyntax import ShortSyntaxError, parse_port, parse_volume
-from stackctl.core.validate.schema_errors import DocPath, SchemaErrorTranslator, dotted
+from stackctl.core.validate.schema_errors import DocPath, SchemaErrorTranslator, dotted, suggest
 from stackctl.errors import Finding, Severity
 
 CODE_UNSUPPORTED_VERSION = "SC021"
@@ -201,7 +201,6 @@ class _Checker:
     def undefined(self, path: DocPath, kind: str, name: str, code: str) -> None:
         singular = kind[:-1]
         known = sorted(self.defined[kind])
-        from stackctl.core.validate.schema_errors import suggest
 
         guess = suggest(name, known)
         if guess:
@@ -336,8 +335,6 @@ class _Checker:
         key, _op, value = match.groups()
         lowered = key.lower()
         if lowered not in _CONSTRAINT_KEYS and not lowered.startswith(_CONSTRAINT_PREFIXES):
-            from stackctl.core.validate.schema_errors import suggest
-
             guess = suggest(lowered, _CONSTRAINT_KEYS)
             hint = (
                 f"did you mean '{guess}'?"
@@ -370,8 +367,6 @@ class _Checker:
             if dependency == name:
                 self.error(path, f"service '{name}' depends on itself", CODE_BAD_DEPENDENCY)
             elif dependency not in self.services:
-                from stackctl.core.validate.schema_errors import suggest
-
                 guess = suggest(dependency, [str(s) for s in self.services])
                 hint = (
                     f"did you mean '{guess}'?"

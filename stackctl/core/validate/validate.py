@@ -26,7 +26,9 @@ from stackctl.core.validate.schema import (
     SWARM_UNSUPPORTED,
     Shape,
     conforms,
+    load_schema,
     root_shape,
+    stack_validator,
 )
 from stackctl.core.validate.schema_errors import DocPath, SchemaErrorTranslator, dotted
 from stackctl.core.validate.semantic import semantic_findings
@@ -52,7 +54,6 @@ def validate_document(
     data: Mapping[str, Any], locate: Callable[[tuple[str | int, ...]], Location]
 ) -> list[Finding]:
     """Every problem in ``data`` (errors and warnings), sorted by position."""
-    from stackctl.core.validate.schema import load_schema, stack_validator
 
     if not isinstance(data, Mapping):
         return [

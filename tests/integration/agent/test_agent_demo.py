@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from swarm_testkit import REPO_ROOT
+from support.testkit import REPO_ROOT
 
 pytestmark = [pytest.mark.usefixtures("demo_images"), pytest.mark.slow]
 
@@ -33,3 +33,7 @@ def test_agent_demo_script_tells_the_whole_story(stack_name: str) -> None:
     assert f"stack {stack_name}: rolled_back at" in out
     assert f"stack {stack_name}: held at" in out
     assert "agent exited 0" in out
+    # the status page's address, and the JSON API's view of the held commit
+    assert "status page: http://127.0.0.1:" in out, out
+    api = out.split("/api/v1/stacks\n", 1)[1]
+    assert '"kind": "AgentStackList"' in api and '"outcome": "held"' in api, out

@@ -12,17 +12,18 @@ import hashlib
 import hmac
 import json
 import os
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
-from swarm_testkit import wait_until
-
-from .agentproc import Reply, RunningAgent
-from .gitrepo import GitDaemon, GitRepo, stack_entry, web_stack, write_config
-from .schemas import check_api_document
+import yaml
+from support.agent_process import Reply, RunningAgent
+from support.agent_schemas import check_api_document
+from support.git_repo import GitDaemon, GitRepo, stack_entry, web_stack, write_config
+from support.testkit import REPO_ROOT, run_stackctl_process, wait_until
 
 FILES = ["app/stack.yml"]
 SECRET = "hook-s3cret"
@@ -81,10 +82,6 @@ def wait_run(agent: RunningAgent, accepted: Reply) -> Reply:
 
 def github_recipe(agent: RunningAgent, daemon: GitDaemon, tmp_path: Path) -> tuple[int, str]:
     """Run the `agent` job of docs/examples/github-actions/stackctl.yml against ``agent``."""
-    import subprocess
-
-    import yaml
-    from swarm_testkit import REPO_ROOT
 
     workflow = REPO_ROOT / "docs" / "examples" / "github-actions" / "stackctl.yml"
     (step,) = yaml.safe_load(workflow.read_text())["jobs"]["agent"]["steps"]
@@ -291,7 +288,7 @@ def test_a_failed_deploy_is_never_reported_as_success_and_the_api_shows_it(
         assert (suspended.status, suspended.json()["suspended"]) == (200, True)
         check_api_document(suspended.json())
         status = json.loads(_cli("agent", "status", stack_name, "--json"))
-        assert status[0]["suspended"] is True
+        assert (status["kind"], status["stacks"][0]["suspended"]) == ("AgentStatus", True)
         run = wait_run(agent, agent.call("POST", f"/api/v1/stacks/{stack_name}/sync"))
         assert (run.status, run.json()["stacks"][0]["outcome"]) == (424, "suspended")
         # resume: the broken commit stays held (a resume is not a retry)
@@ -306,8 +303,6 @@ def test_a_failed_deploy_is_never_reported_as_success_and_the_api_shows_it(
 
 
 def _cli(*args: str) -> str:
-    from swarm_testkit import run_stackctl_process
-
     result = run_stackctl_process(*args)
     assert result.exit_code == 0, result.stderr
     return result.stdout

@@ -8,6 +8,10 @@ Repositories are bare git repositories; most are fetched over the network from
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +19,8 @@ from typing import Any
 
 import docker
 import pytest
-
-from .gitrepo import GitDaemon, GitRepo, agent_once, stack_entry, web_stack, write_config
+from support.git_repo import GitDaemon, GitRepo, agent_once, stack_entry, web_stack, write_config
+from support.testkit import new_stack_name, remove_stack_objects, wait_until
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -209,8 +213,6 @@ def test_git_outage_and_invalid_commits_leave_the_stack_as_it_is_and_others_go_o
     docker_client: docker.DockerClient,
     request: pytest.FixtureRequest,
 ) -> None:
-    from swarm_testkit import new_stack_name, remove_stack_objects
-
     other = new_stack_name()
     request.addfinalizer(lambda: remove_stack_objects(docker_client, other))
     repo.push({FILES[0]: web_stack("1")}, "v1")
@@ -270,7 +272,7 @@ def test_suspended_stack_is_left_alone_until_resumed(
     assert (run.exit_code, run.outcome(stack_name)) == (0, "suspended")
     assert running_image(docker_client, stack_name) == "stackctl-demo/web:1"
     status = run_stackctl("agent", "status", stack_name, "--json")
-    assert json.loads(status.stdout)[0]["suspended"] is True
+    assert json.loads(status.stdout)["stacks"][0]["suspended"] is True
 
     assert run_stackctl("agent", "resume", stack_name).exit_code == 0
     assert agent_once(config).outcome(stack_name) == "applied"
@@ -311,12 +313,6 @@ def test_two_agents_on_one_cluster_apply_a_commit_once(
 def test_the_agent_runs_until_sigterm_then_exits_0(
     repo: GitRepo, stack_name: str, tmp_path: Path, run_stackctl: Any
 ) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from swarm_testkit import wait_until
 
     first = repo.push({FILES[0]: web_stack("1")}, "v1")
     config = write_config(

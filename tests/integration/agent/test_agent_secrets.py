@@ -20,11 +20,10 @@ from pathlib import Path
 
 import docker
 import pytest
-from http_receiver import Receiver
-from swarm_testkit import run_stackctl_process, wait_until
-
-from .agentproc import RunningAgent
-from .gitrepo import GitDaemon, GitRepo, stack_entry, write_config
+from support.agent_process import RunningAgent
+from support.git_repo import GitDaemon, GitRepo, free_port, stack_entry, write_config
+from support.http_receiver import Receiver
+from support.testkit import run_stackctl_process, wait_until
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -77,7 +76,11 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
     envs = [marker("envvalue"), marker("envvalue")]
     # a value that is not secret but equally private: environment values never show
     plains = [marker("plainenv"), marker("plainenv")]
-    markers = [hook_secret, api_token, *secrets, *envs, *plains]
+    # webhook URLs carry tokens in their paths (Slack's do): a sink that answers, and
+    # one that is down, so the agent logs about it after its retries
+    sink_token, down_token = marker("sinkpath"), marker("downpath")
+    down_port = free_port()
+    markers = [hook_secret, api_token, *secrets, *envs, *plains, sink_token, down_token]
 
     (tmp_path / "hook.secret").write_text(hook_secret + "\n")
     (tmp_path / "api.token").write_text(api_token + "\n")
@@ -91,7 +94,10 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
             listen="127.0.0.1:0",
             webhook_secret_file="hook.secret",
             api_token_file="api.token",
-            notify=[{"type": "json", "url": receiver.url}],
+            notify=[
+                {"type": "json", "url": f"{receiver.url}/{sink_token}"},
+                {"type": "slack", "url": f"http://127.0.0.1:{down_port}/{down_token}"},
+            ],
         )
         commit(repo, secrets[0], envs[0], plains[0], "v1")
         agent = RunningAgent(config)
@@ -157,6 +163,12 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
                 assert reply.status == 401, (what, reply.body)
                 surfaces[f"401 {what}"] = json.dumps(reply.headers).encode() + reply.body
             surfaces["404"] = agent.call("GET", "/nope", headers=auth).body
+            # the down sink: retried, then given up with a line naming its host only
+            wait_until(
+                lambda: f"127.0.0.1:{down_port}" in "".join(agent.err.lines + agent.out.lines),
+                timeout=120,
+                what="the agent to report the sink that is down\n" + agent.logs(),
+            )
         finally:
             code = agent.stop()
         assert code == 0, agent.logs()

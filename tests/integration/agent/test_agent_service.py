@@ -30,10 +30,9 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
-from swarm_testkit import REPO_ROOT, new_stack_name, remove_stack_objects, wait_until
-
-from .githttp import GitHttpServer
-from .gitrepo import GitRepo, stack_entry, write_config
+from support.git_http import GitHttpServer
+from support.git_repo import GitRepo, stack_entry, write_config
+from support.testkit import REPO_ROOT, new_stack_name, remove_stack_objects, wait_until
 
 pytestmark = [pytest.mark.usefixtures("demo_images"), pytest.mark.slow]
 
@@ -112,6 +111,7 @@ def test_the_agent_service_from_deploy_agent_applies_a_commit_from_a_private_ser
         ],
         interval="2s",
         state_dir="/var/lib/stackctl-agent",
+        listen="127.0.0.1:8476",  # the port stack.yml's health check probes
     )
     override = tmp_path / "site.yml"
     override.write_text(
@@ -177,3 +177,14 @@ def test_the_agent_service_from_deploy_agent_applies_a_commit_from_a_private_ser
     assert f"git {commit[:7]}" in table, table
     assert server.attempts["deploy"] > 0  # fetched over HTTP with the secret's credentials
     assert password not in agent_logs()
+
+    # the health check of stack.yml (the image's python against /healthz) passes
+    def healthy() -> bool:
+        containers = docker_client.containers.list(
+            filters={"label": f"com.docker.swarm.service.name={agent_stack}_agent"}
+        )
+        states = [c.attrs["State"].get("Health", {}).get("Status") for c in containers]
+        return states == ["healthy"]
+
+    assert task["ContainerSpec"]["Healthcheck"]["Test"][:2] == ["CMD", "python3"]
+    wait_until(healthy, timeout=90, what="the agent container to be healthy\n" + agent_logs())

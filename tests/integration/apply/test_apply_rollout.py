@@ -7,14 +7,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from swarm_testkit import wait_until
+from support.apply_runs import apply_text, desired_state, plan_for
+from support.testkit import wait_until
 
 from stackctl.engine.client import EngineClient, connect
+from stackctl.engine.writer import SwarmWriter
 from stackctl.errors import ExitCode
-from stackctl.rollout.events import RollbackStarted, ServiceFailed
-from stackctl.rollout.options import FailurePolicy, ServiceStatus
-
-from .swarm_apply import apply_text, desired_state, plan_for
+from stackctl.rollout.events import (
+    ResourceCreated,
+    RollbackStarted,
+    ServiceConverged,
+    ServiceFailed,
+)
+from stackctl.rollout.options import ApplyOptions, FailurePolicy, ServiceStatus
+from stackctl.rollout.runner import run_apply
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -204,10 +210,6 @@ services:
 def test_service_changed_behind_the_plan_is_not_overwritten(
     client: EngineClient, stack_name: str, tmp_path: Path
 ) -> None:
-    from stackctl.engine.writer import SwarmWriter
-    from stackctl.rollout.options import ApplyOptions
-    from stackctl.rollout.runner import run_apply
-
     apply_text(client, stack_name, web_stack("stackctl-demo/web:1"), tmp_path)
     _, desired = desired_state(stack_name, web_stack("stackctl-demo/web:2"), tmp_path)
     plan = plan_for(client, desired)
@@ -233,8 +235,6 @@ def test_service_changed_behind_the_plan_is_not_overwritten(
 def test_waves_follow_depends_on_and_global_services_converge(
     client: EngineClient, stack_name: str, tmp_path: Path
 ) -> None:
-    from stackctl.rollout.events import ResourceCreated, ServiceConverged
-
     text = """
 services:
   db:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from parity_support import (
+from support.parity import (
     DockerDeployFailed,
     comparable,
     deploy_with_docker,
@@ -32,7 +32,8 @@ from parity_support import (
     remove_stack,
     unique_stack_name,
 )
-from swarm_testkit import skip_impossible_here
+from support.stack_builders import every_key_stack
+from support.testkit import skip_impossible_here
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.load.loading import load_stack
@@ -145,7 +146,6 @@ def check_parity(
 
 def test_every_key_fixture_hand_normalized(engine: EngineClient) -> None:
     """The every-key fixture, normalized by hand (independent of the loader)."""
-    from convert_builders import every_key_stack
 
     check_parity(engine, FIXTURES / "every-key.yml", every_key_stack, {})
 

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import (
+from support.testkit import (
     NAMESPACE_LABEL,
     RunStackctl,
     new_stack_name,
     remove_stack_objects,
     wait_until,
 )
+
+from stackctl import api
+from stackctl.errors import StackFileError
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -187,9 +190,6 @@ def test_rollback_and_the_api_refuse_a_revision_whose_host_port_is_taken_now(
     tmp_path: Path,
     docker_client: docker.DockerClient,
 ) -> None:
-    from stackctl import api
-    from stackctl.errors import StackFileError
-
     port = _free_port()
     path = tmp_path / "stack.yml"
     for text in (host_port_file(port, replicas=1), INGRESS_ONLY):  # revisions 1 and 2

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import sys
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import docker.types
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "revisions"))
 
 from stackctl.engine.revisions import LABEL_REV_STACK
 from stackctl.engine.stacks import remove_stack
@@ -61,8 +60,6 @@ def test_image(api: docker.APIClient) -> str:
         return TEST_IMAGE
     except docker.errors.ImageNotFound:
         pass
-    import shutil
-    import tempfile
 
     with tempfile.TemporaryDirectory() as context:
         shutil.copy("/bin/busybox", Path(context) / "busybox")

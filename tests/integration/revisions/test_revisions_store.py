@@ -10,10 +10,11 @@ from types import MappingProxyType
 
 import docker
 import pytest
-from revision_builders import sample_revision
+from support.revision_builders import sample_plan, sample_revision, sample_state
 
 from stackctl.core.history.revision import Outcome, Revision
 from stackctl.core.model.state import ResourceKind, ResourceState
+from stackctl.engine.recording import record_apply
 from stackctl.engine.revisions import (
     CHUNK_BYTES,
     LABEL_REV_CHUNK,
@@ -164,9 +165,6 @@ def test_histories_of_different_stacks_do_not_mix(
 
 
 def test_record_apply_stamps_who_and_ci_context(api: docker.APIClient, revision_stack: str) -> None:
-    from revision_builders import sample_plan, sample_state
-
-    from stackctl.engine.recording import record_apply
 
     state = sample_state(revision_stack)
     env = {"GITHUB_RUN_ID": "77", "GITHUB_SHA": "abcdef0123", "GITHUB_TOKEN": "ghs_nope"}

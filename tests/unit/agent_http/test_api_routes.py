@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
+from jsonschema import Draft7Validator
 
 from stackctl.agent.config import parse_config
 from stackctl.agent.http.routing import RouteSetup
@@ -41,8 +42,6 @@ def schema(name: str) -> dict[str, Any]:
 
 
 def check(document: Any, name: str = "agent-api.schema.json") -> Any:
-    from jsonschema import Draft7Validator
-
     Draft7Validator(schema(name)).validate(document)
     return document
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -193,8 +194,6 @@ def test_the_routes_answer_from_the_agent_they_are_registered_with() -> None:
 
 
 def test_an_engine_that_never_answers_is_not_ready_without_holding_the_probe() -> None:
-    import threading
-
     released = threading.Event()
     calls: list[int] = []
 

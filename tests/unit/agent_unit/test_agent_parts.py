@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from stackctl.agent.config import parse_config
-from stackctl.agent.git_source import redact_url
+from stackctl.agent.git_source import GitCredentials, GitError, GitSource, _git_env, redact_url
 from stackctl.agent.loop import Agent
 from stackctl.agent.reconcile import describe_findings
-from stackctl.errors import Finding, Location, Severity
+from stackctl.errors import Finding, Location, Severity, StackctlError
 
 
 def test_credentials_never_leave_a_url() -> None:
@@ -40,12 +44,6 @@ def test_invalid_files_are_reported_with_the_commit_and_file_line() -> None:
 
 
 def test_a_git_error_names_the_repository_without_its_password() -> None:
-    import socket
-
-    import pytest
-
-    from stackctl.agent.git_source import GitError, GitSource
-
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -59,8 +57,6 @@ def test_a_git_error_names_the_repository_without_its_password() -> None:
 
 
 def _two_stack_agent() -> Agent:
-    from stackctl.errors import StackctlError
-
     def no_engine() -> None:
         raise StackctlError("cannot reach the engine")
 
@@ -101,10 +97,6 @@ def test_a_sync_request_makes_idle_stacks_due_and_queues_one_for_a_running_pass(
 def test_the_credential_helper_reads_the_password_file_git_asks_for(tmp_path: object) -> None:
     """git's own ``credential fill`` with the agent's environment: the file's first line
     is the password (with or without a newline); only the file's path is in the env."""
-    import subprocess
-    from pathlib import Path
-
-    from stackctl.agent.git_source import GitCredentials, _git_env
 
     folder = Path(str(tmp_path))
     for text in ("t0ken-one\n", "t0ken-two"):
@@ -129,8 +121,6 @@ def test_the_credential_helper_reads_the_password_file_git_asks_for(tmp_path: ob
 def test_credentials_keep_configuration_given_in_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from stackctl.agent.git_source import GitCredentials, _git_env
-
     monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
     monkeypatch.setenv("GIT_CONFIG_KEY_0", "http.proxy")
     monkeypatch.setenv("GIT_CONFIG_VALUE_0", "http://proxy.example.com:3128")
@@ -142,8 +132,6 @@ def test_credentials_keep_configuration_given_in_the_environment(
 
 
 def test_an_unreadable_password_file_is_named_before_git_runs(tmp_path: object) -> None:
-    from stackctl.agent.git_source import GitCredentials, GitError, GitSource
-
     missing = f"{tmp_path}/no-such-token"
     source = GitSource(
         "https://git.example.com/ops/deploy.git",

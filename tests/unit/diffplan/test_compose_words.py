@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.load.loading import LoadResult, load_stack
@@ -108,8 +110,6 @@ def test_a_field_no_key_writes_is_shown_by_engine_path_and_marked(tmp_path: Path
     task = dict(web["TaskTemplate"])
     task["Placement"] = {"Platforms": [{"OS": "linux", "Architecture": "amd64"}]}
     web["TaskTemplate"] = task
-    from dataclasses import replace
-    from types import MappingProxyType
 
     live_service = replace(live.services["shop_front"], spec=web)
     live = replace(live, services=MappingProxyType({"shop_front": live_service}))

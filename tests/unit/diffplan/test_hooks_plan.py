@@ -16,7 +16,9 @@ from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.diff import plan_changes
 from stackctl.core.plan.hooks import Dependencies, is_rerun, with_hook_runs
 from stackctl.core.plan.plan_model import Effect, Plan
+from stackctl.core.plan.saved_plan import save_plan
 from stackctl.core.render import plan_to_json, render_markdown, render_text
+from stackctl.engine.planning import checked_saved_plan
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "hooks" / "stack.yml"
 STACK = "shop"
@@ -120,9 +122,6 @@ def test_renderers_show_the_order_and_the_job_effect() -> None:
 
 
 def test_a_saved_plan_keeps_its_reruns_and_gets_its_order_back() -> None:
-    from stackctl.core.plan.saved_plan import save_plan
-    from stackctl.engine.planning import checked_saved_plan
-
     live = running()
     target, deps = desired(APP_VERSION="2")
     plan = with_hook_runs(plan_changes(target, live), target, live, deps)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -37,8 +39,6 @@ def _scaled(
     state: ClusterState, name: str, replicas: int, image: str | None = None
 ) -> ClusterState:
     """``state`` after ``docker service scale`` (and ``docker service update --image``)."""
-    from dataclasses import replace
-    from types import MappingProxyType
 
     spec = dict(state.services[name].spec)
     spec["Mode"] = {"Replicated": {"Replicas": replicas}}

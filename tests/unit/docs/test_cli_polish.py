@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from support.testkit import REPO_ROOT as REPO
 
 from stackctl import __version__
 from stackctl.cli import global_options
 from stackctl.cli.app import app
+from stackctl.cli.common import use_color
 from stackctl.cli.examples import EXAMPLES, reflow_docstring
-
-from .conftest import REPO
 
 STACKCTL = str(Path(sys.executable).with_name("stackctl"))
 DEMO = str(REPO / "stacks" / "demo" / "stack.yml")
@@ -74,8 +74,6 @@ def test_quiet_prints_nothing_on_stdout_but_keeps_errors_and_exit_code(tmp_path:
 
 
 def test_no_color_sets_no_color_for_every_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stackctl.cli.common import use_color
-
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert use_color() is True

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stackctl.engine.client import EngineClient, _check_engine
+from stackctl.engine.client import DockerEngineClient, _check_engine
 from stackctl.engine.contexts import Endpoint
 from stackctl.errors import EngineError
 
@@ -38,8 +38,8 @@ class Answers:
         pass
 
 
-def _client(api_version: str, swarm: dict[str, Any]) -> EngineClient:
-    return EngineClient(Answers({"ApiVersion": api_version}, {"Swarm": swarm}), ENDPOINT)  # type: ignore[arg-type]
+def _client(api_version: str, swarm: dict[str, Any]) -> DockerEngineClient:
+    return DockerEngineClient(Answers({"ApiVersion": api_version}, {"Swarm": swarm}), ENDPOINT)  # type: ignore[arg-type]
 
 
 MANAGER = {"LocalNodeState": "active", "ControlAvailable": True}

@@ -1,21 +1,52 @@
-"""Comparable spec -> write body: config/secret names get their IDs back."""
+"""Comparable spec -> write body: the writer gives config/secret names their IDs back."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import Any, cast
+
 import pytest
-from convert_builders import every_key_stack
+from support.stack_builders import every_key_stack
 
 from stackctl.core.convert.convert import convert_stack
-from stackctl.engine.references import engine_service_spec
+from stackctl.core.model.state import ClusterState
+from stackctl.engine.client import EngineClient
+from stackctl.engine.writer import SwarmWriter
 from stackctl.errors import EngineError
+
+
+class _Listing:
+    """The engine's object lists, which is all the writer reads to resolve names."""
+
+    def __init__(self, networks: Iterable[str], configs: Iterable[str], secrets: Iterable[str]):
+        self._networks, self._configs, self._secrets = list(networks), configs, secrets
+
+    def networks(self) -> list[dict[str, str]]:
+        return [{"Name": name, "Id": f"id-{name}"} for name in self._networks]
+
+    def configs(self) -> list[dict[str, Any]]:
+        return [{"Spec": {"Name": name}, "ID": f"id-{name}"} for name in self._configs]
+
+    def secrets(self) -> list[dict[str, Any]]:
+        return [{"Spec": {"Name": name}, "ID": f"id-{name}"} for name in self._secrets]
+
+
+def _writer(state: ClusterState, *, secrets: bool = True) -> SwarmWriter:
+    networks = {
+        str(n["Target"])
+        for service in state.services.values()
+        for n in service.spec.get("TaskTemplate", {}).get("Networks") or []
+    }
+    api = _Listing(networks, list(state.configs), list(state.secrets) if secrets else [])
+    return SwarmWriter(cast(EngineClient, SimpleNamespace(api=api, endpoint=None)))
 
 
 def test_ids_are_filled_in_and_the_comparable_spec_is_untouched() -> None:
     state = convert_stack(every_key_stack(), "st")
-    config_ids = {name: f"id-{name}" for name in state.configs}
-    secret_ids = {name: f"id-{name}" for name in state.secrets}
+    writer = _writer(state)
     for service in state.services.values():
-        body = engine_service_spec(service.spec, config_ids=config_ids, secret_ids=secret_ids)
+        body = writer._engine_spec(service.spec)
         container = body["TaskTemplate"]["ContainerSpec"]
         for ref in container.get("Configs", []):
             assert ref["ConfigID"] == f"id-{ref['ConfigName']}"
@@ -30,6 +61,5 @@ def test_ids_are_filled_in_and_the_comparable_spec_is_untouched() -> None:
 
 def test_a_missing_object_is_named_in_the_error() -> None:
     state = convert_stack(every_key_stack(), "st")
-    config_ids = {name: "id" for name in state.configs}
-    with pytest.raises(EngineError, match="st_web refers to secret 'st_api_key-"):
-        engine_service_spec(state.services["st_web"].spec, config_ids=config_ids, secret_ids={})
+    with pytest.raises(EngineError, match=r"secret st_api_key-[0-9a-f]+ does not exist"):
+        _writer(state, secrets=False)._engine_spec(state.services["st_web"].spec)

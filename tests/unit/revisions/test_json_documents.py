@@ -9,7 +9,12 @@ from stackctl.api import History, StackStatus
 from stackctl.core.history.revision import GitOrigin, Outcome
 from stackctl.engine.revisions import RevisionSummary
 from stackctl.engine.stacks import LiveService, StackInfo
-from stackctl.json_documents import history_document, stack_list_document, status_document
+from stackctl.json_documents import (
+    agent_status_document,
+    history_document,
+    stack_list_document,
+    status_document,
+)
 
 WHEN = datetime(2026, 11, 27, 14, 27, 20, tzinfo=UTC)
 
@@ -66,3 +71,6 @@ def test_status_and_stack_list_carry_the_envelope() -> None:
     listed = stack_list_document([StackInfo("shop", 1, 1, 2, WHEN, 3)])
     assert (listed["apiVersion"], listed["kind"]) == ("stackctl/v1", "StackList")
     assert [s["name"] for s in listed["stacks"]] == ["shop"]
+    agent = agent_status_document([{"stack": "shop", "suspended": False}])
+    assert list(agent) == ["apiVersion", "kind", "stacks"]
+    assert (agent["kind"], agent["stacks"][0]["stack"]) == ("AgentStatus", "shop")

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from types import MappingProxyType
 
-from revision_builders import sample_revision, sample_state
+from support.revision_builders import sample_revision, sample_state
 
 from stackctl.core.history.basis import drift_basis
 from stackctl.core.history.revision import (
@@ -19,6 +19,7 @@ from stackctl.core.history.revision import (
 from stackctl.core.model.state import ClusterState
 from stackctl.engine.revisions import LABEL_REV_IMAGE_DIGESTS, LABEL_REV_OUTCOME, _with_ending
 from stackctl.errors import ExitCode
+from stackctl.rollout import events
 
 
 def with_image(state: ClusterState, image: str) -> ClusterState:
@@ -32,8 +33,6 @@ def with_image(state: ClusterState, image: str) -> ClusterState:
 
 
 def test_one_outcome_type_for_rollout_and_revision() -> None:
-    from stackctl.rollout import events
-
     assert events.Outcome is Outcome
     assert Outcome.NOT_APPLIED.exit_code is ExitCode.ERROR
     assert Outcome.INTERRUPTED.exit_code is ExitCode.FAILED

@@ -5,14 +5,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
+from support.fake_engine import FakeEngine
+from support.rollout_builders import (
+    STACK,
+    config_change,
+    create_change,
+    make_plan,
+    service_spec,
+    update_change,
+)
 
 from stackctl.core.model.model import DependsOn
-from stackctl.core.plan.plan_model import Effect
-from stackctl.errors import ExitCode
+from stackctl.core.model.state import ResourceKind, ResourceState
+from stackctl.core.plan.plan_model import Effect, ResourceChange
+from stackctl.errors import EngineError, ExitCode
 from stackctl.rollout.events import (
     ApplyFinished,
+    ApplyWarning,
     Event,
     Outcome,
     RollbackStarted,
@@ -23,16 +35,6 @@ from stackctl.rollout.events import (
 from stackctl.rollout.options import ApplyOptions, FailurePolicy, ServiceStatus
 from stackctl.rollout.runner import run_apply
 from stackctl.rollout.waves import DependencyCycleError
-
-from .conftest import (
-    STACK,
-    config_change,
-    create_change,
-    make_plan,
-    service_spec,
-    update_change,
-)
-from .fake_engine import FakeEngine
 
 Options = Callable[..., ApplyOptions]
 
@@ -313,8 +315,6 @@ def test_prune_removes_undeclared_services_after_the_rest_converged(
     engine: FakeEngine, options_for: Options, events: list[Event]
 ) -> None:
     old = engine.add_running_service(service_spec("old", "old:good"))
-    from stackctl.core.model.state import ResourceKind, ResourceState
-    from stackctl.core.plan.plan_model import ResourceChange
 
     delete = ResourceChange(
         ResourceKind.SERVICE,
@@ -346,9 +346,6 @@ def test_dependency_cycle_is_refused_before_any_write(
 def test_engine_outage_while_watching_is_survived(
     engine: FakeEngine, options_for: Options, events: list[Event]
 ) -> None:
-    from stackctl.errors import EngineError
-    from stackctl.rollout.events import ApplyWarning
-
     outages = iter([False, True, True, True])  # 1st poll fine, then 3 failed polls
     real_list = engine.list_services
 
@@ -368,8 +365,6 @@ def test_engine_outage_while_watching_is_survived(
 def test_engine_outage_past_the_deadline_times_out(
     engine: FakeEngine, options_for: Options, events: list[Event]
 ) -> None:
-    from stackctl.errors import EngineError
-
     def down(stack: str):  # type: ignore[no-untyped-def]
         raise EngineError("cannot reach the Docker engine")
 
@@ -382,9 +377,6 @@ def test_engine_outage_past_the_deadline_times_out(
 def test_engine_error_before_any_write_ends_the_event_stream_as_not_applied(
     engine: FakeEngine, options_for: Options, events: list[Event]
 ) -> None:
-    from stackctl.errors import EngineError
-    from stackctl.rollout.events import ApplyFinished
-
     def unreachable(stack: str, *, current_only: bool = True):  # type: ignore[no-untyped-def]
         raise EngineError("cannot reach the Docker engine")
 
@@ -402,9 +394,6 @@ def test_engine_error_before_any_write_ends_the_event_stream_as_not_applied(
 def test_a_rollout_swarm_is_still_running_is_waited_for_with_no_write(
     engine: FakeEngine, options_for: Options, events: list[Event]
 ) -> None:
-    from dataclasses import replace
-
-    from stackctl.rollout.events import ApplyFinished, ServiceConverged
 
     web = engine.add_running_service(service_spec("web", "web:good"))
     engine._replace_spec(web, service_spec("web", "web:good2"), "updating")  # an earlier apply
@@ -421,8 +410,6 @@ def test_a_rollout_swarm_is_still_running_is_waited_for_with_no_write(
 def test_a_swarm_rollout_that_fails_while_waited_for_is_reported_not_rolled_back(
     engine: FakeEngine, options_for: Options, events: list[Event]
 ) -> None:
-    from dataclasses import replace
-
     web = engine.add_running_service(service_spec("web", "web:good", failure_action="pause"))
     broken = service_spec("web", "web:broken", failure_action="pause")
     engine._replace_spec(web, broken, "updating")

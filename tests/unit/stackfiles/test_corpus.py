@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
-from swarm_testkit import impossible_here_unless
+from deepdiff import DeepDiff
+from support.testkit import impossible_here_unless
 
 from stackctl.core.convert.config_output import stack_to_document
 from stackctl.core.load.loading import LoadResult, load_stack
@@ -284,8 +285,6 @@ def test_accepted_file_loads_and_matches_docker_stack_config(
     ours = canonical(stack_to_document(result.stack), base)
     theirs = canonical(expected_doc, base)
     if ours != theirs:
-        from deepdiff import DeepDiff
-
         pytest.fail(DeepDiff(theirs, ours).pretty())
 
 

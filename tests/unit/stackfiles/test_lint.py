@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from support.validation import lints
 
 from stackctl.core.validate.lint import image_tag
 from stackctl.errors import Severity
-
-from .validate_helpers import lints
 
 HEALTH = "    healthcheck: {test: [CMD, true], interval: 10s, retries: 3, start_period: 20s}\n"
 
@@ -236,7 +237,5 @@ def test_job_lints_ignore_services_and_can_be_silenced() -> None:
 
 
 def test_the_hooks_example_has_no_findings() -> None:
-    from pathlib import Path
-
     example = Path(__file__).resolve().parents[3] / "docs" / "examples" / "hooks" / "stack.yml"
     assert lints(example.read_text(encoding="utf-8")) == []

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.validation import errors, findings, only_error, parsed
 
 from stackctl.core.validate.schema import conforms, root_shape, stack_validator
-from stackctl.errors import Severity
-
-from .validate_helpers import errors, findings, only_error, parsed
+from stackctl.core.validate.schema_errors import SchemaErrorTranslator
+from stackctl.errors import Location, Severity
 
 # Fragments of jsonschema's own wording that must never reach a user.
 RAW_JSONSCHEMA = (
@@ -89,9 +89,6 @@ def test_yaml_boolean_where_a_string_is_expected_suggests_quotes() -> None:
 
 def test_quoted_number_suggests_removing_the_quotes() -> None:
     # A quoted literal stays a string (only interpolated values are cast, like docker).
-    from stackctl.core.validate.schema import stack_validator
-    from stackctl.core.validate.schema_errors import SchemaErrorTranslator
-    from stackctl.errors import Location
 
     data: dict[str, Any] = {"services": {"web": {"image": "a:1", "deploy": {"replicas": "2"}}}}
     translator = SchemaErrorTranslator(lambda path: Location("stack.yml"), lambda ref: {})

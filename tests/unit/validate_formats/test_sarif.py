@@ -9,7 +9,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from stackctl.cli.finding_formats import render_findings
 from stackctl.core.render.findings_sarif import RuleText, sarif_log
+from stackctl.core.validate.catalogue import rule as catalogued
 from stackctl.errors import Finding, Location, Severity
 
 SCHEMA = json.loads(
@@ -122,20 +124,11 @@ def test_cli_refuses_an_unknown_format(tmp_path: Path, run_stackctl: Any) -> Non
 
 
 def test_rules_take_the_catalogues_words_when_it_has_the_code() -> None:
-    import importlib.util
-
-    from stackctl.cli.finding_formats import render_findings
-
     finding = Finding(Severity.ERROR, "unknown key 'replica'", "SC010", Location("s.yml", 5, 7))
     log = json.loads(render_findings("sarif", [finding], "/nowhere"))
     assert _errors(log) == []
     (rule,) = log["runs"][0]["tool"]["driver"]["rules"]
-    if importlib.util.find_spec("stackctl.core.validate.catalogue") is None:
-        assert rule["shortDescription"]["text"] == "unknown key 'replica'"  # the finding's own
-    else:
-        from stackctl.core.validate.catalogue import rule as catalogued
-
-        expected = catalogued("SC010")
-        assert expected is not None
-        assert rule["shortDescription"]["text"] == expected.title
-        assert rule["fullDescription"]["text"] == expected.explanation
+    expected = catalogued("SC010")
+    assert expected is not None
+    assert rule["shortDescription"]["text"] == expected.title
+    assert rule["fullDescription"]["text"] == expected.explanation

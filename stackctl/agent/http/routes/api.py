@@ -13,12 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from stackctl import api
 from stackctl.agent import controls
 from stackctl.agent.http import webhooks
 from stackctl.agent.http.routing import HTTPError, Request, Response, Router, RouteSetup
 from stackctl.agent.http.runs import Run, RunStore
 from stackctl.agent.loop import Agent, StackSchedule
-from stackctl.agent.state import AgentState
+from stackctl.agent.state import AgentState, state_from_labels
+from stackctl.engine.agent_state import list_state_labels
 from stackctl.engine.client import EngineClient
 from stackctl.errors import StackctlError
 from stackctl.json_documents import history_document
@@ -82,8 +84,6 @@ class _Api:
 
     def _states(self) -> tuple[dict[str, AgentState], str | None]:
         """Every stack's agent state in the cluster (one engine call), or why not."""
-        from stackctl.agent.state import state_from_labels
-        from stackctl.engine.agent_state import list_state_labels
 
         try:
             found = self.engine.call(list_state_labels)
@@ -142,8 +142,6 @@ class _Api:
         )
 
     def history(self, setup: RouteSetup, request: Request) -> Response:
-        from stackctl import api
-
         name = self._schedule(request).config.name
         recorded = self.engine.call(lambda client: api.history(client, name))
         # the same document as `stackctl history --json` (kind History)

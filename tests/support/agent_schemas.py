@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from swarm_testkit import REPO_ROOT
+from jsonschema import Draft7Validator
+
+from support.testkit import REPO_ROOT
 
 
 def check_api_document(document: Any) -> None:
-    from jsonschema import Draft7Validator
-
     schema = json.loads((REPO_ROOT / "schemas" / "agent-api.schema.json").read_text())
     Draft7Validator(schema).validate(document)

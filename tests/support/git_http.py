@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from swarm_testkit import skip_guarantee
+from support.testkit import skip_guarantee
 
 HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
 
@@ -43,7 +43,7 @@ class GitHttpServer:
             def do_POST(self) -> None:
                 server._handle(self)
 
-            def log_message(self, format: str, *args: object) -> None:
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
                 pass  # quiet: pytest shows the test's own output
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)

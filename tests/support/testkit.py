@@ -1,27 +1,29 @@
-"""Helpers for tests that talk to a real Docker engine (import: ``from swarm_testkit import ...``).
+"""Helpers for tests that talk to a real Docker engine (``from support.testkit import ...``).
 
-tests/ is on sys.path while pytest runs (tests/conftest.py lives there), so any test
-module can import this. ``docker`` is imported lazily so unit tests never need it.
+tests/ is on sys.path while pytest runs (tests/conftest.py lives there, outside any
+package), so any test module can import the ``support`` package.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import secrets
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
+import docker
+import docker.errors
 import pytest
 
-if TYPE_CHECKING:
-    import docker
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 NAMESPACE_LABEL = "com.docker.stack.namespace"
 # stackctl's own objects that carry the stack by this label instead of the namespace
@@ -68,7 +70,6 @@ def impossible_here_unless(available: bool, reason: str) -> pytest.MarkDecorator
 
 def require_module(name: str, why: str) -> Any:
     """``import name``, or skip the guarantee (a failure under CI) saying ``why``."""
-    import importlib
 
     try:
         return importlib.import_module(name)
@@ -83,7 +84,6 @@ def engine_unavailable(reason: str) -> NoReturn:
 
 def connect_manager(base_url: str | None = None) -> docker.DockerClient:
     """A docker SDK client to a reachable Swarm manager, or fail/skip with the reason."""
-    import docker
 
     try:
         client = (
@@ -125,7 +125,6 @@ def remove_stack_objects(client: docker.DockerClient, stack: str) -> list[str]:
     because a network cannot be removed while containers are attached to it. Returns
     what could not be removed (empty when all went).
     """
-    import docker.errors
 
     api = client.api
     leftovers: list[str] = []
@@ -186,7 +185,7 @@ def run_stackctl_process(
     *args: str,
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
-    input: str | None = None,
+    stdin: str | None = None,
     timeout: float = 300.0,
 ) -> CliResult:
     """Run ``python -m stackctl ARGS`` (the same interpreter as the tests).
@@ -200,7 +199,7 @@ def run_stackctl_process(
         [sys.executable, "-m", "stackctl", *args],
         env=full_env,
         cwd=cwd or REPO_ROOT,
-        input=input,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -215,8 +214,6 @@ class LineCollector:
     stream afterwards. ``stamps`` holds when each line arrived (time.monotonic())."""
 
     def __init__(self, stream: Any) -> None:
-        import threading
-
         self.lines: list[str] = []
         self.stamps: list[float] = []
         self._changed = threading.Condition()
@@ -270,7 +267,6 @@ def run_measuring_peak_rss(
     """Run ``argv`` and return its peak RSS from ``wait4`` (ru_maxrss of that one
     child): every allocation counts, the C YAML parser's included, which a Python
     allocation tracer (tracemalloc) never sees."""
-    import tempfile
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
