@@ -228,7 +228,7 @@ def main() -> int:
     finally:
         if not args.keep:
             sys.path.insert(0, str(REPO / "tests"))
-            from swarm_testkit import remove_stack_objects
+            from support.testkit import remove_stack_objects
 
             remove_stack_objects(client, stack)
     for problem in problems:

@@ -8,12 +8,10 @@
   need it are skipped with the reason.
 - ``stack_name``: a unique stack name; afterwards everything of that stack is removed.
 - ``run_stackctl``: runs the real ``stackctl`` CLI in a subprocess.
-- skips: a test skips only through ``swarm_testkit.skip_guarantee`` (a failure when
+- skips: a test skips only through ``support.testkit.skip_guarantee`` (a failure when
   ``CI`` is set) or ``skip_impossible_here`` (documented: this kind of machine cannot
   do it). Under CI any other skip (a bare ``pytest.skip``, ``skipif``, ``xfail``) is
   turned into a failure here, and the summary counts both kinds of skip.
-
-``docker`` is imported lazily so unit tests never need it.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from swarm_testkit import (
+from support.testkit import (
     IMPOSSIBLE_HERE,
     RunStackctl,
     connect_manager,

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import docker
 import pytest
-from faults import NODE_REGISTRY
-from swarm_testkit import (
+from support.cluster_faults import NODE_REGISTRY
+from support.testkit import (
     NAMESPACE_LABEL,
     connect_manager,
     engine_unavailable,

@@ -22,10 +22,9 @@ from typing import Any
 
 import docker
 import pytest
-from faults import NODE_REGISTRY
-from swarm_testkit import REPO_ROOT, LineCollector, wait_until
-
-from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV
+from support.checkpoints import go_on, pause_at, wait_for_checkpoint
+from support.cluster_faults import NODE_REGISTRY
+from support.testkit import REPO_ROOT, LineCollector, wait_until
 
 HARNESS = Path(__file__).resolve().parent / "harness"
 LOST = "lost the engine while watching, retrying"
@@ -155,15 +154,13 @@ def test_manager_dockerd_restart_mid_rollout(
     apply_v2 = ["apply", stack_name, "-c", str(v2), "--yes", "--json", "--timeout", "300s"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "stackctl", *apply_v2],
-        env=stackctl_env(manager, **{PAUSE_ENV: "watching", PAUSE_DIR_ENV: str(tmp_path)}),
+        env=stackctl_env(manager, **pause_at("watching", tmp_path)),
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    reached = tmp_path / "watching.reached"
-    wait_until(lambda: reached.exists() or proc.poll() is not None, timeout=120, what="watching")
-    assert reached.exists(), proc.communicate()
+    wait_for_checkpoint(proc, tmp_path, "watching", timeout=120)
     stdout, stderr = LineCollector(proc.stdout), LineCollector(proc.stderr)
     try:
         harness("stop", "1")  # graceful daemon stop: the engine is gone mid-rollout
@@ -171,7 +168,7 @@ def test_manager_dockerd_restart_mid_rollout(
         # outage lasts until stackctl has polled the dead engine POLLS_WHILE_DOWN
         # times, so "warns once, keeps polling" is observed, not timed.
         with DeadEngine(manager.removeprefix("unix://")) as dead:
-            (tmp_path / "watching.go").touch()
+            go_on(tmp_path, "watching")
             stdout.wait_for(LOST, timeout=60)  # it met the dead engine and said so
             wait_until(
                 lambda: dead.connections >= POLLS_WHILE_DOWN or proc.poll() is not None,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from faults import (
+from support.cluster_faults import (
     NODE_REGISTRY,
     apply_paused_at,
     client_for,
@@ -40,7 +40,7 @@ from faults import (
     wait_all_ready,
     wait_node_state,
 )
-from swarm_testkit import CliResult, wait_until
+from support.testkit import CliResult, wait_until
 
 # from the registry (./dev cluster pushes the demo images): the manager pins each
 # deploy to the digest, and a node pulls it when a task lands there

@@ -11,7 +11,7 @@ from typing import Any
 
 import docker
 import pytest
-from swarm_testkit import NAMESPACE_LABEL, CliResult, run_stackctl_process, wait_until
+from support.testkit import NAMESPACE_LABEL, CliResult, run_stackctl_process, wait_until
 
 STACK_FILE = """\
 services:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import docker
 import pytest
-from faults import client_for, placement, service, spec_image, stackctl
-from swarm_testkit import wait_until
+from support.cluster_faults import client_for, placement, service, spec_image, stackctl
+from support.testkit import wait_until
 
 HOST_ENGINE = "unix:///var/run/docker.sock"
 HOST_REGISTRY = "127.0.0.1:5000"  # the same registry, as the host engine reaches it

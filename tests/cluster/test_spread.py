@@ -6,7 +6,7 @@ from typing import Any
 
 import docker
 from docker.types import ServiceMode
-from swarm_testkit import NAMESPACE_LABEL, wait_until
+from support.testkit import NAMESPACE_LABEL, wait_until
 
 
 def running_tasks(service: Any) -> list[dict[str, Any]]:

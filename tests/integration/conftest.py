@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import docker
 import pytest
-from swarm_testkit import engine_unavailable, wait_until
+from support.testkit import engine_unavailable, wait_until
 
 DEMO_IMAGES = (
     "stackctl-demo/web:1",

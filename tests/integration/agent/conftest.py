@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from .gitrepo import GitDaemon, GitRepo
+from support.git_repo import GitDaemon, GitRepo
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from pathlib import Path
 import docker
 import pyrage
 import pytest
-
-from .gitrepo import GitDaemon, GitRepo, agent_once, stack_entry, write_config
+from support.git_repo import GitDaemon, GitRepo, agent_once, stack_entry, write_config
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

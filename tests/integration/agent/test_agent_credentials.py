@@ -19,14 +19,13 @@ from typing import Any
 
 import docker
 import pytest
-from swarm_testkit import STACKCTL_STACK_LABEL, new_stack_name, remove_stack_objects, wait_until
+from support.git_http import GitHttpServer
+from support.git_repo import GitRepo, agent_once, stack_entry, web_stack, write_config
+from support.testkit import STACKCTL_STACK_LABEL, new_stack_name, remove_stack_objects, wait_until
 
 from stackctl.agent.config import load_config
 from stackctl.agent.loop import Agent, StackSchedule
 from stackctl.engine.client import connect
-
-from .githttp import GitHttpServer
-from .gitrepo import GitRepo, agent_once, stack_entry, web_stack, write_config
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

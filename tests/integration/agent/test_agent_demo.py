@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from swarm_testkit import REPO_ROOT
+from support.testkit import REPO_ROOT
 
 pytestmark = [pytest.mark.usefixtures("demo_images"), pytest.mark.slow]
 

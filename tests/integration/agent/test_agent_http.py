@@ -20,11 +20,10 @@ from typing import Any
 import docker
 import pytest
 import yaml
-from swarm_testkit import REPO_ROOT, run_stackctl_process, wait_until
-
-from .agentproc import Reply, RunningAgent
-from .gitrepo import GitDaemon, GitRepo, stack_entry, web_stack, write_config
-from .schemas import check_api_document
+from support.agent_process import Reply, RunningAgent
+from support.agent_schemas import check_api_document
+from support.git_repo import GitDaemon, GitRepo, stack_entry, web_stack, write_config
+from support.testkit import REPO_ROOT, run_stackctl_process, wait_until
 
 FILES = ["app/stack.yml"]
 SECRET = "hook-s3cret"

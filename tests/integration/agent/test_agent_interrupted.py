@@ -26,11 +26,10 @@ from typing import Any
 
 import docker
 import pytest
-from swarm_testkit import run_stackctl_process, wait_until
+from support.git_repo import GitRepo, agent_once, stack_entry, web_stack, write_config
+from support.testkit import run_stackctl_process, wait_until
 
 from stackctl.rollout.checkpoints import KILL_ENV, PAUSE_DIR_ENV, PAUSE_ENV
-
-from .gitrepo import GitRepo, agent_once, stack_entry, web_stack, write_config
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

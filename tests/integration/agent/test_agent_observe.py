@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from swarm_testkit import REPO_ROOT, wait_until
-
-from .agentproc import RunningAgent
-from .browser import Browser
-from .engine_proxy import EngineProxy
-from .gitrepo import GitDaemon, GitRepo, free_port, stack_entry, web_stack, write_config
+from support.agent_process import RunningAgent
+from support.browser import Browser
+from support.engine_proxy import EngineProxy
+from support.git_repo import GitDaemon, GitRepo, free_port, stack_entry, web_stack, write_config
+from support.testkit import REPO_ROOT, wait_until
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

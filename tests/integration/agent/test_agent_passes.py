@@ -19,9 +19,8 @@ from typing import Any
 
 import docker
 import pytest
-from swarm_testkit import new_stack_name, remove_stack_objects, wait_until
-
-from .gitrepo import GitDaemon, GitRepo, agent_once, stack_entry, web_stack, write_config
+from support.git_repo import GitDaemon, GitRepo, agent_once, stack_entry, web_stack, write_config
+from support.testkit import new_stack_name, remove_stack_objects, wait_until
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

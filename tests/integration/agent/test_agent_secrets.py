@@ -20,11 +20,10 @@ from pathlib import Path
 
 import docker
 import pytest
-from http_receiver import Receiver
-from swarm_testkit import run_stackctl_process, wait_until
-
-from .agentproc import RunningAgent
-from .gitrepo import GitDaemon, GitRepo, free_port, stack_entry, write_config
+from support.agent_process import RunningAgent
+from support.git_repo import GitDaemon, GitRepo, free_port, stack_entry, write_config
+from support.http_receiver import Receiver
+from support.testkit import run_stackctl_process, wait_until
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

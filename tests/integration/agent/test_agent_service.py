@@ -30,10 +30,9 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
-from swarm_testkit import REPO_ROOT, new_stack_name, remove_stack_objects, wait_until
-
-from .githttp import GitHttpServer
-from .gitrepo import GitRepo, stack_entry, write_config
+from support.git_http import GitHttpServer
+from support.git_repo import GitRepo, stack_entry, write_config
+from support.testkit import REPO_ROOT, new_stack_name, remove_stack_objects, wait_until
 
 pytestmark = [pytest.mark.usefixtures("demo_images"), pytest.mark.slow]
 

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from swarm_testkit import REPO_ROOT, LineCollector, RunStackctl, wait_until
+from support.checkpoints import go_on, pause_at, wait_for_checkpoint
+from support.testkit import REPO_ROOT, LineCollector, RunStackctl
 
 from stackctl.cli.apply_flow import ApplyRequest, run_apply_command
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.lock import StackLock, read_lock
-from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -110,12 +110,10 @@ def test_two_applies_at_once_one_proceeds_the_other_names_the_holder(
 ) -> None:
     # the first apply is held at a checkpoint while it owns the lock, so the second
     # one always meets a held lock (it could otherwise start after the first ended)
-    pause = {PAUSE_ENV: "watching", PAUSE_DIR_ENV: str(tmp_path)}
+    pause = pause_at("watching", tmp_path)
     first = spawn_apply(stack_name, stack_file(tmp_path, "stackctl-demo/web:1"), env=pause)
     try:
-        reached = tmp_path / "watching.reached"
-        wait_until(lambda: reached.exists() or first.poll() is not None, timeout=60, what="lock")
-        assert reached.exists(), first.communicate()
+        wait_for_checkpoint(first, tmp_path, "watching", timeout=60)
         second = run_stackctl(
             "apply",
             stack_name,
@@ -125,7 +123,7 @@ def test_two_applies_at_once_one_proceeds_the_other_names_the_holder(
         )
         assert second.exit_code == 1
         assert "locked by" in second.stderr and f"pid {first.pid}" in second.stderr
-        (tmp_path / "watching.go").touch()
+        go_on(tmp_path, "watching")
         assert first.wait(timeout=120) == 0
     finally:
         if first.poll() is None:
@@ -138,11 +136,9 @@ def test_lock_of_a_killed_apply_expires_and_the_next_apply_proceeds(
 ) -> None:
     file = stack_file(tmp_path, "stackctl-demo/web:1")
     # killed at a checkpoint where it surely holds the lock (mid-rollout)
-    pause = {PAUSE_ENV: "watching", PAUSE_DIR_ENV: str(tmp_path), "STACKCTL_LOCK_LEASE": "3"}
+    pause = {**pause_at("watching", tmp_path), "STACKCTL_LOCK_LEASE": "3"}
     victim = spawn_apply(stack_name, file, env=pause)
-    reached = tmp_path / "watching.reached"
-    wait_until(lambda: reached.exists() or victim.poll() is not None, timeout=60, what="lock")
-    assert reached.exists(), victim.communicate()
+    wait_for_checkpoint(victim, tmp_path, "watching", timeout=60)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     assert read_lock(client, stack_name) is not None  # left behind by the killed process
@@ -160,15 +156,12 @@ def test_sigterm_stops_cleanly_releases_the_lock_and_reports_each_service(
     file = stack_file(tmp_path, "stackctl-demo/web:1")
     # held where the service is submitted and its health gate is awaited: the
     # signal always lands mid-rollout (no race with a fast convergence)
-    pause = {PAUSE_ENV: "watching", PAUSE_DIR_ENV: str(tmp_path)}
-    proc = spawn_apply(stack_name, file, env=pause)
-    reached = tmp_path / "watching.reached"
-    wait_until(lambda: reached.exists() or proc.poll() is not None, timeout=60, what="watching")
-    assert reached.exists(), proc.communicate()
+    proc = spawn_apply(stack_name, file, env=pause_at("watching", tmp_path))
+    wait_for_checkpoint(proc, tmp_path, "watching", timeout=60)
     stderr = LineCollector(proc.stderr)
     proc.send_signal(signal.SIGTERM)
     stderr.wait_for("SIGTERM: stopping after the current step", timeout=30)
-    (tmp_path / "watching.go").touch()
+    go_on(tmp_path, "watching")
     assert proc.stdout is not None
     out = proc.stdout.read()
     proc.wait(timeout=60)

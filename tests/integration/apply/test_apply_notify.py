@@ -11,8 +11,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from http_receiver import Receiver
-from swarm_testkit import REPO_ROOT
+from support.http_receiver import Receiver
+from support.testkit import REPO_ROOT
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from swarm_testkit import wait_until
+from support.apply_runs import apply_text, desired_state, plan_for
+from support.testkit import wait_until
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.writer import SwarmWriter
@@ -20,8 +21,6 @@ from stackctl.rollout.events import (
 )
 from stackctl.rollout.options import ApplyOptions, FailurePolicy, ServiceStatus
 from stackctl.rollout.runner import run_apply
-
-from .swarm_apply import apply_text, desired_state, plan_for
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

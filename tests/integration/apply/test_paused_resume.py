@@ -17,15 +17,14 @@ from typing import Any
 
 import docker
 import pytest
-from swarm_testkit import RunStackctl, wait_until
+from support.apply_runs import apply_text, desired_state, plan_for
+from support.testkit import RunStackctl, wait_until
 
 from stackctl.core.plan.plan_model import Effect
 from stackctl.engine.client import EngineClient, connect
 from stackctl.errors import ExitCode
 from stackctl.rollout.events import RollbackStarted
 from stackctl.rollout.options import FailurePolicy
-
-from .swarm_apply import apply_text, desired_state, plan_for
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

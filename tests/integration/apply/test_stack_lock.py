@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from swarm_testkit import wait_until
+from support.testkit import wait_until
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.lock import StackLock, break_lock, read_lock

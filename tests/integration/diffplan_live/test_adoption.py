@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from swarm_testkit import skip_impossible_here
+from support.parity import (
+    DockerDeployFailed,
+    deploy_with_docker,
+    external_resources,
+    remove_stack,
+    unique_stack_name,
+)
+from support.testkit import skip_impossible_here
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.load.loading import load_stack
@@ -34,14 +40,6 @@ from stackctl.engine.observe import external_references, observe_stack
 from stackctl.errors import StackFileError
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "integration" / "parity"))
-from parity_support import (  # noqa: E402  (the parity tests' deploy helpers)
-    DockerDeployFailed,
-    deploy_with_docker,
-    external_resources,
-    remove_stack,
-    unique_stack_name,
-)
 
 FILE_KINDS = (ResourceKind.CONFIG, ResourceKind.SECRET)
 

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from swarm_testkit import RunStackctl
+from support.testkit import RunStackctl
 
 from stackctl.core.plan.saved_plan import check_plan_fresh, load_saved_plan
 from stackctl.engine.client import connect

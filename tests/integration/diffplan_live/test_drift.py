@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from swarm_testkit import RunStackctl
+from support.testkit import RunStackctl
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

@@ -14,12 +14,11 @@ from typing import Any
 
 import docker
 import pytest
+from support.live_services import IMAGE, create, desired
 
 from stackctl.core.plan.diff import plan_changes
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.observe import observe_stack
-
-from .engine_helpers import IMAGE, create, desired
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

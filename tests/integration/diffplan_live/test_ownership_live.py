@@ -9,7 +9,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import RunStackctl
+from support.testkit import RunStackctl
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

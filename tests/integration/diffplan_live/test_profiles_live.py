@@ -7,7 +7,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import NAMESPACE_LABEL, RunStackctl
+from support.testkit import NAMESPACE_LABEL, RunStackctl
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

@@ -12,14 +12,20 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from swarm_testkit import wait_until
+from support.live_services import (
+    base_spec,
+    create,
+    create_network,
+    desired,
+    running_tasks,
+    update,
+)
+from support.testkit import wait_until
 
 from stackctl.core.plan.diff import plan_changes
 from stackctl.core.plan.plan_model import Effect
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.observe import observe_stack
-
-from .engine_helpers import base_spec, create, create_network, desired, running_tasks, update
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

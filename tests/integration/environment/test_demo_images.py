@@ -12,7 +12,7 @@ from typing import Any
 import docker
 import pytest
 from docker.types import RestartPolicy
-from swarm_testkit import NAMESPACE_LABEL
+from support.testkit import NAMESPACE_LABEL
 
 CONTEXT_LABEL = "io.stackctl.demo.context-sha256"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import docker
 import pytest
 from docker.types import EndpointSpec, SecretReference
-from swarm_testkit import (
+from support.testkit import (
     NAMESPACE_LABEL,
     STACKCTL_STACK_LABEL,
     new_stack_name,

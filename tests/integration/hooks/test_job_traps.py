@@ -12,7 +12,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from apply.swarm_apply import apply_text
+from support.apply_runs import apply_text
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.rollout.options import FailurePolicy, ServiceStatus

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from parity_support import deploy_with_docker, remove_stack, unique_stack_name
+from support.parity import deploy_with_docker, remove_stack, unique_stack_name
 
 from stackctl.core.model.state import LABEL_NAMESPACE
 from stackctl.engine.client import EngineClient

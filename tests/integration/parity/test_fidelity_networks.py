@@ -16,7 +16,7 @@ from typing import Any
 
 import docker
 import pytest
-from parity_support import deploy_with_docker, remove_stack, unique_stack_name
+from support.parity import deploy_with_docker, remove_stack, unique_stack_name
 
 from stackctl.core.model.state import LABEL_NAMESPACE
 from stackctl.engine.client import EngineClient

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from parity_support import remove_stack, unique_stack_name
+from support.parity import remove_stack, unique_stack_name
 
 from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE
 from stackctl.engine.client import ApiCallCount, EngineClient

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from convert_builders import every_key_stack
-from parity_support import (
+from support.parity import (
     DockerDeployFailed,
     comparable,
     deploy_with_docker,
@@ -33,7 +32,8 @@ from parity_support import (
     remove_stack,
     unique_stack_name,
 )
-from swarm_testkit import skip_impossible_here
+from support.stack_builders import every_key_stack
+from support.testkit import skip_impossible_here
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.load.loading import load_stack

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import (
+from support.testkit import (
     NAMESPACE_LABEL,
     RunStackctl,
     new_stack_name,

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import docker
 import pytest
-from registry_support import REGISTRY, Push, registry_answers
-from swarm_testkit import engine_unavailable
+from support.registry import REGISTRY, Push, registry_answers
+from support.testkit import engine_unavailable
 
 
 @pytest.fixture(scope="session")

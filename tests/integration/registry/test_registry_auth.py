@@ -21,8 +21,8 @@ from typing import Any
 
 import docker
 import pytest
-from registry_support import registry_answers
-from swarm_testkit import RunStackctl, engine_unavailable, wait_until
+from support.registry import registry_answers
+from support.testkit import RunStackctl, engine_unavailable, wait_until
 
 USER = "deployer"
 

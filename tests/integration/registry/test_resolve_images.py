@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from registry_support import Push
-from swarm_testkit import RunStackctl, wait_until
+from support.registry import Push
+from support.testkit import RunStackctl, wait_until
 
 STACK_FILE = """\
 services:

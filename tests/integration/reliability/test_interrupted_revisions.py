@@ -27,12 +27,12 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import new_stack_name, remove_stack_objects, wait_until
+from support.checkpoints import go_on, pause_at, wait_for_checkpoint
+from support.reliability import V1, V2, apply, assert_lock_frees_within_lease, spawn, stackctl
+from support.testkit import new_stack_name, remove_stack_objects
 
 from stackctl.engine.client import EngineClient, connect
-from stackctl.rollout.checkpoints import COUNT_ENV, KILL_ENV, PAUSE_DIR_ENV, PAUSE_ENV, POINTS
-
-from .kit import V1, V2, apply, assert_lock_frees_within_lease, spawn, stackctl
+from stackctl.rollout.checkpoints import COUNT_ENV, KILL_ENV, POINTS
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -204,17 +204,11 @@ def test_rollback_while_an_apply_holds_the_lock(
     pause_dir.mkdir()
     running = spawn(
         "apply", stack, "-c", V2.write(tmp_path), "--yes", "--timeout", "240s",
-        env={PAUSE_ENV: "watching", PAUSE_DIR_ENV: str(pause_dir)},
+        env=pause_at("watching", pause_dir),
     )  # fmt: skip
     waiting = None
     try:
-        reached = pause_dir / "watching.reached"
-        wait_until(
-            lambda: reached.exists() or running.poll() is not None,
-            timeout=120,
-            what="the apply to reach the health wait",
-        )
-        assert reached.exists(), running.communicate()
+        wait_for_checkpoint(running, pause_dir, "watching", timeout=120)  # the health wait
         status = _json(stackctl("status", stack, "--json"))
         assert isinstance(status, dict)
         assert status["outcome"] == "in_progress" and status["interrupted"]["running"], status
@@ -225,7 +219,7 @@ def test_rollback_while_an_apply_holds_the_lock(
         assert waiting.stdout is not None
         shown = waiting.stdout.readline()  # its plan is made before it waits for the lock
         assert shown.startswith(f"Rolling back stack {stack}"), shown
-        (pause_dir / "watching.go").write_text("")
+        go_on(pause_dir, "watching")
         assert running.wait(timeout=240) == 0, running.communicate()
         out, err = waiting.communicate(timeout=240)
         assert waiting.returncode == 1, out + err

@@ -17,14 +17,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import new_stack_name, remove_stack_objects
-
-from stackctl.engine.client import EngineClient, connect
-from stackctl.engine.lock import read_lock
-from stackctl.engine.revisions import RevisionStore
-from stackctl.rollout.checkpoints import KILL_ENV, POINTS
-
-from .kit import (
+from support.reliability import (
     BROKEN,
     V1,
     V2,
@@ -35,6 +28,12 @@ from .kit import (
     assert_history_consistent,
     assert_lock_frees_within_lease,
 )
+from support.testkit import new_stack_name, remove_stack_objects
+
+from stackctl.engine.client import EngineClient, connect
+from stackctl.engine.lock import read_lock
+from stackctl.engine.revisions import RevisionStore
+from stackctl.rollout.checkpoints import KILL_ENV, POINTS
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 

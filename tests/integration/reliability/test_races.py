@@ -12,13 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from swarm_testkit import LineCollector, wait_until
-
-from stackctl.engine.client import EngineClient, connect
-from stackctl.engine.lock import read_lock
-from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV, PAUSE_MAX_ENV
-
-from .kit import (
+from support.checkpoints import go_on, pause_at, wait_for_checkpoint
+from support.reliability import (
     V1,
     V2,
     Release,
@@ -27,6 +22,10 @@ from .kit import (
     assert_history_consistent,
     spawn,
 )
+from support.testkit import LineCollector
+
+from stackctl.engine.client import EngineClient, connect
+from stackctl.engine.lock import read_lock
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -148,10 +147,10 @@ def test_five_different_releases_waiting_for_the_lock_run_one_at_a_time(
             assert holder is not None and holder.pid == str(previous.proc.pid), holder
             assert "apply_started" not in run.event_times()  # still waiting
             released_at.append(time.monotonic())
-            (previous.folder / "releasing.go").touch()
+            go_on(previous.folder, "releasing")
         run.wait_reached("releasing")
     released_at.append(time.monotonic())
-    (runs[-1].folder / "releasing.go").touch()
+    go_on(runs[-1].folder, "releasing")
     for run in runs:
         run.proc.wait(timeout=120)
 
@@ -188,7 +187,7 @@ def test_a_plan_made_before_another_apply_wrote_is_refused_under_the_lock(
     second = SerialRun.start(stack_name, second_file, tmp_path / "second", "plan-rechecked")
     second.stdout.wait_for('"event": "plan"', timeout=120)  # planned on the empty stack
     second.stderr.wait_for(f"(pid {first.proc.pid})", timeout=60)  # and waits for the lock
-    (tmp_path / "first" / "plan-rechecked.go").touch()
+    go_on(tmp_path / "first", "plan-rechecked")
     assert first.proc.wait(timeout=180) == 0, first.stdout.text() + first.stderr.text()
     try:
         second.proc.wait(timeout=300)
@@ -223,16 +222,18 @@ class SerialRun:
             "apply", stack, "-c", file, "--yes", "--json", "--pending-timeout", "60s",
             "--lock-timeout", "120s",
             # the test, not the hook's 120 s default, decides when it goes on
-            env={PAUSE_ENV: point, PAUSE_DIR_ENV: str(folder), PAUSE_MAX_ENV: "900"},
+            env=pause_at(point, folder, max_seconds=900),
         )  # fmt: skip
         return cls(proc, folder, LineCollector(proc.stdout), LineCollector(proc.stderr))
 
     def wait_reached(self, point: str) -> None:
-        reached = self.folder / f"{point}.reached"
-        wait_until(
-            lambda: reached.exists() or self.proc.poll() is not None, timeout=120, what=point
+        wait_for_checkpoint(
+            self.proc,
+            self.folder,
+            point,
+            timeout=120,
+            output=lambda: self.stdout.text() + self.stderr.text(),
         )
-        assert reached.exists(), self.stdout.text() + self.stderr.text()
 
     def event_times(self) -> dict[str, float]:
         return {
@@ -255,16 +256,11 @@ def test_manual_update_between_plan_and_write_is_not_overwritten(
 ) -> None:
     assert apply(stack_name, V1.write(tmp_path)).exit_code == 0
     service = f"{stack_name}_db"
-    pause = {PAUSE_ENV: "plan-rechecked", PAUSE_DIR_ENV: str(tmp_path)}
     proc = spawn(
         "apply", stack_name, "-c", V2.write(tmp_path), "--yes", "--pending-timeout", "60s",
-        env=pause,
+        env=pause_at("plan-rechecked", tmp_path),
     )  # fmt: skip
-    reached = tmp_path / "plan-rechecked.reached"
-    deadline = time.monotonic() + 60
-    while not reached.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.1)
+    wait_for_checkpoint(proc, tmp_path, "plan-rechecked", timeout=60)
     # the plan is made (and re-checked under the lock); someone updates by hand now
     manual = subprocess.run(
         ["docker", "service", "update", "--detach", "--no-resolve-image",
@@ -272,7 +268,7 @@ def test_manual_update_between_plan_and_write_is_not_overwritten(
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert manual.returncode == 0, manual.stderr
-    (tmp_path / "plan-rechecked.go").touch()
+    go_on(tmp_path, "plan-rechecked")
     out, err = proc.communicate(timeout=120)
 
     assert proc.returncode not in (0, 2), out + err

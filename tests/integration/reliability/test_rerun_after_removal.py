@@ -13,7 +13,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import RunStackctl, wait_until
+from support.testkit import RunStackctl, wait_until
 
 from stackctl.core.model.state import LABEL_NAMESPACE
 

@@ -27,13 +27,12 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_testkit import new_stack_name, remove_stack_objects, wait_until
+from support.checkpoints import go_on, pause_at, wait_for_checkpoint
+from support.reliability import spawn, stackctl
+from support.testkit import new_stack_name, remove_stack_objects
 
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.lock import read_lock
-from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV
-
-from .kit import spawn, stackctl
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -215,11 +214,9 @@ def locked_labels(
     stack: str, file: str, workdir: Path, env: dict[str, str]
 ) -> list[tuple[str, str]]:
     """The labels of every stackctl object of ``stack`` while an apply holds its lock."""
-    pause = {**env, PAUSE_ENV: "lock-acquired", PAUSE_DIR_ENV: str(workdir)}
+    pause = {**env, **pause_at("lock-acquired", workdir)}
     proc = spawn("apply", stack, "-c", file, "--yes", "--pending-timeout", "60s", env=pause)
-    reached = workdir / "lock-acquired.reached"
-    wait_until(lambda: reached.exists() or proc.poll() is not None, timeout=60, what="the lock")
-    assert reached.exists(), proc.communicate()
+    wait_for_checkpoint(proc, workdir, "lock-acquired", timeout=60)
     try:
         assert read_lock(connect(), stack) is not None
         labels = [
@@ -229,7 +226,7 @@ def locked_labels(
         ]
         assert any(LOCK_LABEL in text for _, text in labels), labels  # the lock was scanned
     finally:
-        (workdir / "lock-acquired.go").touch()
+        go_on(workdir, "lock-acquired")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, out + err
     return [*labels, ("locked apply [stdout]", out), ("locked apply [stderr]", err)]

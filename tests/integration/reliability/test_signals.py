@@ -11,13 +11,8 @@ import signal
 from pathlib import Path
 
 import pytest
-from swarm_testkit import LineCollector, wait_until
-
-from stackctl.engine.client import EngineClient, connect
-from stackctl.engine.lock import read_lock
-from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV
-
-from .kit import (
+from support.checkpoints import go_on, pause_at, wait_for_checkpoint
+from support.reliability import (
     BROKEN,
     V1,
     V2,
@@ -26,6 +21,10 @@ from .kit import (
     assert_history_consistent,
     spawn,
 )
+from support.testkit import LineCollector
+
+from stackctl.engine.client import EngineClient, connect
+from stackctl.engine.lock import read_lock
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -42,16 +41,14 @@ def interrupt_at(
     (exit code, stdout + stderr)."""
     proc = spawn(
         "apply", stack, "-c", file, "--yes", "--pending-timeout", "60s",
-        env={PAUSE_ENV: point, PAUSE_DIR_ENV: str(workdir)},
+        env=pause_at(point, workdir),
     )  # fmt: skip
-    reached = workdir / f"{point}.reached"
-    wait_until(lambda: reached.exists() or proc.poll() is not None, timeout=90, what=f"{point}")
-    assert reached.exists(), proc.communicate()
+    reached = wait_for_checkpoint(proc, workdir, point, timeout=90)
     stderr = LineCollector(proc.stderr)
     proc.send_signal(signum)
     # the handler runs in the paused main thread and says so: only then let it go on
     stderr.wait_for(f"{signum.name}: stopping after the current step", timeout=30)
-    (workdir / f"{point}.go").touch()
+    go_on(workdir, point)
     assert proc.stdout is not None
     out = proc.stdout.read()
     proc.wait(timeout=120)

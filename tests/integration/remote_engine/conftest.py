@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from remote_support import (
+from support.remote_engine import (
     Certificates,
     SSHServer,
     TLSFront,
@@ -23,7 +23,7 @@ from remote_support import (
     ssh_config,
     ssh_keygen,
 )
-from swarm_testkit import skip_guarantee
+from support.testkit import skip_guarantee
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from remote_support import Certificates, SSHServer, TLSFront, free_port
+from support.remote_engine import Certificates, SSHServer, TLSFront, free_port
 
 from stackctl.engine.client import connect
 from stackctl.engine.observe import observe_stack

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import sys
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import docker.types
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "revisions"))
-
-import shutil
-import tempfile
 
 from stackctl.engine.revisions import LABEL_REV_STACK
 from stackctl.engine.stacks import remove_stack

@@ -10,7 +10,7 @@ import time
 
 import docker
 import pytest
-from revision_builders import sample_revision
+from support.revision_builders import sample_revision
 
 from stackctl.core.history.revision import Outcome
 from stackctl.engine.revisions import RevisionStore

@@ -6,7 +6,7 @@ import time
 
 import docker
 import pytest
-from revision_builders import sample_revision
+from support.revision_builders import sample_revision
 
 from stackctl.engine.revisions import RevisionStore
 from stackctl.engine.stacks import list_stacks, remove_stack, service_statuses

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 import docker
 import pytest
-from revision_builders import sample_plan, sample_revision, sample_state
+from support.revision_builders import sample_plan, sample_revision, sample_state
 
 from stackctl.core.history.revision import Outcome, Revision
 from stackctl.core.model.state import ResourceKind, ResourceState

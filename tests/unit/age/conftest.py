@@ -1,23 +1,13 @@
-"""Keys and files for the age tests: real age keys and files made with pyrage."""
+"""Fixtures for the age tests: fresh real age keys, a passphrase-encrypted file."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyrage
 import pytest
-
-
-@dataclass(frozen=True)
-class Key:
-    identity_file: Path
-    public: str
-
-    def encrypt(self, plaintext: bytes, *, armor: bool = False) -> bytes:
-        recipient = pyrage.x25519.Recipient.from_str(self.public)
-        return bytes(pyrage.encrypt(plaintext, [recipient], armored=armor))
+from support.age_keys import PASSPHRASE, SECRET_TEXT, Key
 
 
 @pytest.fixture
@@ -38,13 +28,7 @@ def key(new_key: Callable[[str], Key]) -> Key:
     return new_key("deploy")
 
 
-PASSPHRASE = "correct horse battery"
-
-
 @pytest.fixture(scope="session")
 def passphrase_encrypted() -> bytes:
     """SECRET_TEXT encrypted with PASSPHRASE (scrypt is slow on purpose: made once)."""
     return bytes(pyrage.passphrase.encrypt(SECRET_TEXT, PASSPHRASE))
-
-
-SECRET_TEXT = b"passphrase-protected-value"

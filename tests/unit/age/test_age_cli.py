@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from swarm_testkit import skip_guarantee
+from support.testkit import skip_guarantee
 
 from stackctl.core.load.loading import load_stack
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from support.age_keys import Key
 
 from stackctl.core.load.age_format import AgeFormatError, parse_header
-
-from .conftest import Key
 
 
 def test_binary_and_armoured_files_parse(key: Key) -> None:

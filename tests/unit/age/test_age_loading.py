@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.age_keys import Key
 
 from stackctl.core.convert.config_output import render_stack_yaml
 from stackctl.core.convert.convert import convert_stack
@@ -20,8 +21,6 @@ from stackctl.core.render.render_json import plan_to_json
 from stackctl.core.render.render_markdown import render_markdown
 from stackctl.core.render.render_text import render_text
 from stackctl.errors import Severity, StackFileError
-
-from .conftest import Key
 
 SECRET = b"pl41n-s3cret-value\n"
 TOKEN = "env-plaintext-4711"

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from .conftest import PASSPHRASE
+from support.age_keys import PASSPHRASE
 
 STACKCTL = str(Path(sys.executable).with_name("stackctl"))
 STACK = "services:\n  web:\n    image: stackctl-demo/web:1\n    secrets: [s]\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from swarm_testkit import require_module
+from support.testkit import require_module
 
 from bench.report import render_all, render_markdown
 from bench.results import Results, Sample, summarize

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from convert_builders import every_key_stack, file_object, service, stack
+from support.stack_builders import every_key_stack, file_object, service, stack
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.model.model import FileObject, FileReference

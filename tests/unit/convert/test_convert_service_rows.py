@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convert_builders import service, stack
+from support.stack_builders import service, stack
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.model.model import (

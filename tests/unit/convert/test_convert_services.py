@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convert_builders import S, every_key_stack, file_object, service, stack
+from support.stack_builders import S, every_key_stack, file_object, service, stack
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.model.model import (

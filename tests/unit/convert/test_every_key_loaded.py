@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from convert_builders import FIXTURES, every_key_stack
+from support.stack_builders import FIXTURES, every_key_stack
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.load.loading import load_stack

@@ -7,12 +7,11 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
+from support.plan_builders import STACK, engine_filled, network, paths, service, service_spec, state
 
 from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.core.plan.diff import MissingExternalError, plan_changes
 from stackctl.core.plan.plan_model import SENSITIVE, Effect, FieldOp
-
-from .plan_helpers import STACK, engine_filled, network, paths, service, service_spec, state
 
 
 def _live(spec: dict, version: int = 10) -> ResourceState:

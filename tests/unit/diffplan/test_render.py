@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import json
 
+from support.plan_builders import engine_filled, network, service, service_spec, state
+
 from stackctl.core.plan.diff import plan_changes
 from stackctl.core.plan.plan_model import Plan
 from stackctl.core.render import plan_to_json, render_markdown, render_text
-
-from .plan_helpers import engine_filled, network, service, service_spec, state
 
 
 def _mixed_plan() -> Plan:

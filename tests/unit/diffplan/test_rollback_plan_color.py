@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 
 import pytest
+from support.plan_builders import service, service_spec, state
 
 from stackctl.cli import rollback_flow
 from stackctl.core.plan.diff import plan_changes
 from stackctl.core.plan.plan_model import Plan
-
-from .plan_helpers import service, service_spec, state
 
 
 def _plan_with_a_change() -> Plan:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
+from support.plan_builders import engine_filled, network, service, service_spec, state
 
 from stackctl.core.model.state import ClusterState, ResourceKind, ResourceState
 from stackctl.core.plan.diff import plan_changes
@@ -21,8 +22,6 @@ from stackctl.core.plan.saved_plan import (
     save_plan,
 )
 from stackctl.errors import StalePlanError
-
-from .plan_helpers import engine_filled, network, service, service_spec, state
 
 
 def _states() -> tuple[ClusterState, ClusterState]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[3]
+from support.testkit import REPO_ROOT as REPO
 
 
 def load_script(name: str) -> ModuleType:

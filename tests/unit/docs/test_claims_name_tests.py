@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from .conftest import REPO
+from support.testkit import REPO_ROOT as REPO
 
 PAGES = ["docs/reliability.md", "docs/conversion.md"]
 _TEST_NAME = re.compile(r"\btest_\w+")

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from support.testkit import REPO_ROOT as REPO
 
 from stackctl import __version__
 from stackctl.cli import global_options
 from stackctl.cli.app import app
 from stackctl.cli.common import use_color
 from stackctl.cli.examples import EXAMPLES, reflow_docstring
-
-from .conftest import REPO
 
 STACKCTL = str(Path(sys.executable).with_name("stackctl"))
 DEMO = str(REPO / "stacks" / "demo" / "stack.yml")

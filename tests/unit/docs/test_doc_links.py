@@ -6,8 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from .conftest import REPO
+from support.testkit import REPO_ROOT as REPO
 
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 _HEADING = re.compile(r"^#{1,6}\s+(.*)$", re.MULTILINE)

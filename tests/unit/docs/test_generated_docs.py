@@ -6,10 +6,9 @@ import json
 from types import ModuleType
 
 import typer.main
+from support.testkit import REPO_ROOT as REPO
 
 from stackctl.cli.app import app
-
-from .conftest import REPO
 
 
 def test_generated_docs_are_current(gen_docs: ModuleType) -> None:

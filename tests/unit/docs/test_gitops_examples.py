@@ -9,11 +9,7 @@ from typing import Any
 
 import pytest
 import typer.main
-from swarm_testkit import guarantee_needs
-
-from stackctl.cli.app import app
-
-from .gitops_recipes import (
+from support.gitops_recipes import (
     DEPLOY_SH,
     GITHUB,
     GITLAB,
@@ -22,6 +18,9 @@ from .gitops_recipes import (
     load,
     stackctl_calls,
 )
+from support.testkit import guarantee_needs
+
+from stackctl.cli.app import app
 
 ROOT_COMMAND = typer.main.get_command(app)
 COMMANDS = ROOT_COMMAND.commands  # type: ignore[attr-defined]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.testkit import REPO_ROOT as REPO
 
 from stackctl.core.load.loading import load_stack
 from stackctl.core.plan.diff_tree import split_path
-
-from .conftest import REPO
 
 DEMO = "stacks/demo/stack.yml"
 # "~ services.web.image: ... (stacks/demo/stack.yml:22)" in a quoted text plan

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
-from convert_builders import every_key_stack
+from support.stack_builders import every_key_stack
 
 from stackctl.core.convert.convert import convert_stack
 from stackctl.core.model.state import ClusterState

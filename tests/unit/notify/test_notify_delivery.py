@@ -10,8 +10,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from http_receiver import Receiver
-from swarm_testkit import wait_until
+from support.http_receiver import Receiver
+from support.testkit import wait_until
 
 from stackctl.agent.config import parse_config
 from stackctl.agent.notifications import SENT_AS, PassNotifier, build_sink

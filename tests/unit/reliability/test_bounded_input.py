@@ -17,7 +17,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from swarm_testkit import REPO_ROOT, run_measuring_peak_rss
+from support.testkit import REPO_ROOT, run_measuring_peak_rss
 
 from stackctl.core.load.loading import load_stack
 from stackctl.errors import StackFileError

@@ -1,4 +1,4 @@
-"""The skip policy (tests/conftest.py, swarm_testkit): under CI a skipped guarantee
+"""The skip policy (tests/conftest.py, support/testkit.py): under CI a skipped guarantee
 fails, a documented impossible skip stays a skip, and the run ends with the counts.
 
 Checked on a throwaway test file run by a real pytest in a subprocess, with this
@@ -29,7 +29,7 @@ pytest_terminal_summary = project.pytest_terminal_summary
 
 CASES = """
 import pytest
-from swarm_testkit import skip_guarantee, skip_impossible_here
+from support.testkit import skip_guarantee, skip_impossible_here
 
 def test_guarantee():
     skip_guarantee("needs a thing ./dev installs")
@@ -94,7 +94,7 @@ BARE = re.compile(r"pytest\.skip\(|importorskip\(|mark\.skipif|pytest\.xfail\(|m
 
 
 def test_no_test_skips_around_the_helpers() -> None:
-    allowed = {TESTS / "swarm_testkit.py", TESTS / "conftest.py", Path(__file__).resolve()}
+    allowed = {TESTS / "support" / "testkit.py", TESTS / "conftest.py", Path(__file__).resolve()}
     offenders = [
         f"{path.relative_to(TESTS)}:{number}"
         for path in sorted(TESTS.rglob("*.py"))
@@ -102,4 +102,4 @@ def test_no_test_skips_around_the_helpers() -> None:
         for number, line in enumerate(path.read_text().splitlines(), start=1)
         if BARE.search(line)
     ]
-    assert not offenders, f"use swarm_testkit's skip helpers instead: {offenders}"
+    assert not offenders, f"use support.testkit's skip helpers instead: {offenders}"

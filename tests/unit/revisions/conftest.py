@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from revision_builders import sample_revision
+from support.revision_builders import sample_revision
 
 from stackctl.core.history.revision import Revision
 

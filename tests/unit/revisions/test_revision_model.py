@@ -8,7 +8,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
-from revision_builders import sample_plan, sample_revision, sample_state
+from support.revision_builders import sample_plan, sample_revision, sample_state
 
 from stackctl.core.history.revision import (
     REVISION_API_VERSION,

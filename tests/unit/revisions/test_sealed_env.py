@@ -7,7 +7,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
-from revision_builders import sample_revision, sample_state
+from support.revision_builders import sample_revision, sample_state
 
 from stackctl.core.history.revision import decode_revision, encode_revision
 from stackctl.core.history.sealed_env import (

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from types import MappingProxyType
 
-from revision_builders import sample_revision, sample_state
+from support.revision_builders import sample_revision, sample_state
 
 from stackctl.core.history.basis import drift_basis
 from stackctl.core.history.revision import (

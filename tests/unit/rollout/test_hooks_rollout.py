@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from support.fake_engine import FakeEngine, FakeService
+from support.rollout_builders import make_plan, service_spec, update_change
+
 from stackctl.core.model.model import DependsOn
 from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.core.plan.plan_model import Effect, ResourceChange
@@ -20,9 +23,6 @@ from stackctl.rollout.events import (
 )
 from stackctl.rollout.options import ApplyOptions, ServiceStatus
 from stackctl.rollout.runner import run_apply
-
-from .conftest import make_plan, service_spec, update_change
-from .fake_engine import FakeEngine, FakeService
 
 Options = Callable[..., ApplyOptions]
 

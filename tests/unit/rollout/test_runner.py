@@ -8,6 +8,15 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from support.fake_engine import FakeEngine
+from support.rollout_builders import (
+    STACK,
+    config_change,
+    create_change,
+    make_plan,
+    service_spec,
+    update_change,
+)
 
 from stackctl.core.model.model import DependsOn
 from stackctl.core.model.state import ResourceKind, ResourceState
@@ -26,16 +35,6 @@ from stackctl.rollout.events import (
 from stackctl.rollout.options import ApplyOptions, FailurePolicy, ServiceStatus
 from stackctl.rollout.runner import run_apply
 from stackctl.rollout.waves import DependencyCycleError
-
-from .conftest import (
-    STACK,
-    config_change,
-    create_change,
-    make_plan,
-    service_spec,
-    update_change,
-)
-from .fake_engine import FakeEngine
 
 Options = Callable[..., ApplyOptions]
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import yaml
+from support.validation import normalized
 
 from stackctl.core.convert.config_output import render_stack_yaml, stack_to_document
-
-from .validate_helpers import normalized
 
 TEXT = """\
 services:

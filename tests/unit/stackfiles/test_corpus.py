@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from deepdiff import DeepDiff
-from swarm_testkit import impossible_here_unless
+from support.testkit import impossible_here_unless
 
 from stackctl.core.convert.config_output import stack_to_document
 from stackctl.core.load.loading import LoadResult, load_stack

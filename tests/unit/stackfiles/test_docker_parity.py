@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from swarm_testkit import guarantee_needs
+from support.testkit import guarantee_needs
 
 from stackctl.core.load.loading import load_stack
 from stackctl.core.load.yaml_scalars import go_str, resolve_plain

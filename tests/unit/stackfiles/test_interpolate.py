@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.stackfile_builders import parse
 
 from stackctl.core.load.doc_paths import make_locator
 from stackctl.core.load.interpolate import (
@@ -15,8 +16,6 @@ from stackctl.core.load.interpolate import (
     substitute,
 )
 from stackctl.errors import Location, Severity
-
-from .stackfile_helpers import parse
 
 ENV = {"SET": "val", "EMPTY": ""}
 

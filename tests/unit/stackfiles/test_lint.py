@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.validation import lints
 
 from stackctl.core.validate.lint import image_tag
 from stackctl.errors import Severity
-
-from .validate_helpers import lints
 
 HEALTH = "    healthcheck: {test: [CMD, true], interval: 10s, retries: 3, start_period: 20s}\n"
 

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.stackfile_builders import errors_of
 
 from stackctl.core.load.loading import load_stack
 from stackctl.errors import Location, Severity, StackFileError
-
-from .stackfile_helpers import errors_of
 
 Write = Callable[..., Path]
 WEB = "services:\n  web:\n    image: nginx:1.25\n"

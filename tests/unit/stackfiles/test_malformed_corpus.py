@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from swarm_testkit import MeasuredRun, run_measuring_peak_rss
+from support.testkit import MeasuredRun, run_measuring_peak_rss
 
 CORPUS = Path(__file__).parent / "malformed"
 CASES = sorted(p.stem for p in CORPUS.glob("*.expect"))

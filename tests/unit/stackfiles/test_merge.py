@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from support.stackfile_builders import parse
+
 from stackctl.core.load.merge import (
     LocatedDocument,
     merge_documents,
     port_identity,
     volume_identity,
 )
-
-from .stackfile_helpers import parse
 
 
 def _doc(text: str, file: str) -> LocatedDocument:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import pytest
+from support.validation import errors
 
 from stackctl.core.convert.convert import network_create_body, network_spec
 from stackctl.core.model.model import IPAMPool, Network
@@ -14,8 +15,6 @@ from stackctl.core.validate.external_networks import (
     external_network_problems,
 )
 from stackctl.errors import StackctlError
-
-from .validate_helpers import errors
 
 
 def test_create_body_is_what_docker_sends() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from support.validation import normalized
 
 from stackctl.core.model.model import (
     DependsOn,
@@ -18,8 +19,6 @@ from stackctl.core.model.model import (
 )
 from stackctl.core.model.normalize import normalize_document
 from stackctl.errors import StackFileError
-
-from .validate_helpers import normalized
 
 
 def _web(extra: str, tail: str = "") -> str:

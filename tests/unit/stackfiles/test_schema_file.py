@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft7Validator
-from swarm_testkit import impossible_here_unless
+from support.testkit import impossible_here_unless
 
 from stackctl.core.model.coerce import coerce_types
 from stackctl.core.validate.schema import (

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.validation import errors, findings, only_error, parsed
 
 from stackctl.core.validate.schema import conforms, root_shape, stack_validator
 from stackctl.core.validate.schema_errors import SchemaErrorTranslator
 from stackctl.errors import Location, Severity
-
-from .validate_helpers import errors, findings, only_error, parsed
 
 # Fragments of jsonschema's own wording that must never reach a user.
 RAW_JSONSCHEMA = (

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from support.validation import errors, findings, warnings
 
 from stackctl.core.validate.semantic import stack_name_findings
 from stackctl.errors import Severity
-
-from .validate_helpers import errors, findings, warnings
 
 BASE = "services:\n  web:\n    image: nginx:1.25\n"
 

@@ -6,14 +6,13 @@ import math
 import time
 
 import pytest
+from support.stackfile_builders import parse, parse_error
 
 from stackctl.core.load.doc_paths import make_locator
 from stackctl.core.load.yaml_scalars import go_str, resolve_plain
 from stackctl.core.load.yaml_source import MAX_ALIAS_NODES, MAX_DEPTH
 from stackctl.core.load.yaml_text import decode_source
 from stackctl.errors import Location, Severity, StackFileError
-
-from .stackfile_helpers import parse, parse_error
 
 
 # Values docker stack config printed for the same plain scalars (Docker CLI 28.2.2).

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from jsonschema import Draft7Validator
-from swarm_testkit import REPO_ROOT
+
+from support.testkit import REPO_ROOT
 
 
 def check_api_document(document: Any) -> None:

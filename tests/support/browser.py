@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from swarm_testkit import skip_guarantee
+from support.testkit import skip_guarantee
 
 REPLY_TIMEOUT = 60.0  # a stuck browser fails the test instead of hanging the run
 

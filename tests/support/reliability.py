@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from swarm_testkit import REPO_ROOT, CliResult
-
 from stackctl.engine.client import EngineClient
 from stackctl.engine.lock import LEASE_ENV, read_lock
 from stackctl.engine.revisions import RevisionStore
 from stackctl.rollout.checkpoints import COUNT_ENV, KILL_ENV, PAUSE_DIR_ENV, PAUSE_ENV
+from support.testkit import REPO_ROOT, CliResult
 
 LEASE = 3.0  # seconds: the lock lease of every apply these tests start
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the registry tests (imported by name: this folder is on sys.path)."""
+"""Helpers shared by the registry tests."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from swarm_testkit import skip_guarantee
+from support.testkit import skip_guarantee
 
 HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
 

@@ -14,7 +14,7 @@ import selectors
 import socket
 import threading
 
-from swarm_testkit import skip_guarantee
+from support.testkit import skip_guarantee
 
 
 def engine_socket() -> str:

@@ -37,7 +37,7 @@ from stackctl.core.model.model import (
     frozen_map,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 S = 1_000_000_000  # one second in ns
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swarm_testkit import REPO_ROOT, LineCollector
+from support.testkit import REPO_ROOT, LineCollector
 
 LISTENING = re.compile(r"listening on http://(\S+):(\d+)")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swarm_testkit import engine_unavailable, run_stackctl_process
+from support.testkit import engine_unavailable, run_stackctl_process
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "test",

@@ -11,18 +11,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import docker
-from swarm_testkit import REPO_ROOT, CliResult, run_stackctl_process, wait_until
 
-from stackctl.rollout.checkpoints import PAUSE_DIR_ENV, PAUSE_ENV, PAUSE_MAX_ENV
+from support.checkpoints import go_on, pause_at, wait_for_checkpoint
+from support.testkit import REPO_ROOT, CliResult, run_stackctl_process, wait_until
 
-HARNESS = Path(__file__).resolve().parent / "harness"
+HARNESS = Path(__file__).resolve().parents[1] / "cluster" / "harness"
 NODES = 3
 LOCK_LEASE_S = "3"  # short stackctl lock lease: a dead apply's lock frees quickly
 # the project's registry as the nodes reach it ($SWT_NET.1:$SWT_REGISTRY_PORT in
@@ -187,7 +186,7 @@ class PausedApply:
         self.point = point
 
     def resume(self, timeout: float = 300) -> CliResult:
-        (self.folder / f"{self.point}.go").touch()
+        go_on(self.folder, self.point)
         out, err = self.proc.communicate(timeout=timeout)
         return CliResult(self.proc.returncode, out, err)
 
@@ -207,9 +206,8 @@ def apply_paused_at(
         "NO_COLOR": "1",
         "TERM": "dumb",
         "COLUMNS": "200",
-        PAUSE_ENV: point,
-        PAUSE_DIR_ENV: str(folder),
-        PAUSE_MAX_ENV: "600",  # the test, not a timer, decides when it goes on
+        # the test, not a timer, decides when it goes on
+        **pause_at(point, folder, max_seconds=600),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "stackctl", "apply", *args],
@@ -220,15 +218,7 @@ def apply_paused_at(
         text=True,
     )
     try:
-        deadline = time.monotonic() + wait
-        while not (folder / f"{point}.reached").exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                out, err = proc.communicate()
-                raise AssertionError(
-                    f"apply never reached {point} (exit {proc.returncode}):\n{out}\n{err}"
-                )
-            time.sleep(0.1)
+        wait_for_checkpoint(proc, folder, point, timeout=wait)
         yield PausedApply(proc, folder, point)
     finally:
         if proc.poll() is None and not (folder / f"{point}.go").exists():

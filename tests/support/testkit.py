@@ -1,7 +1,7 @@
-"""Helpers for tests that talk to a real Docker engine (import: ``from swarm_testkit import ...``).
+"""Helpers for tests that talk to a real Docker engine (``from support.testkit import ...``).
 
-tests/ is on sys.path while pytest runs (tests/conftest.py lives there), so any test
-module can import this. ``docker`` is imported lazily so unit tests never need it.
+tests/ is on sys.path while pytest runs (tests/conftest.py lives there, outside any
+package), so any test module can import the ``support`` package.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import docker
 import docker.errors
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 NAMESPACE_LABEL = "com.docker.stack.namespace"
 # stackctl's own objects that carry the stack by this label instead of the namespace

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .conftest import REPO
+from support.testkit import REPO_ROOT as REPO
 
 EXAMPLES = REPO / "docs" / "examples"
 GITHUB = EXAMPLES / "github-actions" / "stackctl.yml"

@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from swarm_testkit import wait_until
+from support.testkit import wait_until
 
 
 class Receiver:

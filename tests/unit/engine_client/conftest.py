@@ -1,8 +1,0 @@
-"""Reuse the hand-normalized every-key stack of the convert unit tests."""
-
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "convert"))
