@@ -110,8 +110,9 @@ def releases_in_cluster(client: docker.DockerClient, stack: str) -> set[int]:
 
 def history_releases(stack: str, lease: float) -> list[tuple[int, str, int]]:
     """(revision number, outcome, release) per revision, oldest first."""
-    from stackctl.engine.client import connect
-    from stackctl.engine.revisions import RevisionStore
+    # the bench runs stackctl as a subprocess; it reads the store in-process only here
+    from stackctl.engine.client import connect  # noqa: PLC0415
+    from stackctl.engine.revisions import RevisionStore  # noqa: PLC0415
 
     listed = json.loads(stackctl("history", stack, "--json", lease=lease).stdout)["revisions"]
     store = RevisionStore(connect(), stack)
@@ -228,7 +229,7 @@ def main() -> int:
     finally:
         if not args.keep:
             sys.path.insert(0, str(REPO / "tests"))
-            from support.testkit import remove_stack_objects
+            from support.testkit import remove_stack_objects  # noqa: PLC0415 - after sys.path
 
             remove_stack_objects(client, stack)
     for problem in problems:

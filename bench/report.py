@@ -337,10 +337,11 @@ def render_markdown(
 
 def plot_deploy(results: Results, path: Path) -> bool:
     """Deploy time against number of services, one line per contender; False if no data."""
-    import matplotlib
+    # matplotlib is slow to import and only the plot needs it; pyplot after use("Agg")
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     table = Table.of(results)
     sizes = table.sizes("deploy")

@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(out, RESULTS_DIR / latest)
     _log(f"done in {time.monotonic() - clock:.0f}s; results in {out}")
     if not args.no_report:
-        from bench.report import REGISTRY_RESULTS, render_all
+        from bench.report import REGISTRY_RESULTS, render_all  # noqa: PLC0415 - matplotlib
 
         plain, registry = results, None
         if args.registry:
