@@ -14,7 +14,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from stackctl.notify.payload import Notification
@@ -59,35 +59,43 @@ def _post(url: str, body: bytes, timeout: float, shown: str) -> None:
 
 
 @dataclass(frozen=True)
-class JsonWebhook:
-    """POSTs the notification document (``schemas/notification.schema.json``)."""
+class _Webhook:
+    """A sink that POSTs one JSON body per notification; subclasses say which body."""
 
     url: str
     timeout: float = 10.0
+    kind: ClassVar[str] = ""
 
     @property
     def name(self) -> str:
-        return f"json {shown_url(self.url)}"
+        return f"{self.kind} {shown_url(self.url)}"
+
+    def body(self, notification: Notification) -> dict[str, Any]:
+        raise NotImplementedError
 
     def send(self, notification: Notification) -> None:
-        body = json.dumps(notification.to_json(), sort_keys=True).encode()
-        _post(self.url, body, self.timeout, self.name)
+        data = json.dumps(self.body(notification), sort_keys=True).encode()
+        _post(self.url, data, self.timeout, self.name)
 
 
 @dataclass(frozen=True)
-class SlackWebhook:
+class JsonWebhook(_Webhook):
+    """POSTs the notification document (``schemas/notification.schema.json``)."""
+
+    kind: ClassVar[str] = "json"
+
+    def body(self, notification: Notification) -> dict[str, Any]:
+        return notification.to_json()
+
+
+@dataclass(frozen=True)
+class SlackWebhook(_Webhook):
     """POSTs ``{"text": ...}``, which Slack, Mattermost and Rocket.Chat incoming hooks take."""
 
-    url: str
-    timeout: float = 10.0
+    kind: ClassVar[str] = "slack"
 
-    @property
-    def name(self) -> str:
-        return f"slack {shown_url(self.url)}"
-
-    def send(self, notification: Notification) -> None:
-        body = json.dumps({"text": notification.text()}).encode()
-        _post(self.url, body, self.timeout, self.name)
+    def body(self, notification: Notification) -> dict[str, Any]:
+        return {"text": notification.text()}
 
 
 @dataclass(frozen=True)

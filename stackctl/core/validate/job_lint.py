@@ -55,7 +55,7 @@ def lint_job(service: Service, raw: Mapping[str, Any], locate: Locate) -> list[F
                 "(stackctl cannot see it offline)"
             )
         findings.append(
-            _warn(
+            warning_at(
                 locate,
                 where,
                 LINT_JOB_HEALTHCHECK,
@@ -70,7 +70,7 @@ def lint_job(service: Service, raw: Mapping[str, Any], locate: Locate) -> list[F
         written = isinstance(deploy, Mapping) and "endpoint_mode" in deploy
         ports = " and its published ports hold a routing-mesh port" if service.ports else ""
         findings.append(
-            _warn(
+            warning_at(
                 locate,
                 (*base, "deploy", "endpoint_mode") if written else mode_path,
                 LINT_JOB_VIP,
@@ -84,9 +84,10 @@ def lint_job(service: Service, raw: Mapping[str, Any], locate: Locate) -> list[F
     return findings
 
 
-def _warn(
+def warning_at(
     locate: Locate, path: tuple[str | int, ...], code: str, message: str, hint: str
 ) -> Finding:
+    """A lint warning located at ``path`` (the lints of ``lint.py`` use it too)."""
     return Finding(
         severity=Severity.WARNING,
         code=code,

@@ -25,7 +25,8 @@ from typing import Any
 from stackctl.core.model.model import Healthcheck, Service, ServiceMode, Stack, UpdateConfig
 from stackctl.core.model.units import format_duration
 from stackctl.core.validate.job_lint import LINT_JOB_HEALTHCHECK, LINT_JOB_VIP, lint_job
-from stackctl.errors import Finding, Location, Severity
+from stackctl.core.validate.job_lint import warning_at as _warn
+from stackctl.errors import Finding, Location
 
 Locate = Callable[[tuple[str | int, ...]], Location]
 
@@ -68,19 +69,6 @@ def lint_stack(
         findings.extend(_lint_service(service, raw_service, locate))
         findings.extend(lint_job(service, raw_service, locate))
     return [f for f in findings if f.code not in ignored]
-
-
-def _warn(
-    locate: Locate, path: tuple[str | int, ...], code: str, message: str, hint: str
-) -> Finding:
-    return Finding(
-        severity=Severity.WARNING,
-        code=code,
-        message=message,
-        location=locate(path),
-        path=".".join(str(p) for p in path),
-        hint=hint,
-    )
 
 
 def image_tag(image: str) -> str | None:
