@@ -83,6 +83,7 @@ class ApplyRequest:
     as_json: bool = False
     no_color: bool = False
     context: str | None = None
+    placement: str = "enforce"  # enforce | warn: what placement errors do (docs/placement.md)
     # sees the rollout's outcome when one ran (``apply --notify`` reports it)
     on_outcome: Callable[[ApplyOutcome], None] | None = None
 
@@ -197,6 +198,13 @@ class _Session:
             self.out(json.dumps({"event": "plan", "plan": _plan_json(plan)}, sort_keys=True))
         else:
             self.out(_plan_text(plan, no_color=self.request.no_color))
+        if self.request.placement == "warn" and plan.errors:
+            typer.echo(
+                f"stackctl: warning: --placement warn: applying despite {len(plan.errors)} "
+                "placement error(s); tasks that no node can run stay pending",
+                err=True,
+            )
+            return
         refuse_placement_errors(plan)
 
     def confirm(self) -> None:

@@ -87,6 +87,13 @@ def apply(
         help="Send the registry credentials of the docker client config ($DOCKER_CONFIG or "
         "~/.docker/config.json) to the engine for this deploy.",
     ),
+    placement: str = typer.Option(
+        "enforce",
+        "--placement",
+        help="enforce: placement errors (a constraint no node matches, ...) stop the apply "
+        "before any write (exit 1); warn: show them and apply anyway, as docker stack "
+        "deploy does (tasks that no node can run stay pending).",
+    ),
     history_max: int = typer.Option(
         10, "--history-max", min=1, help="Revisions to keep (older ones are deleted)."
     ),
@@ -131,6 +138,7 @@ def apply(
         no_color=no_color,
         context=context,
         on_outcome=outcomes.append,
+        placement=_choice(placement, "--placement", ("enforce", "warn")),
     )
     if not notify:
         raise typer.Exit(run_apply_command(request))
@@ -167,6 +175,12 @@ def _notify(
     send_apply_notification(
         urls, notification, lambda line: typer.echo(f"stackctl: warning: {line}", err=True)
     )
+
+
+def _choice(value: str, option: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise StackctlError(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 def _seconds(text: str, option: str) -> float:

@@ -126,6 +126,14 @@ def test_a_constraint_no_node_matches_stops_apply(
     )
     assert exit_code == 1 and "error SC401" in err, out + err
     assert _written(docker_client, stack_name) == []
+    # --placement warn applies anyway, as docker stack deploy does: the task stays pending
+    exit_code, out, err = run_stackctl(
+        "apply", stack_name, "-c", str(path), "--resolve-image", "never", "--yes",
+        "--detach", "--placement", "warn",
+    )  # fmt: skip
+    assert exit_code == 0, out + err
+    assert "--placement warn: applying despite 1 placement error(s)" in err
+    assert f"{stack_name}_web" in _written(docker_client, stack_name)
 
 
 def test_max_replicas_per_node_beyond_the_single_node_stops_apply(
