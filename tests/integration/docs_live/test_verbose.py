@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,4 +23,5 @@ def test_verbose_lists_engine_api_calls_and_totals(docker_client: docker.DockerC
     assert len(totals) == 1
     # the totals count the logged calls plus connect()'s two checks (version, info)
     assert f"engine API calls: {len(calls) + 2} (0 writes" in totals[0]
-    assert result.stdout.lstrip().startswith("[")  # stdout stays clean JSON
+    listed = json.loads(result.stdout)  # stdout stays clean JSON: the log is on stderr
+    assert (listed["apiVersion"], listed["kind"]) == ("stackctl/v1", "StackList")
