@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from support.testkit import skip_guarantee
+from support.testkit import skip_guarantee, wait_until
 
 REPLY_TIMEOUT = 60.0  # a stuck browser fails the test instead of hanging the run
 
@@ -124,16 +124,14 @@ class Browser:
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float, what: str = "") -> None:
         """Poll ``predicate`` (a page being replaced may fail an evaluation: retried)."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def holds() -> bool:
             try:
-                if predicate():
-                    return
+                return bool(predicate())
             except BrowserError:
-                pass  # the document was being replaced; ask again
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-            time.sleep(0.2)
+                return False  # the document was being replaced; ask again
+
+        wait_until(holds, timeout=timeout, interval=0.2, what=what)
 
     def text(self) -> str:
         return str(self.evaluate("document.body.innerText"))

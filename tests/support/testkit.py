@@ -165,6 +165,21 @@ def remove_stack_objects(client: docker.DockerClient, stack: str) -> list[str]:
     return leftovers
 
 
+def service_container_file(client: docker.DockerClient, service: str, path: str) -> str:
+    """The text of ``path`` inside the one running container of ``service``; waits
+    (bounded) while a start-first update still runs the old container beside the new."""
+    label = {"label": f"com.docker.swarm.service.name={service}"}
+    wait_until(
+        lambda: len(client.containers.list(filters=label)) == 1,
+        timeout=60,
+        what=f"one running container of {service}",
+    )
+    (container,) = client.containers.list(filters=label)
+    code, output = container.exec_run(["cat", path])
+    assert code == 0, output
+    return bytes(output).decode()
+
+
 def new_stack_name() -> str:
     """A stack name no other test (or engineer) uses: 't' + 8 hex digits."""
     return f"t{secrets.token_hex(4)}"

@@ -21,6 +21,7 @@ from typing import Any
 import docker
 import pyrage
 import pytest
+from support.testkit import service_container_file
 
 from stackctl.engine.revisions import LABEL_REV_CHUNK, LABEL_REV_NUMBER, LABEL_REV_STACK
 
@@ -86,16 +87,6 @@ class Project:
         return self.stackctl("apply", self.stack, "--yes", "--resolve-image", "never", *flags)
 
 
-def _container_file(client: docker.DockerClient, service: str, path: str) -> str:
-    containers = client.containers.list(
-        filters={"label": f"com.docker.swarm.service.name={service}"}
-    )
-    assert len(containers) == 1, [c.name for c in containers]
-    code, output = containers[0].exec_run(["cat", path])
-    assert code == 0, output
-    return bytes(output).decode()
-
-
 def _revision_payloads(client: docker.DockerClient, stack: str) -> list[str]:
     """Every stored revision of the stack, decoded to its JSON text (chunks joined)."""
     configs = client.api.configs(filters={"label": f"{LABEL_REV_STACK}={stack}"})
@@ -141,7 +132,7 @@ def test_age_encrypted_stack_deploys_rotates_and_leaks_nothing(
     project.apply()
     name_1 = f"{stack_name}_token-{hashlib.sha256(secret_1.encode()).hexdigest()[:10]}"
     assert _secret_names(docker_client, stack_name) == {name_1}
-    assert _container_file(docker_client, service, "/run/secrets/token") == secret_1
+    assert service_container_file(docker_client, service, "/run/secrets/token") == secret_1
 
     # Re-encrypted to a new key as well: the same values, so nothing to do.
     second = project.new_key()
@@ -164,11 +155,11 @@ def test_age_encrypted_stack_deploys_rotates_and_leaks_nothing(
     project.stackctl("-v", "apply", stack_name, "--yes", "--resolve-image", "never", "--json")
     name_2 = f"{stack_name}_token-{hashlib.sha256(secret_2.encode()).hexdigest()[:10]}"
     assert name_2 in _secret_names(docker_client, stack_name)
-    assert _container_file(docker_client, service, "/run/secrets/token") == secret_2
+    assert service_container_file(docker_client, service, "/run/secrets/token") == secret_2
 
     # Back to the first values, from what the cluster holds alone.
     project.stackctl("rollback", stack_name, "--yes", files=False)
-    assert _container_file(docker_client, service, "/run/secrets/token") == secret_1
+    assert service_container_file(docker_client, service, "/run/secrets/token") == secret_1
     for args in (("history", stack_name), ("status", stack_name)):
         project.stackctl(*args, files=False)
         project.stackctl(*args, "--json", files=False)

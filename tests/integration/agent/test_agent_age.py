@@ -12,6 +12,7 @@ import docker
 import pyrage
 import pytest
 from support.git_repo import GitDaemon, GitRepo, agent_once, stack_entry, write_config
+from support.testkit import service_container_file
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -30,16 +31,6 @@ secrets:
   token:
     file: token.age
 """
-
-
-def _container_file(client: docker.DockerClient, service: str, path: str) -> str:
-    containers = client.containers.list(
-        filters={"label": f"com.docker.swarm.service.name={service}"}
-    )
-    assert len(containers) == 1, [c.name for c in containers]
-    code, output = containers[0].exec_run(["cat", path])
-    assert code == 0, output
-    return bytes(output).decode()
 
 
 def test_agent_decrypts_age_secrets_with_the_identity_from_agent_yml(
@@ -74,6 +65,7 @@ def test_agent_decrypts_age_secrets_with_the_identity_from_agent_yml(
     )
     run = agent_once(config)
     assert (run.exit_code, run.outcome(stack_name)) == (0, "applied"), run.stdout + run.stderr
-    assert _container_file(docker_client, f"{stack_name}_web", "/run/secrets/token") == PLAINTEXT
+    token = service_container_file(docker_client, f"{stack_name}_web", "/run/secrets/token")
+    assert token == PLAINTEXT
     for text in (run.stdout, run.stderr):
         assert PLAINTEXT not in text

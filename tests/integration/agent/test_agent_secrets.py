@@ -23,7 +23,7 @@ import pytest
 from support.agent_process import RunningAgent
 from support.git_repo import GitDaemon, GitRepo, free_port, stack_entry, write_config
 from support.http_receiver import Receiver
-from support.testkit import run_stackctl_process, wait_until
+from support.testkit import run_stackctl_process, service_container_file, wait_until
 
 pytestmark = pytest.mark.usefixtures("demo_images")
 
@@ -55,15 +55,6 @@ def commit(repo: GitRepo, secret: str, env: str, plain: str, env_file: str, mess
     stack = STACK.format(env=env, plain=plain)
     files = {FILES[0]: stack, "app/token.txt": secret + "\n", "app/app.env": env_file}
     return repo.push(files, message)
-
-
-def container_file(client: docker.DockerClient, service: str, path: str) -> str:
-    containers = client.containers.list(
-        filters={"label": f"com.docker.swarm.service.name={service}"}
-    )
-    code, output = containers[0].exec_run(["cat", path])
-    assert code == 0, output
-    return bytes(output).decode()
 
 
 def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
@@ -129,7 +120,8 @@ def test_no_secret_env_value_token_or_webhook_secret_reaches_any_surface(
             surfaces["GET /api/v1/runs/ID"] = run.body
             # the secret did reach the container: the markers are the real values
             web = f"{stack_name}_web"
-            assert container_file(docker_client, web, "/run/secrets/token").strip() == secrets[1]
+            token = service_container_file(docker_client, web, "/run/secrets/token")
+            assert token.strip() == secrets[1]
             spec = docker_client.api.inspect_service(web)["Spec"]["TaskTemplate"]
             assert f"API_KEY={envs[1]}" in spec["ContainerSpec"]["Env"]
             assert f"FROM_FILE={env_files[1]}" in spec["ContainerSpec"]["Env"]
