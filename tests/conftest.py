@@ -39,7 +39,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark tests by layer from where they live."""
+    """Mark tests by layer from where they live; keep xdist groups on one worker."""
     integration = TESTS_DIR / "integration"
     cluster = TESTS_DIR / "cluster"
     for item in items:
@@ -48,6 +48,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.swarm)
         elif path.is_relative_to(cluster):
             item.add_marker(pytest.mark.cluster)
+    if getattr(config.option, "loadgroup", False):  # a pytest-xdist worker, --dist loadgroup
+        _suffix_xdist_groups(items)
+
+
+def _suffix_xdist_groups(items: list[pytest.Item]) -> None:
+    """Give every test marked ``xdist_group(NAME)`` the node id suffix ``@NAME``.
+
+    The controller of ``--dist loadgroup`` sends all tests whose node ids end in the
+    same ``@NAME`` to one worker, and the worker adds that suffix. pytest-xdist 3.8
+    writes it to ``Node._nodeid``, which pytest 9.2 no longer reads (the node id is
+    ``Node._id`` now): the groups were silently ignored and tests that must not run at
+    the same time did. Done here through the attribute pytest reads, and checked.
+    """
+    for item in items:
+        names = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        if not names or "@" in item.nodeid:
+            continue
+        grouped = f"{item.nodeid}@{'_'.join(names)}"
+        if hasattr(item, "_id"):
+            item._id = type(item._id).parse(grouped)
+        else:
+            item._nodeid = grouped
+        if item.nodeid != grouped:
+            raise pytest.UsageError(f"cannot put {item.nodeid} in its xdist group {names}")
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -41,6 +41,9 @@ from stackctl.errors import StackFileError
 
 REPO = Path(__file__).resolve().parents[3]
 
+# the demo stacks and the every-key fixture publish fixed ports: on the parity tests' worker
+pytestmark = pytest.mark.xdist_group("fixed-ports")
+
 FILE_KINDS = (ResourceKind.CONFIG, ResourceKind.SECRET)
 
 

@@ -42,7 +42,9 @@ from stackctl.engine.client import EngineClient
 from stackctl.engine.observe import external_references, observe_stack
 from stackctl.errors import StackFileError
 
-pytestmark = pytest.mark.swarm
+# the demo stacks and the every-key fixture publish fixed ports (8080, 18080, 19090):
+# one worker runs every test that deploys them (tests/README.md, "Parallel run")
+pytestmark = [pytest.mark.swarm, pytest.mark.xdist_group("fixed-ports")]
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures"

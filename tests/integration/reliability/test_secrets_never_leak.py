@@ -34,7 +34,8 @@ from support.testkit import new_stack_name, remove_stack_objects
 from stackctl.engine.client import EngineClient, connect
 from stackctl.engine.lock import read_lock
 
-pytestmark = pytest.mark.usefixtures("demo_images")
+# one module-scoped scenario serves every test here: keep them on one worker
+pytestmark = [pytest.mark.usefixtures("demo_images"), pytest.mark.xdist_group("secrets-never-leak")]
 
 NAMESPACE = "com.docker.stack.namespace"
 STACKCTL_STACK = "io.stackctl.stack"

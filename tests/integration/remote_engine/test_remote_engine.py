@@ -18,7 +18,8 @@ from stackctl.engine.client import connect
 from stackctl.engine.observe import observe_stack
 from stackctl.errors import EngineError
 
-pytestmark = pytest.mark.swarm
+# the session's second dockerd and sshd are started once, on one worker
+pytestmark = [pytest.mark.swarm, pytest.mark.xdist_group("remote-engine")]
 
 
 def tls_env(front: TLSFront, cert_dir: Path, *, verify: bool = True) -> dict[str, str]:

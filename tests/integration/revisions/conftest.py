@@ -8,6 +8,7 @@ small stack directly with the SDK for the status/ls/rm reads.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import secrets
 import shutil
 import tempfile
@@ -50,11 +51,23 @@ def revision_stack(api: docker.APIClient) -> Iterator[str]:
 
 
 TEST_IMAGE = "stackctl-revtest/busybox:1"
+BUILD_LOCK = Path(tempfile.gettempdir()) / "stackctl-revtest-image.lock"
 
 
 @pytest.fixture(scope="session")
 def test_image(api: docker.APIClient) -> str:
-    """A tiny local image (busybox FROM scratch); built once, never pulled."""
+    """A tiny local image (busybox FROM scratch); built once, never pulled.
+
+    Parallel workers (pytest-xdist) build it under a machine-wide file lock: two
+    builds would each tag the name, and a stack started on the first image would
+    see its tag move under it.
+    """
+    with open(BUILD_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        return _build_test_image(api)
+
+
+def _build_test_image(api: docker.APIClient) -> str:
     try:
         api.inspect_image(TEST_IMAGE)
         return TEST_IMAGE

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from support.testkit import MeasuredRun, run_measuring_peak_rss
 
+# one module-scoped run of every case serves all tests here: keep them on one worker
+pytestmark = pytest.mark.xdist_group("malformed-corpus")
+
 CORPUS = Path(__file__).parent / "malformed"
 CASES = sorted(p.stem for p in CORPUS.glob("*.expect"))
 
