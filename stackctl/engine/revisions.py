@@ -58,6 +58,7 @@ from stackctl.core.history.revision import (
     current_number,
     decode_revision,
     encode_revision,
+    objects_needed_by,
     revisions_needing,
     with_number,
 )
@@ -361,6 +362,10 @@ class RevisionStore:
     def referenced_objects(self) -> set[str]:
         """Config/secret names that retained revisions need; cleanup must keep them."""
         return set(revisions_needing(self._decode_all()))
+
+    def objects_needed(self) -> dict[str, tuple[int, ...]]:
+        """``referenced_objects`` with the numbers of the revisions needing each."""
+        return objects_needed_by(self._decode_all())
 
     # -- writing -----------------------------------------------------------
 

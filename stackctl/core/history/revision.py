@@ -24,7 +24,7 @@ from typing import Any
 from stackctl.core.history.sealed_env import seal_service_spec
 from stackctl.core.model.model import DependsOn, FileObject
 from stackctl.core.model.state import ClusterState, ResourceKind, ResourceState
-from stackctl.core.plan.plan_model import Effect, Plan
+from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.errors import ExitCode, StackctlError
 
 REVISION_API_VERSION = "stackctl/v1"
@@ -248,24 +248,40 @@ def new_revision(
     )
 
 
-def keep_retained_objects(plan: Plan, retained: Collection[str]) -> Plan:
-    """``plan`` without deleting (or reporting as orphaned) the configs/secrets in ``retained``.
+def keep_retained_objects(
+    plan: Plan, retained: Collection[str] | Mapping[str, Collection[int]]
+) -> Plan:
+    """``plan`` keeping the configs/secrets in ``retained``: never deleted, shown as kept.
 
     Superseded config/secret versions stay in the cluster on purpose while a
     retained revision names them: a rollback needs those exact objects, and
-    stackctl cannot recreate content it never stored. ``apply --prune`` must not
-    delete them; pass ``RevisionStore.referenced_objects()`` as ``retained``.
+    stackctl cannot recreate content it never stored. So ``--prune`` does not
+    delete them, and neither ``diff`` nor ``apply`` says it would: their change
+    becomes an orphan (written by nobody) whose reason names why it stays. Pass
+    ``RevisionStore.objects_needed()`` (name -> revision numbers) as ``retained``
+    to name the revisions, or just the names.
     """
-    kept = tuple(
-        change
-        for change in plan.changes
+
+    def kept(change: ResourceChange) -> ResourceChange:
         if not (
             change.kind in (ResourceKind.CONFIG, ResourceKind.SECRET)
             and change.effect in (Effect.DELETE, Effect.ORPHAN)
             and change.name in retained
-        )
-    )
-    return replace(plan, changes=kept)
+        ):
+            return change
+        numbers = sorted(retained[change.name]) if isinstance(retained, Mapping) else []
+        return replace(change, effect=Effect.ORPHAN, reason=kept_reason(numbers))
+
+    return replace(plan, changes=tuple(kept(change) for change in plan.changes))
+
+
+def kept_reason(numbers: Collection[int]) -> str:
+    """Why a config/secret the files dropped stays: ``kept for rollback: revision 2 needs it``."""
+    if not numbers:
+        return "kept for rollback: a retained revision needs it"
+    if len(numbers) == 1:
+        return f"kept for rollback: revision {next(iter(numbers))} needs it"
+    return f"kept for rollback: revisions {', '.join(map(str, sorted(numbers)))} need it"
 
 
 def with_number(revision: Revision, number: int) -> Revision:
@@ -505,10 +521,17 @@ def _with_image(service: ResourceState, image: str) -> ResourceState:
 
 def revisions_needing(revisions: Iterable[Revision]) -> frozenset[str]:
     """Every config/secret object name any of ``revisions`` needs."""
-    names: set[str] = set()
+    return frozenset(objects_needed_by(revisions))
+
+
+def objects_needed_by(revisions: Iterable[Revision]) -> dict[str, tuple[int, ...]]:
+    """Each config/secret object name ``revisions`` need, with the numbers of those
+    that need it."""
+    needed: dict[str, list[int]] = {}
     for revision in revisions:
         # An apply that never finished does not hold its objects back from cleanup:
         # the next apply supersedes it (``rollback --to`` it works while they exist).
         if not revision.outcome.unfinished:
-            names |= revision.object_names
-    return frozenset(names)
+            for name in revision.object_names:
+                needed.setdefault(name, []).append(revision.number)
+    return {name: tuple(sorted(numbers)) for name, numbers in sorted(needed.items())}
