@@ -29,8 +29,8 @@ from stackctl.core.history.revision import (
 )
 from stackctl.core.model.model import DependsOn, FileObject
 from stackctl.core.model.state import ResourceKind, ResourceState
-from stackctl.core.render import render_text
 from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
+from stackctl.core.render import render_text
 
 
 def test_round_trip_preserves_everything(revision: Revision) -> None:
@@ -267,10 +267,8 @@ def test_text_plan_lists_kept_objects_with_their_reason() -> None:
         Plan(stack="shop", changes=changes, prune=True), {"shop_app-v1": (1,)}
     )
     text = render_text(pruned)
-    assert (
-        "No longer in the file (kept):\n  ? config shop_app-v1  (kept for rollback: revision 1 needs it)"
-        in text
-    )
+    kept = "  ? config shop_app-v1  (kept for rollback: revision 1 needs it)"
+    assert f"No longer in the file (kept):\n{kept}" in text
     assert "- config shop_app-v1" not in text and "1 to delete" in text
     unpruned = Plan(
         stack="shop",
