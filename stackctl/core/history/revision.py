@@ -199,6 +199,10 @@ class Revision:
         default_factory=lambda: MappingProxyType({})
     )
     git: GitOrigin | None = None  # the commit it came from, when applied from git
+    # Set when this revision finished the rollout of interrupted revision N: the same
+    # release (same desired state) applied again until it converged. Its plan summary
+    # is then the release's (N's); ``note`` says what this run itself wrote.
+    completes: int | None = None
 
     @property
     def object_names(self) -> frozenset[str]:
@@ -208,6 +212,8 @@ class Revision:
     def describe(self) -> str:
         """The change column of ``history``: plan summary plus any rollback note."""
         text = self.plan_summary.describe()
+        if self.completes is not None:
+            text = f"completes {self.completes}: {text}"
         if self.rollback_to is not None:
             text = f"rollback to {self.rollback_to}; {text}"
         if self.note:
@@ -282,6 +288,32 @@ def kept_reason(numbers: Collection[int]) -> str:
     if len(numbers) == 1:
         return f"kept for rollback: revision {next(iter(numbers))} needs it"
     return f"kept for rollback: revisions {', '.join(map(str, sorted(numbers)))} need it"
+
+
+def same_release(revision: Revision, desired: ClusterState) -> bool:
+    """Whether applying ``desired`` applies ``revision``'s release again: the same
+    desired state as stored (content-addressed objects, sealed values: one form)."""
+    try:
+        return state_to_json(desired) == state_to_json(revision.state)
+    except UnsafeRevisionError:
+        return False
+
+
+def completing(revision: Revision, unfinished: Revision) -> Revision:
+    """``revision`` (a re-run of ``unfinished``'s release) recorded as completing it.
+
+    The change column then describes the release, as ``unfinished`` recorded it
+    (``completes 2: 1 create, 2 rolling``), not what was left for the re-run to write
+    (often nothing: the killed apply had written it all); the note says that part.
+    """
+    own = revision.plan_summary
+    left = own.describe() if own.counts else "nothing left to write"
+    return replace(
+        revision,
+        completes=unfinished.number,
+        plan_summary=unfinished.plan_summary,
+        note=f"this run: {left}",
+    )
 
 
 def with_number(revision: Revision, number: int) -> Revision:
@@ -389,6 +421,7 @@ def revision_to_json(revision: Revision) -> dict[str, Any]:
         },
         "objects": sorted(revision.object_names),
         "git": revision.git.to_json() if revision.git else None,
+        "completes": revision.completes,
         "state": state_to_json(revision.state),
     }
 
@@ -433,6 +466,8 @@ def revision_from_json(data: Mapping[str, Any]) -> Revision:
             ),
             state=state_from_json(data["state"]),
             git=GitOrigin.from_json(data["git"]) if data.get("git") else None,
+            # absent from revisions recorded before it existed
+            completes=int(data["completes"]) if data.get("completes") is not None else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise RevisionFormatError(f"malformed revision document: {exc}") from exc
