@@ -33,7 +33,8 @@ from stackctl.core.plan.compose_words import locate_plan
 from stackctl.core.plan.hooks import with_hook_runs
 from stackctl.core.plan.placement import refuse_placement_errors
 from stackctl.core.plan.plan_model import Plan
-from stackctl.core.render import plan_to_json, render_text
+from stackctl.core.render.render_json import plan_to_json
+from stackctl.core.render.render_text import render_text
 from stackctl.engine.client import EngineClient
 from stackctl.engine.images import ImageResolver, pinned_like
 from stackctl.engine.planning import (
