@@ -30,7 +30,7 @@ from stackctl.core.history.revision import (
 from stackctl.core.model.model import DependsOn, FileObject
 from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
-from stackctl.core.render import render_text
+from stackctl.core.render.render_text import render_text
 
 
 def test_round_trip_preserves_everything(revision: Revision) -> None:
