@@ -16,11 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from stackctl.cli.apply_run import (
-    locked_rollout,
-    refuse_saved_plan_over_interrupted,
-    wait_for_swarm,
-)
 from stackctl.cli.common import format_findings, use_color
 from stackctl.cli.stack_views import connect
 from stackctl.cli.stackfile_options import load_from_cli
@@ -262,6 +257,8 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     planned = session.plan_cluster(desired)
     live, plan, desired = planned.live, planned.plan, planned.desired
     if request.plan_file:
+        from stackctl.cli.apply_run import refuse_saved_plan_over_interrupted  # noqa: PLC0415 - see _locked_rollout
+
         refuse_saved_plan_over_interrupted(session.client, request)
         # the same files and cluster: the fresh plan's placement findings hold for it
         plan = replace(session.saved_plan(desired, live), findings=plan.findings)
@@ -278,10 +275,23 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
                     "recording that the cluster now runs these files."
                 )
             session.confirm()
-            return locked_rollout(session, stack, desired, plan, policy)
+            return _locked_rollout(session, stack, desired, plan, policy)
         if plan.in_progress and not request.detach:
+            from stackctl.cli.apply_run import wait_for_swarm  # noqa: PLC0415 - see _locked_rollout
+
             return wait_for_swarm(session, stack, desired, plan, policy)
         return 0
     session.confirm()
+
+    return _locked_rollout(session, stack, desired, plan, policy)
+
+
+def _locked_rollout(
+    session: _Session, stack: Stack, desired: ClusterState, plan: Plan, policy: FailurePolicy
+) -> int:
+    """``apply_run.locked_rollout``. ``apply_run`` is imported only when the apply
+    writes or watches: a no-op apply (the most frequent run, in every pipeline)
+    never loads the rollout runner, its event view and rich."""
+    from stackctl.cli.apply_run import locked_rollout  # noqa: PLC0415 - start-up of a no-op apply
 
     return locked_rollout(session, stack, desired, plan, policy)
