@@ -64,6 +64,9 @@ def measure(path: str, runs: int) -> dict[str, float]:
         gc.freeze()  # as the CLI does after its imports
         for _ in range(runs):
             spent.clear()
+            # Each run starts with the collector's young generations empty, as a
+            # fresh process does after its imports, whatever the previous run left.
+            gc.collect()
             start = _clock()
             _load(path)
             spent["total"] = _clock() - start

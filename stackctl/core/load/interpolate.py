@@ -198,6 +198,10 @@ class InterpolationResult:
     """Paths whose template used one of the ``sensitive`` variables."""
 
 
+# Leaf types walk() returns unchanged (a str only when it holds no "$").
+_PLAIN_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def interpolate_document(
     data: Mapping[str, Any],
     env: Mapping[str, str],
@@ -256,10 +260,22 @@ def interpolate_document(
                     )
                 )
             return value if result == value else InterpolatedStr(result)
+        # Only containers and strings with a "$" need a visit (and a path); every
+        # other item is kept as it is, which skips most of the document's leaves.
         if isinstance(value, dict):
-            return {key: walk(item, (*path, key)) for key, item in value.items()}
+            return {
+                key: item
+                if type(item) in _PLAIN_LEAVES and not (type(item) is str and "$" in item)
+                else walk(item, (*path, key))
+                for key, item in value.items()
+            }
         if isinstance(value, list):
-            return [walk(item, (*path, index)) for index, item in enumerate(value)]
+            return [
+                item
+                if type(item) in _PLAIN_LEAVES and not (type(item) is str and "$" in item)
+                else walk(item, (*path, index))
+                for index, item in enumerate(value)
+            ]
         return value
 
     out = {

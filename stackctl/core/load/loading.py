@@ -36,7 +36,7 @@ from stackctl.core.load.sensitive_env import SensitiveEnv, is_environment_value
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
 from stackctl.core.load.yaml_text import decode_source
-from stackctl.core.model.coerce import coerce_types
+from stackctl.core.model.coerce import coerce_marked
 from stackctl.core.model.model import Stack, frozen_map
 from stackctl.core.model.normalize import normalize_document
 from stackctl.core.validate.lint import lint_stack
@@ -217,26 +217,6 @@ def _text_reader(decryptor: Decryptor, display: Callable[[str], str]) -> Callabl
         return text
 
     return read_text
-
-
-def _keep_literal_strings(original: Any, coerced: Any) -> Any:
-    """Undo casts of strings that interpolation did not produce (docker casts only those).
-
-    Also turns ``InterpolatedStr`` markers back into plain ``str``.
-    """
-    kind = type(original)
-    if kind is str:
-        return original
-    if kind is InterpolatedStr:
-        return str(coerced) if isinstance(coerced, str) else coerced
-    if kind is dict and type(coerced) is dict:
-        return {
-            key: _keep_literal_strings(original[key], value) if key in original else value
-            for key, value in coerced.items()
-        }
-    if kind is list and type(coerced) is list and len(original) == len(coerced):
-        return [_keep_literal_strings(o, c) for o, c in zip(original, coerced, strict=True)]
-    return coerced
 
 
 def _object_reader(decrypted: Mapping[str, bytes]) -> Callable[[str], bytes]:
@@ -517,7 +497,8 @@ def _has_errors(findings: Sequence[Finding]) -> bool:
 
 
 def _coerce(data: dict[str, Any]) -> dict[str, Any]:
-    return dict(_keep_literal_strings(data, coerce_types(data)))
+    # docker casts only the values interpolation produced; every other string stays
+    return coerce_marked(data, InterpolatedStr)
 
 
 def _validate(data: dict[str, Any], locate: Callable[[Path], Location]) -> list[Finding]:

@@ -63,7 +63,7 @@ class _Fatal(Exception):
         self.finding = finding
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """An open mapping or sequence while events stream in."""
 
@@ -474,13 +474,15 @@ def _run(loader: Any, builder: _Builder, file: str) -> None:
     mapping_end = ev.MappingEndEvent
     sequence_end = ev.SequenceEndEvent
     frame_type = _Frame
+    nodes = builder.nodes
+    # The open container (None before the root): kept in locals, refreshed on change.
+    top: _Frame | None = None
+    parent: Any = None
+    in_list = False
     while True:
         event = get_event()
         kind = type(event)
-        if stack and not recorders:
-            top = stack[-1]
-            parent = top.value
-            in_list = type(parent) is list
+        if top is not None and not recorders:
             if kind is scalar_event and event.anchor is None and event.tag is None:
                 text = event.value
                 plain = not event.style
@@ -493,30 +495,28 @@ def _run(loader: Any, builder: _Builder, file: str) -> None:
                 if in_list:
                     mark = event.start_mark
                     positions[(*top.path, len(parent))] = (mark.line + 1, mark.column + 1)
-                    builder.nodes += 1
-                    if builder.nodes > MAX_NODES:
-                        builder.count(0, mark, (*top.path, len(parent)))
-                    parent.append(value)  # type: ignore[union-attr]
+                    nodes += 1
+                    if nodes > MAX_NODES:
+                        builder.nodes = nodes
+                        builder.count(0, event.start_mark, (*top.path, len(parent)))
+                    parent.append(value)
                     continue
                 key = top.key
                 if key is not None:  # a mapping's value
-                    builder.nodes += 1
-                    if builder.nodes > MAX_NODES:
+                    nodes += 1
+                    if nodes > MAX_NODES:
+                        builder.nodes = nodes
                         builder.count(0, event.start_mark, (*top.path, key))
-                    parent[key] = value  # type: ignore[call-overload]
+                    parent[key] = value
                     top.key = None
                     continue
                 # a mapping's key; merge keys, odd and duplicate keys go the long way
-                if (
-                    type(value) is str
-                    and value not in top.key_lines
-                    and not (plain and text == "<<")
-                ):
+                key_lines = top.key_lines
+                if type(value) is str and value not in key_lines and not (plain and text == "<<"):
                     mark = event.start_mark
-                    line = mark.line + 1
-                    top.key_lines[value] = line
+                    key_lines[value] = mark.line + 1
                     top.key = value
-                    positions[(*top.path, value)] = (line, mark.column + 1)
+                    positions[(*top.path, value)] = (mark.line + 1, mark.column + 1)
                     continue
             elif (
                 (kind is mapping_start or kind is sequence_start)
@@ -531,11 +531,14 @@ def _run(loader: Any, builder: _Builder, file: str) -> None:
                     positions[path] = (mark.line + 1, mark.column + 1)
                 else:
                     path = (*top.path, top.key)  # type: ignore[arg-type]
-                builder.nodes += 1
-                if builder.nodes > MAX_NODES:
+                nodes += 1
+                if nodes > MAX_NODES:
+                    builder.nodes = nodes
                     builder.count(0, event.start_mark, path)
-                container: dict[str, Any] | list[Any] = {} if kind is mapping_start else []
-                stack.append(frame_type(container, path, None, builder.nodes - 1))
+                in_list = kind is sequence_start
+                parent = [] if in_list else {}
+                top = frame_type(parent, path, None, nodes - 1)
+                stack.append(top)
                 continue
             elif (
                 (kind is mapping_end or kind is sequence_end)
@@ -544,17 +547,25 @@ def _run(loader: Any, builder: _Builder, file: str) -> None:
                 and len(stack) > 1
             ):
                 stack.pop()
-                outer = stack[-1]
-                target = outer.value
-                if isinstance(target, list):
-                    target.append(parent)
+                value = parent
+                top = stack[-1]
+                parent = top.value
+                if type(parent) is list:
+                    in_list = True
+                    parent.append(value)
                 else:
-                    target[outer.key] = parent  # type: ignore[index]
-                    outer.key = None
+                    in_list = False
+                    parent[top.key] = value
+                    top.key = None
                 continue
         handler = handlers.get(kind)
         if handler is not None:
+            builder.nodes = nodes
             handler(event)
+            nodes = builder.nodes
+            top = stack[-1] if stack else None
+            parent = top.value if top is not None else None
+            in_list = type(parent) is list
             continue
         if isinstance(event, ev.StreamEndEvent):
             break
