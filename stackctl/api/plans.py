@@ -88,8 +88,9 @@ def plan(
     ``saved_plan``: the text of a saved plan, used instead of a fresh one if it
     still holds (else ``StalePlanError``). ``use_history`` marks drift against
     the last applied revision (``warn`` hears it when history is unreadable).
-    ``keep_rollback_objects=False`` shows every ``--prune`` deletion, as ``stackctl
-    diff`` does; ``apply`` never deletes config/secret versions a kept revision needs.
+    ``keep_rollback_objects`` (the default; ``diff`` and ``apply`` both use it) shows
+    a config/secret version a retained revision needs as kept, with the reason, not
+    deleted: ``apply`` never deletes those. False gives the raw plan.
     ``source_map`` (``Validation.source_map``) names the file:line of each change.
     """
     _check_name(stack)

@@ -71,6 +71,8 @@ class StackStatus:
     orphans: tuple[str, ...]  # left by an apply without prune: known, so not drift
     services: tuple[LiveService, ...]
     interrupted: Interrupted | None = None  # the current revision's apply never finished
+    # the current revision finished the rollout of this interrupted revision (same release)
+    completes: int | None = None
 
     @property
     def drift(self) -> bool | None:
@@ -131,6 +133,7 @@ def status(client: EngineClient, stack: str) -> StackStatus:
         orphans=orphans,
         services=services,
         interrupted=cut,
+        completes=summary.completes if summary else None,
     )
 
 

@@ -268,11 +268,11 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
         unfinished = _unfinished_revision(session)
         if unfinished is not None:
             # the cluster runs the file, but history still says an apply was cut
-            # short: record under the lock that this file is what runs now
+            # short: under the lock, see its services converge, then record it
             if not request.as_json:
                 write(
                     f"stack {request.stack}: revision {unfinished.number} never finished; "
-                    "recording that the cluster now runs these files."
+                    "waiting for its services to converge, then recording the release."
                 )
             session.confirm()
             return _locked_rollout(session, stack, desired, plan, policy)

@@ -218,7 +218,6 @@ def diff_desired(
         desired.stack,
         desired,
         prune=prune,
-        keep_rollback_objects=False,
         source_map=source_map,
         warn=_warn,
         resolve=resolve,

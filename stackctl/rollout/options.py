@@ -41,6 +41,10 @@ class ApplyOptions:
     dependencies: Dependencies = field(default_factory=lambda: MappingProxyType({}))
     contents: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     """Config/secret payloads by full engine name; never part of a plan."""
+    settle: tuple[str, ...] = ()
+    """Services the plan does not write that must be seen converged (health gates)
+    before anything is written: a re-run over an interrupted apply, whose services
+    that apply may have submitted without seeing them healthy."""
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     should_stop: Callable[[], bool] = _never
