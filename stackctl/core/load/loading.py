@@ -29,7 +29,12 @@ from stackctl.core.load.age_format import is_age_path
 from stackctl.core.load.doc_paths import Path, dotted, make_locator
 from stackctl.core.load.envfile import decode_env_file, parse_variable_file
 from stackctl.core.load.file_refs import resolve_environments, resolve_paths, scrub_findings
-from stackctl.core.load.interpolate import CODE_UNSET, InterpolatedStr, interpolate_document
+from stackctl.core.load.interpolate import (
+    CODE_UNSET,
+    InterpolatedStr,
+    InterpolationResult,
+    interpolate_document,
+)
 from stackctl.core.load.merge import LocatedDocument, merge_documents
 from stackctl.core.load.profiles import select_profiles
 from stackctl.core.load.sensitive_env import SensitiveEnv, is_environment_value
@@ -219,6 +224,15 @@ def _text_reader(decryptor: Decryptor, display: Callable[[str], str]) -> Callabl
     return read_text
 
 
+def _has_no_templates(text: str) -> bool:
+    """True when no value of the document parsed from ``text`` can hold a ``$``.
+
+    Then interpolation has nothing to do and its walk is skipped. A ``$`` can only
+    come from the text itself, an escape in a double-quoted scalar or a tag (``!!binary``).
+    """
+    return "$" not in text and "\\" not in text and "!" not in text
+
+
 def _object_reader(decrypted: Mapping[str, bytes]) -> Callable[[str], bytes]:
     """read_file for normalize: config/secret files, cached, size-limited.
 
@@ -374,6 +388,7 @@ def load_stack(
 
     documents: list[LocatedDocument] = []
     failed: set[str] = set()  # values left uninterpolated: validation stays quiet on them
+    templated = False  # whether any file may hold a ${VAR} (else nothing needs a cast)
     for source in sources:
         try:
             text = decode_source(source.raw, source.given)
@@ -383,9 +398,13 @@ def load_stack(
             continue
         findings.extend(parsed.warnings)
         locate = make_locator(parsed.locations, Location(source.given, 1, 1))
-        result = interpolate_document(
-            parsed.data, variables, locate, strict=strict, sensitive=sensitive.variables
-        )
+        if _has_no_templates(text):
+            result = InterpolationResult(parsed.data, [])
+        else:
+            templated = True
+            result = interpolate_document(
+                parsed.data, variables, locate, strict=strict, sensitive=sensitive.variables
+            )
         findings.extend(_sensitive_misuse(result.sensitive_paths, locate))
         findings.extend(
             f for f in result.findings if not (loaded.undecrypted and f.code == CODE_UNSET)
@@ -410,7 +429,8 @@ def load_stack(
 
     merged = merge_documents(documents)
     locate = make_locator(merged.locations, Location(sources[0].given, 1, 1))
-    data = _coerce(merged.data)
+    # Only interpolated values are cast: without any, the document is already final.
+    data = _coerce(merged.data) if templated else merged.data
     # A value whose interpolation failed is reported once, not again by validation.
     findings.extend(f for f in _validate(data, locate) if f.path not in failed)
     _check_object_files(data, locate, findings, display)

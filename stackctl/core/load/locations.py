@@ -3,7 +3,7 @@
 Parsing records a position for every key and list item (tens of thousands for a
 large file), but a run looks up only a few of them: those of its findings, its
 images and its plan's changes. ``Locations`` keeps the line and column of each
-path as a pair and makes the ``Location`` only when one is read, which saves
+path packed in an int and makes the ``Location`` only when one is read, which saves
 most of the parse's allocations. Reading it gives exactly what a plain
 ``dict[Path, Location]`` would.
 """
@@ -18,15 +18,17 @@ from stackctl.errors import Location
 
 _T = TypeVar("_T")
 
-Position = tuple[int, int]
-"""1-based (line, column) in the document's own file."""
+Position = int
+"""A position in the document's own file: ``line << 32 | column``, both 0-based
+(as the parser's marks count). An int, unlike a pair, is no object the garbage
+collector has to track, and a large file records tens of thousands of them."""
 
 
 class Locations(MutableMapping[Path, Location]):
     """``Path -> Location`` for one file's document; any ``Location`` may be stored too.
 
     ``positions`` is the raw store, written directly by the parser: a value is
-    either a (line, column) pair in ``file`` or a ``Location``.
+    either a ``Position`` in ``file`` or a ``Location``.
     """
 
     __slots__ = ("file", "positions")
@@ -36,8 +38,8 @@ class Locations(MutableMapping[Path, Location]):
         self.positions: dict[Path, Position | Location] = {} if positions is None else positions
 
     def _location(self, found: Position | Location) -> Location:
-        if type(found) is tuple:
-            return Location(self.file, found[0], found[1])
+        if type(found) is int:
+            return Location(self.file, (found >> 32) + 1, (found & 0xFFFFFFFF) + 1)
         return found  # type: ignore[return-value]
 
     def __getitem__(self, path: Path) -> Location:

@@ -494,7 +494,7 @@ def _run(loader: Any, builder: _Builder, file: str) -> None:
                     value = text
                 if in_list:
                     mark = event.start_mark
-                    positions[(*top.path, len(parent))] = (mark.line + 1, mark.column + 1)
+                    positions[(*top.path, len(parent))] = mark.line << 32 | mark.column
                     nodes += 1
                     if nodes > MAX_NODES:
                         builder.nodes = nodes
@@ -516,7 +516,7 @@ def _run(loader: Any, builder: _Builder, file: str) -> None:
                     mark = event.start_mark
                     key_lines[value] = mark.line + 1
                     top.key = value
-                    positions[(*top.path, value)] = (mark.line + 1, mark.column + 1)
+                    positions[(*top.path, value)] = mark.line << 32 | mark.column
                     continue
             elif (
                 (kind is mapping_start or kind is sequence_start)
@@ -528,7 +528,7 @@ def _run(loader: Any, builder: _Builder, file: str) -> None:
                 if in_list:
                     path: Path = (*top.path, len(parent))
                     mark = event.start_mark
-                    positions[path] = (mark.line + 1, mark.column + 1)
+                    positions[path] = mark.line << 32 | mark.column
                 else:
                     path = (*top.path, top.key)  # type: ignore[arg-type]
                 nodes += 1
