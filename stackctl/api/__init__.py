@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from stackctl.core.model.model import Stack
     from stackctl.core.plan.plan_model import Plan
     from stackctl.rollout.events import Event, Outcome
-    from stackctl.rollout.options import FailurePolicy, ServiceResult
+    from stackctl.rollout.options import ServiceResult
+    from stackctl.rollout.policy import FailurePolicy
 
 __all__ = [
     "ApplyResult",
@@ -102,7 +103,7 @@ _HOMES: dict[str, str] = {
     "Plan": "stackctl.core.plan.plan_model",
     "Event": "stackctl.rollout.events",
     "Outcome": "stackctl.rollout.events",
-    "FailurePolicy": "stackctl.rollout.options",
+    "FailurePolicy": "stackctl.rollout.policy",
     "ServiceResult": "stackctl.rollout.options",
 }
 

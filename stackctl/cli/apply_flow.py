@@ -42,10 +42,11 @@ from stackctl.engine.planning import (
 from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config
 from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError, UserAbort
-from stackctl.rollout.options import ApplyOutcome, FailurePolicy
+from stackctl.rollout.policy import FailurePolicy
 
 if TYPE_CHECKING:
     from stackctl.engine.planning import ClusterPlan
+    from stackctl.rollout.options import ApplyOutcome
 
 # Re-exported: the apply steps and their tests name them here.
 __all__ = [
