@@ -187,7 +187,9 @@ class TestTypes:
         stack = _load(tmp_path, "stack.yml", env={"IMG": "nginx:1.25"}).stack
         assert stack.services["web"].image == "nginx:1.25"
 
-    def test_a_template_in_one_file_is_cast_after_merging(self, tmp_path: Path, write: Write) -> None:
+    def test_a_template_in_one_file_is_cast_after_merging(
+        self, tmp_path: Path, write: Write
+    ) -> None:
         write("a.yml", "services:\n  web:\n    image: x\n    deploy:\n      replicas: 1\n")
         write("b.yml", "services:\n  web:\n    deploy:\n      replicas: ${N}\n")
         stack = _load(tmp_path, "a.yml", "b.yml", env={"N": "4"}).stack
