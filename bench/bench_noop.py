@@ -219,6 +219,32 @@ def _source_tree(before: str, workdir: Path) -> str:
     return str(tree)
 
 
+def _wait_settled(stacks: Sequence[str], env: dict[str, str], timeout: float = 300.0) -> None:
+    """Wait until every service of ``stacks`` runs all its replicas: a stack deployed
+    just before would otherwise still be starting its tasks while the timed runs go,
+    and the timings would measure the engine's start-up work, not the commands."""
+    deadline = time.monotonic() + timeout
+    pending: list[str] = list(stacks)
+    while pending and time.monotonic() < deadline:
+        pending = [s for s in pending if not _all_replicas_running(s, env)]
+        if pending:
+            time.sleep(0.5)  # polling the engine, not synchronising with a fixed wait
+    if pending:
+        raise SystemExit(f"stacks not settled after {timeout:.0f} s: {', '.join(pending)}")
+
+
+def _all_replicas_running(stack: str, env: dict[str, str]) -> bool:
+    listing = subprocess.run(
+        ["docker", "service", "ls", "--filter", f"label=com.docker.stack.namespace={stack}",
+         "--format", "{{.Replicas}}"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    counts = [line.split(" ")[0] for line in listing.stdout.splitlines() if line.strip()]
+    if listing.returncode != 0 or not counts:
+        return False
+    return all(running == wanted for running, wanted in (c.split("/") for c in counts))
+
+
 def _remove(stack: str, env: dict[str, str]) -> None:
     subprocess.run(
         [STACKCTL, "rm", stack, "--yes"], env=env, cwd=REPO, capture_output=True, check=False
@@ -242,8 +268,8 @@ def render_section(results: dict[str, object]) -> str:
         "",
         f"Measured by `{results['command']}` at {results['date']} (stackctl commit "
         f"{results['commit']}; {results['cpus']} CPUs, load average {results['load_start']:.1f} "
-        f"at the start and {results['load_end']:.1f} at the end, other engineers' tests "
-        "running on the same engine). Medians of "
+        f"when the timed runs started, after the stacks had settled, and "
+        f"{results['load_end']:.1f} at the end). Medians of "
         f"{results['runs']} alternating runs per command, whole processes from spawn to exit "
         "(wall), and the CPU time (user + system) the process used: on a loaded machine the "
         "wall time is mostly waiting for a core, so the CPU ratio is the steadier figure.",
@@ -348,7 +374,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     only = set(args.only.split(","))
     env = _child_env({"DEMO_PORT": str(_free_port())})
-    load_start = os.getloadavg()[0]
     comparisons: list[Comparison] = []
     stacks: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-noop-") as tmp:
@@ -363,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
                 stacks.append(f"{args.prefix}50")
                 comparisons.append(_stack50(stacks[-1], workdir, args.replicas, env))
             before = _source_tree(args.before, workdir) if args.before else None
+            _wait_settled(stacks, env)
+            load_start = os.getloadavg()[0]
             _measure(comparisons, args.runs, env, before)
         finally:
             if not args.keep:

@@ -41,19 +41,30 @@ def revision_entry(summary: RevisionSummary, current: int | None) -> dict[str, A
         "outcome": summary.outcome.value if summary.outcome else None,
         "endedAt": _iso(summary.ended_at),
         "rollbackTo": summary.rollback_to,
+        "completes": summary.completes,
         "git": summary.git.to_json() if summary.git else None,
         "current": summary.number == current,
     }
 
 
 def history_document(stack: str, recorded: History) -> dict[str, Any]:
-    """``kind: History``: the stack's revisions, oldest first, and the current one."""
+    """``kind: History``: the stack's revisions, oldest first, and the current one.
+
+    An interrupted revision whose release a later one finished names it in
+    ``completedBy`` (that later revision's ``completes``)."""
+    completed_by = {s.completes: s.number for s in recorded.revisions if s.completes is not None}
     return envelope(
         "History",
         {
             "stack": stack,
             "current": recorded.current,
-            "revisions": [revision_entry(s, recorded.current) for s in recorded.revisions],
+            "revisions": [
+                {
+                    **revision_entry(s, recorded.current),
+                    "completedBy": completed_by.get(s.number),
+                }
+                for s in recorded.revisions
+            ],
         },
     )
 
@@ -80,6 +91,7 @@ def status_document(result: StackStatus) -> dict[str, Any]:
             "stack": result.stack,
             "revision": result.revision,
             "outcome": result.outcome.value if result.outcome else None,
+            "completes": result.completes,
             "drift": result.drift,
             "drifted": None if result.drifted is None else list(result.drifted),
             "interrupted": _interrupted(result.interrupted),

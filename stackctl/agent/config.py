@@ -36,6 +36,7 @@ DEFAULT_INTERVAL = 60.0
 DEFAULT_BACKOFF_MAX = 600.0
 DEFAULT_GIT_TIMEOUT = 120.0
 DEFAULT_CONCURRENCY = 4
+DEFAULT_LISTEN = "127.0.0.1:8476"
 
 
 @functools.cache
@@ -100,7 +101,9 @@ class AgentConfig:
     stacks: tuple[StackConfig, ...]
     interval: float = DEFAULT_INTERVAL
     state_dir: str = DEFAULT_STATE_DIR
-    listen: str = "127.0.0.1:8476"
+    listen: str = DEFAULT_LISTEN
+    # where agent.yml sets listen (None: not set, the default applies), for its errors
+    listen_location: Location | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     backoff_max: float = DEFAULT_BACKOFF_MAX
     git_timeout: float = DEFAULT_GIT_TIMEOUT
@@ -168,7 +171,7 @@ def parse_config(text: str, file: str) -> AgentConfig:
     if findings:
         findings.sort(key=lambda f: (f.location.line or 0, f.location.column or 0))
         raise StackFileError(findings)
-    return _build(document.data, file)
+    return _build(document.data, file, locate(("listen",)) if "listen" in document.data else None)
 
 
 def load_config(path: str) -> AgentConfig:
@@ -290,7 +293,7 @@ def seconds(text: str) -> float:
         raise StackctlError(str(error)) from None
 
 
-def _build(data: dict[str, Any], file: str) -> AgentConfig:
+def _build(data: dict[str, Any], file: str, listen_location: Location | None) -> AgentConfig:
     interval = seconds(data["interval"]) if "interval" in data else DEFAULT_INTERVAL
     identities = _age_identities(data, file)
     base = os.path.dirname(os.path.abspath(file))
@@ -299,7 +302,8 @@ def _build(data: dict[str, Any], file: str) -> AgentConfig:
         stacks=stacks,
         interval=interval,
         state_dir=str(data.get("state_dir", DEFAULT_STATE_DIR)),
-        listen=str(data.get("listen", "127.0.0.1:8476")),
+        listen=str(data.get("listen", DEFAULT_LISTEN)),
+        listen_location=listen_location,
         concurrency=int(data.get("concurrency", DEFAULT_CONCURRENCY)),
         backoff_max=seconds(data["backoff_max"]) if "backoff_max" in data else DEFAULT_BACKOFF_MAX,
         git_timeout=seconds(data["git_timeout"]) if "git_timeout" in data else DEFAULT_GIT_TIMEOUT,

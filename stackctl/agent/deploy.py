@@ -33,10 +33,11 @@ def load(
     files: tuple[str, ...],
     env_files: tuple[str, ...],
     age_identity_files: tuple[str, ...] = (),
-) -> api.Stack:
+) -> api.Validation:
     """Load and validate a checkout's stack files (``StackFileError``: located findings).
 
-    Paths are given relative to the checkout, so findings read ``shop/stack.yml:12:5``.
+    Paths are given relative to the checkout, so findings read ``shop/stack.yml:12:5``,
+    and so does the returned source map, which locates the plan's findings the same way.
     ``.age`` secret and env files are decrypted in memory with ``age_identity_files``.
     """
     loaded = api.load(
@@ -47,7 +48,7 @@ def load(
         age_identity_files=age_identity_files,
     )
     assert loaded.stack is not None  # load raises on errors
-    return loaded.stack
+    return loaded
 
 
 def observe(client: EngineClient, name: str, stack: api.Stack) -> ClusterState:
@@ -71,19 +72,29 @@ def fingerprint(live: ClusterState) -> str:
 def plan(
     client: EngineClient,
     name: str,
-    stack: api.Stack,
+    loaded: api.Validation,
     *,
     prune: bool,
     resolve_image: str = "never",
 ) -> api.StackPlan:
     """The plan against the cluster now (reads only; no drift marks: nobody reads them).
 
-    ``resolve_image`` as apply's flag: images are pinned to registry digests first
-    (``stackctl.engine.images``), so the plan and the revision carry them.
+    Planned with the files' source map, as the CLI plans: the placement preflight's
+    findings carry ``shop/stack.yml:12:5``. ``resolve_image`` as apply's flag: images
+    are pinned to registry digests first (``stackctl.engine.images``), so the plan and
+    the revision carry them.
     """
-
+    assert loaded.stack is not None  # load raises on errors
     resolver = ImageResolver(client, resolve_image)
-    return api.plan(client, name, stack, prune=prune, use_history=False, resolve=resolver.resolve)
+    return api.plan(
+        client,
+        name,
+        loaded.stack,
+        prune=prune,
+        use_history=False,
+        source_map=loaded.source_map,
+        resolve=resolver.resolve,
+    )
 
 
 def apply(

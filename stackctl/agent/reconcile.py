@@ -19,6 +19,7 @@ from stackctl.agent.git_source import GitError, GitSource
 from stackctl.agent.state import AgentState, state_from_labels, state_to_labels
 from stackctl.core.history.revision import GitOrigin, current_number
 from stackctl.core.plan.plan_model import Effect, Plan
+from stackctl.core.render.finding_text import format_finding
 from stackctl.engine.agent_state import read_state_labels, update_state_labels
 from stackctl.engine.client import EngineClient
 from stackctl.engine.revisions import RevisionStore, RevisionSummary
@@ -27,6 +28,7 @@ from stackctl.errors import (
     ExitCode,
     Finding,
     LockHeldError,
+    Severity,
     StackctlError,
     StackFileError,
 )
@@ -60,6 +62,7 @@ _ROLLOUT = {
     "no_change": "no_change",
 }
 MAX_FINDINGS_SHOWN = 5
+PLACEMENT_CODES = "SC4"
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,21 @@ class StackMemory:
 
 
 def describe_findings(commit: str, findings: list[Finding]) -> str:
-    """``commit 1a2b3c4d5e6f: shop/stack.yml:12:5: message`` for the first few errors."""
-    errors = [f for f in findings if f.severity.value == "error"] or findings
-    shown = [f"{f.location}: {f.message}" for f in errors[:MAX_FINDINGS_SHOWN]]
+    """The first few errors, each as the CLI prints it, after what refused the commit:
+    ``invalid stack files in commit 1a2b3c4d5e6f: shop/stack.yml:12:5: error SC201 ...``.
+    """
+    errors = [f for f in findings if f.severity is Severity.ERROR] or findings
+    shown = [format_finding(f) for f in errors[:MAX_FINDINGS_SHOWN]]
     more = len(errors) - len(shown)
-    text = f"invalid stack files in commit {commit[:12]}: " + "; ".join(shown)
+    # SC4xx codes are the plan's placement preflight (stackctl.errors.Finding.code):
+    # the files are valid, the cluster's nodes cannot run them
+    preflight = all(f.code.startswith(PLACEMENT_CODES) for f in errors)
+    what = (
+        f"the placement preflight refused commit {commit[:12]} (nothing was written)"
+        if preflight
+        else f"invalid stack files in commit {commit[:12]}"
+    )
+    text = f"{what}: " + "; ".join(shown)
     return text + (f" (and {more} more)" if more > 0 else "")
 
 
@@ -216,12 +229,14 @@ class StackPass:
             return decision.action.value, decision.reason, decision.revision
         checkout = self.git.checkout(self.commit)
         self.commit = checkout.commit
-        stack = deploy.load(
+        loaded = deploy.load(
             checkout.path,
             self.config.files,
             self.config.env_files,
             self.config.age_identity_files,
         )
+        stack = loaded.stack
+        assert stack is not None  # load raises on errors
         live = deploy.observe(self.client, name, stack)
         seen = "|".join(
             (
@@ -240,7 +255,7 @@ class StackPass:
         planned = deploy.plan(
             self.client,
             name,
-            stack,
+            loaded,
             prune=self.config.prune,
             resolve_image=self.config.apply.resolve_image,
         )

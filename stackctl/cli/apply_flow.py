@@ -16,11 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from stackctl.cli.apply_run import (
-    locked_rollout,
-    refuse_saved_plan_over_interrupted,
-    wait_for_swarm,
-)
 from stackctl.cli.common import format_findings, use_color
 from stackctl.cli.stack_views import connect
 from stackctl.cli.stackfile_options import load_from_cli
@@ -33,7 +28,8 @@ from stackctl.core.plan.compose_words import locate_plan
 from stackctl.core.plan.hooks import with_hook_runs
 from stackctl.core.plan.placement import refuse_placement_errors
 from stackctl.core.plan.plan_model import Plan
-from stackctl.core.render import plan_to_json, render_text
+from stackctl.core.render.render_json import plan_to_json
+from stackctl.core.render.render_text import render_text
 from stackctl.engine.client import EngineClient
 from stackctl.engine.images import ImageResolver, pinned_like
 from stackctl.engine.planning import (
@@ -46,10 +42,11 @@ from stackctl.engine.planning import (
 from stackctl.engine.registry_auth import no_registry_auth, registry_auth_from_config
 from stackctl.engine.revisions import RevisionStore
 from stackctl.errors import StackctlError, UserAbort
-from stackctl.rollout.options import ApplyOutcome, FailurePolicy
+from stackctl.rollout.policy import FailurePolicy
 
 if TYPE_CHECKING:
     from stackctl.engine.planning import ClusterPlan
+    from stackctl.rollout.options import ApplyOutcome
 
 # Re-exported: the apply steps and their tests name them here.
 __all__ = [
@@ -261,6 +258,8 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
     planned = session.plan_cluster(desired)
     live, plan, desired = planned.live, planned.plan, planned.desired
     if request.plan_file:
+        from stackctl.cli.apply_run import refuse_saved_plan_over_interrupted  # noqa: PLC0415 - see _locked_rollout
+
         refuse_saved_plan_over_interrupted(session.client, request)
         # the same files and cluster: the fresh plan's placement findings hold for it
         plan = replace(session.saved_plan(desired, live), findings=plan.findings)
@@ -270,17 +269,30 @@ def run_apply_command(request: ApplyRequest, out: Callable[[str], None] | None =
         unfinished = _unfinished_revision(session)
         if unfinished is not None:
             # the cluster runs the file, but history still says an apply was cut
-            # short: record under the lock that this file is what runs now
+            # short: under the lock, see its services converge, then record it
             if not request.as_json:
                 write(
                     f"stack {request.stack}: revision {unfinished.number} never finished; "
-                    "recording that the cluster now runs these files."
+                    "waiting for its services to converge, then recording the release."
                 )
             session.confirm()
-            return locked_rollout(session, stack, desired, plan, policy)
+            return _locked_rollout(session, stack, desired, plan, policy)
         if plan.in_progress and not request.detach:
+            from stackctl.cli.apply_run import wait_for_swarm  # noqa: PLC0415 - see _locked_rollout
+
             return wait_for_swarm(session, stack, desired, plan, policy)
         return 0
     session.confirm()
+
+    return _locked_rollout(session, stack, desired, plan, policy)
+
+
+def _locked_rollout(
+    session: _Session, stack: Stack, desired: ClusterState, plan: Plan, policy: FailurePolicy
+) -> int:
+    """``apply_run.locked_rollout``. ``apply_run`` is imported only when the apply
+    writes or watches: a no-op apply (the most frequent run, in every pipeline)
+    never loads the rollout runner, its event view and rich."""
+    from stackctl.cli.apply_run import locked_rollout  # noqa: PLC0415 - start-up of a no-op apply
 
     return locked_rollout(session, stack, desired, plan, policy)

@@ -24,7 +24,6 @@ from stackctl.cli.stackfile_options import (
     PROFILE_HELP,
     load_from_cli,
 )
-from stackctl.core import render
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.model.state import ClusterState
 from stackctl.errors import ExitCode, Location, StackctlError
@@ -219,7 +218,6 @@ def diff_desired(
         desired.stack,
         desired,
         prune=prune,
-        keep_rollback_objects=False,
         source_map=source_map,
         warn=_warn,
         resolve=resolve,
@@ -236,10 +234,16 @@ def _render(plan: Any, fmt: str, no_color: bool, engine_paths: bool = False) -> 
     from stackctl.cli.common import use_color  # noqa: PLC0415
 
     if fmt == "json":
-        return json.dumps(render.plan_to_json(plan), indent=2, sort_keys=True)
+        from stackctl.core.render.render_json import plan_to_json  # noqa: PLC0415 - only the format asked for
+
+        return json.dumps(plan_to_json(plan), indent=2, sort_keys=True)
     if fmt == "markdown":
-        return render.render_markdown(plan).rstrip("\n")
-    return render.render_text(plan, color=use_color(no_color), engine_paths=engine_paths)
+        from stackctl.core.render.render_markdown import render_markdown  # noqa: PLC0415 - only the format asked for
+
+        return render_markdown(plan).rstrip("\n")
+    from stackctl.core.render.render_text import render_text  # noqa: PLC0415 - only the format asked for
+
+    return render_text(plan, color=use_color(no_color), engine_paths=engine_paths)
 
 
 def _save(planned: StackPlan, out: str) -> None:

@@ -29,6 +29,7 @@ def history(
 
     recorded = api.history(connect(context), stack)
     summaries, current = recorded.revisions, recorded.current
+    completed_by = {s.completes: s.number for s in summaries if s.completes is not None}
     if as_json:
         typer.echo(json.dumps(history_document(stack, recorded), indent=2))
         return
@@ -42,7 +43,8 @@ def history(
             s.who or "-",
             s.git.describe() if s.git else (s.source_digest or "-")[:12],
             s.changes or "-",
-            s.outcome.value if s.outcome else "?",
+            (s.outcome.value if s.outcome else "?")
+            + (f" (completed by {completed_by[s.number]})" if s.number in completed_by else ""),
         ]
         for s in summaries
     ]

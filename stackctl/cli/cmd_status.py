@@ -53,6 +53,8 @@ def status(
         outcome = result.outcome.value if result.outcome else "?"
         head = f"stack {stack}: revision {current} ({outcome} {when(result.created_at)} UTC"
         head += f" by {result.who})"
+        if result.completes is not None:  # a re-run finished an interrupted apply
+            head += f"; it completes interrupted revision {result.completes}"
     typer.echo(head)
     if cut is not None:
         typer.echo(_cut_lines(stack, cut))

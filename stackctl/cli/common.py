@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.exceptions import TyperException
 
+from stackctl.core.render.finding_text import format_finding
 from stackctl.core.validate.repeated import group_repeated
 from stackctl.errors import ExitCode, Severity, StackctlError, StackFileError
 
@@ -38,18 +39,6 @@ def make_console(*, stderr: bool = False, no_color: bool = False) -> Console:
         highlight=False,
         soft_wrap=True,
     )
-
-
-def format_finding(finding: Finding) -> str:
-    """One finding as a single plain line: ``file:line:col: error SC001 path: message (hint)``."""
-    where = str(finding.location)
-    text = f"{where}: {finding.severity.value} {finding.code}"
-    if finding.path:
-        text += f" {finding.path}"
-    text += f": {finding.message}"
-    if finding.hint:
-        text += f" ({finding.hint})"
-    return text
 
 
 SHOWN_LOCATIONS = 3

@@ -11,11 +11,13 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from stackctl import __version__
-from stackctl.core.render.findings_github import render_github
-from stackctl.core.render.findings_sarif import RuleText, sarif_log
 from stackctl.errors import Finding
+
+if TYPE_CHECKING:
+    from stackctl.core.render.findings_sarif import RuleText
 
 CI_FORMATS = ("github", "sarif")
 
@@ -32,7 +34,11 @@ def render_findings(fmt: str, findings: Sequence[Finding], cwd: str) -> str:
 
     relative = [_relative(f, cwd) for f in findings]
     if fmt == "github":
+        from stackctl.core.render.findings_github import render_github  # noqa: PLC0415 - validate imports this module for CI_FORMATS; load the renderer on use
+
         return render_github(relative, _title_of)
+    from stackctl.core.render.findings_sarif import sarif_log  # noqa: PLC0415 - as above
+
     log = sarif_log(relative, version=__version__, rule_of=_rule_of)
     return json.dumps(log, indent=2)
 
@@ -45,6 +51,7 @@ def _title_of(code: str) -> str | None:
 def _rule_of(code: str) -> RuleText | None:
     """The catalogue's title and explanation of ``code`` (None: not catalogued)."""
     # lazy: help listings import every command module; load this on use
+    from stackctl.core.render.findings_sarif import RuleText  # noqa: PLC0415 - as render_github
     from stackctl.core.validate.catalogue import rule  # noqa: PLC0415
 
     entry = rule(code)

@@ -25,7 +25,8 @@ from stackctl.core.history.revision import Revision, current_number, default_rol
 from stackctl.core.model.state import ClusterState
 from stackctl.core.plan.placement import refuse_placement_errors
 from stackctl.core.plan.plan_model import Plan
-from stackctl.core.render import plan_to_json, render_text
+from stackctl.core.render.render_json import plan_to_json
+from stackctl.core.render.render_text import render_text
 from stackctl.engine.client import EngineClient
 from stackctl.engine.revision_plans import plan_against_revision, require_restorable
 from stackctl.engine.revisions import RevisionStore

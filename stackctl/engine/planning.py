@@ -101,8 +101,9 @@ def plan_against_cluster(
     default it is the stack's last applied revision. ``saved_plan`` is the text of
     a plan saved by ``diff --out``: it is used instead of a fresh one when it still
     holds for ``target`` and the cluster (else ``StalePlanError``).
-    ``keep_rollback_objects`` drops ``--prune`` deletions of config/secret versions
-    a retained revision may need (apply and rollback; ``diff`` shows them all).
+    ``keep_rollback_objects`` keeps the config/secret versions a retained revision
+    may need: their ``--prune`` deletion becomes "kept" with the reason (``diff``,
+    ``apply``, saved plans: what is shown is what apply does).
     ``resolve(desired, live)`` pins a stack file's images to registry digests
     (``stackctl.engine.images``, ``--resolve-image``) before the plan; a revision's
     recorded digests are pinned instead, without asking a registry.
@@ -193,18 +194,20 @@ def checked_saved_plan(text: str, desired: ClusterState, live: ClusterState) -> 
 
 
 def without_protected_deletes(client: EngineClient, plan: Plan, desired: ClusterState) -> Plan:
-    """Never prune configs/secrets a rollback may still need.
+    """Never prune configs/secrets a rollback may still need, and say so.
 
     Older versions the file still declares are left to the post-apply cleanup;
     objects the file dropped entirely are kept while a retained revision names
-    them, because stackctl cannot recreate content it never stored.
+    them, because stackctl cannot recreate content it never stored: the plan
+    shows them as kept (an orphan whose reason names the revisions), with or
+    without ``--prune``, so ``diff`` shows exactly what ``apply`` does.
     """
 
     plan = without_superseded_deletes(plan, desired)
-    if not plan.prune:
-        return plan
-    retained = RevisionStore(client, desired.stack).referenced_objects()
-    return keep_retained_objects(plan, retained)
+    if not any(_keeps_history(c) for c in plan.changes):
+        return plan  # nothing to protect: the history is not read
+    needed = RevisionStore(client, desired.stack).objects_needed()
+    return keep_retained_objects(plan, needed)
 
 
 def without_superseded_deletes(plan: Plan, desired: ClusterState) -> Plan:

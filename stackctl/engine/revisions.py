@@ -58,6 +58,7 @@ from stackctl.core.history.revision import (
     current_number,
     decode_revision,
     encode_revision,
+    objects_needed_by,
     revisions_needing,
     with_number,
 )
@@ -85,6 +86,7 @@ LABEL_REV_GIT_REPO = "io.stackctl.git.repo"  # set on revisions applied from git
 LABEL_REV_GIT_COMMIT = "io.stackctl.git.commit"
 LABEL_REV_GIT_REF = "io.stackctl.git.ref"
 LABEL_REV_GIT_FILES = "io.stackctl.git.files"  # comma-separated
+LABEL_REV_COMPLETES = "io.stackctl.completes"  # the interrupted revision this one finished
 
 # Room left under the smallest config limit across engine versions (500 KiB).
 CHUNK_BYTES = 480 * 1024
@@ -110,6 +112,7 @@ class RevisionSummary:
     rollback_to: int | None
     git: GitOrigin | None = None
     ended_at: datetime | None = None  # when the rollout ended; None while unfinished
+    completes: int | None = None  # the interrupted revision whose release this one finished
 
 
 def _time(text: str | None) -> datetime | None:
@@ -170,6 +173,7 @@ def _summary_from_labels(labels: Mapping[str, str]) -> RevisionSummary | None:
         changes=labels.get(LABEL_REV_CHANGES, ""),
         rollback_to=_parse_int(labels.get(LABEL_REV_ROLLBACK_TO)),
         git=_git_from_labels(labels),
+        completes=_parse_int(labels.get(LABEL_REV_COMPLETES)),
     )
 
 
@@ -202,6 +206,8 @@ def _labels_for(revision: Revision, chunks: int) -> dict[str, str]:
         labels[LABEL_REV_DIGEST] = revision.source_digest
     if revision.rollback_to is not None:
         labels[LABEL_REV_ROLLBACK_TO] = str(revision.rollback_to)
+    if revision.completes is not None:
+        labels[LABEL_REV_COMPLETES] = str(revision.completes)
     if revision.git is not None:
         labels[LABEL_REV_GIT_REPO] = revision.git.repo
         labels[LABEL_REV_GIT_COMMIT] = revision.git.commit
@@ -361,6 +367,10 @@ class RevisionStore:
     def referenced_objects(self) -> set[str]:
         """Config/secret names that retained revisions need; cleanup must keep them."""
         return set(revisions_needing(self._decode_all()))
+
+    def objects_needed(self) -> dict[str, tuple[int, ...]]:
+        """``referenced_objects`` with the numbers of the revisions needing each."""
+        return objects_needed_by(self._decode_all())
 
     # -- writing -----------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Inputs and results of ``run_apply``: options and outcome.
 
 ``ServiceResult``/``ServiceStatus`` live in ``events`` (the final event carries
-them) and are re-exported here.
+them) and ``FailurePolicy`` in ``policy``; all are re-exported here.
 """
 
 from __future__ import annotations
@@ -9,18 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 
 from stackctl.errors import ExitCode
 from stackctl.rollout.events import Outcome, ServiceResult, ServiceStatus
+from stackctl.rollout.policy import FailurePolicy
 from stackctl.rollout.waves import Dependencies
-
-
-class FailurePolicy(StrEnum):
-    ROLLBACK = "rollback"  # undo every change of this apply, exit 3
-    PAUSE = "pause"  # start no further waves, exit 4
-    CONTINUE = "continue"  # finish the other services, exit 4
 
 
 def _never() -> bool:
@@ -41,6 +35,10 @@ class ApplyOptions:
     dependencies: Dependencies = field(default_factory=lambda: MappingProxyType({}))
     contents: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     """Config/secret payloads by full engine name; never part of a plan."""
+    settle: tuple[str, ...] = ()
+    """Services the plan does not write that must be seen converged (health gates)
+    before anything is written: a re-run over an interrupted apply, whose services
+    that apply may have submitted without seeing them healthy."""
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     should_stop: Callable[[], bool] = _never

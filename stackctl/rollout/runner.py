@@ -18,7 +18,7 @@ from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.errors import StackctlError
 from stackctl.rollout.adapter import EngineAdapter
 from stackctl.rollout.checkpoints import checkpoint
-from stackctl.rollout.convergence import Phase, Verdict
+from stackctl.rollout.convergence import SWARM_ROLLED_BACK, Phase, Verdict
 from stackctl.rollout.events import (
     ApplyFinished,
     ApplyStarted,
@@ -97,13 +97,25 @@ class _Apply:
         )
         writes = len(self.changes) + len(self.plan.of_effect(Effect.DELETE))
         self.emit(ApplyStarted(self.elapsed(), self.plan.stack, writes, waves))
-        if writes == 0 and not self.plan.in_progress:
+        settle = () if self.options.detach else self.options.settle
+        if writes == 0 and not self.plan.in_progress and not settle:
             return self._finish(Outcome.APPLIED, "nothing to do")
         for change in service_changes:
             self._result(change, ServiceStatus.NOT_STARTED)
 
         try:
             self.watcher.remember_current_tasks()
+            # what an interrupted apply wrote passes its health gate before we write more
+            unsettled = self._await(
+                settle, "written before this apply, not yet seen converged", settling=True
+            )
+            if unsettled:
+                return self._finish(
+                    Outcome.FAILED,
+                    "; ".join(self._reasons(unsettled))
+                    + " (written by an apply that never finished) did not converge; "
+                    "nothing was written",
+                )
             self._apply_objects()
             failed = self._apply_waves(waves)
             unfinished = [] if failed or self.options.detach else self._await_in_progress()
@@ -334,13 +346,33 @@ class _Apply:
         """Wait for the services Swarm was still rolling out to this very spec when
         the plan was made (``Plan.in_progress``): the apply converges only when they
         do. Returns those that failed; their update is Swarm's, not this apply's."""
-        if not self.plan.in_progress:
+        settled = () if self.options.detach else self.options.settle
+        names = tuple(n for n in self.plan.in_progress if n not in settled)
+        return self._await(names, "being rolled out by Swarm")
+
+    def _await(self, names: tuple[str, ...], why: str, *, settling: bool = False) -> list[str]:
+        """Watch services this apply does not write until each converges or fails;
+        return those that failed.
+
+        ``settling``: their spec already is the desired one, so a Swarm rollback
+        state means Swarm returned them to it (``failure_action: rollback`` during
+        the interrupted apply), not a failure.
+        """
+        if not names:
             return []
-        ids = {s.name: s.id for s in self.adapter.list_services(self.plan.stack)}
-        watches = {n: Watch(n, ids[n]) for n in self.plan.in_progress if n in ids}
+        live = {s.name: s for s in self.adapter.list_services(self.plan.stack)}
+        watches = {
+            n: Watch(
+                n,
+                live[n].id,
+                rolling_back=settling and live[n].update_state in SWARM_ROLLED_BACK,
+            )
+            for n in names
+            if n in live
+        }
         for name in watches:
             self.results[name] = ServiceResult(
-                name, Effect.NONE.value, ServiceStatus.IN_PROGRESS, "being rolled out by Swarm"
+                name, Effect.NONE.value, ServiceStatus.IN_PROGRESS, why
             )
         failed: list[str] = []
         while watches:

@@ -18,6 +18,12 @@ an ``in_progress`` revision without a live lock as ``interrupted``; the next
 apply or rollback records it so durably and supersedes it with its own
 revision (also when nothing is left to write: the re-run then records that
 the cluster now runs its file, so ``status`` stops saying interrupted).
+Before it writes, such a re-run watches every service it does not write pass
+its health gate (``ApplyOptions.settle``): the dead apply may have submitted
+them without seeing them converge. When the re-run applies the very release
+of the interrupted revision N (same desired state), its revision *completes*
+N (``Revision.completes``): it records N's changes, not "no changes".
+The CLI and the agent both come here (the agent through ``stackctl.api``).
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ from types import MappingProxyType
 from typing import Any
 
 from stackctl.core.convert.pinning import image_of, pinned_digest
-from stackctl.core.history.revision import GitOrigin
+from stackctl.core.history.revision import GitOrigin, Revision, completing, same_release
 from stackctl.core.model.model import DependsOn
 from stackctl.core.model.state import ClusterState, ResourceKind
+from stackctl.core.plan.hooks import is_job_spec
 from stackctl.core.plan.plan_model import Plan
 from stackctl.engine.cleanup import remove_superseded
 from stackctl.engine.client import EngineClient, engine_errors
@@ -42,7 +49,7 @@ from stackctl.errors import StackctlError
 from stackctl.rollout.checkpoints import checkpoint
 from stackctl.rollout.events import ApplyWarning, Event, Outcome, ResourceRemoved
 from stackctl.rollout.options import ApplyOptions, ApplyOutcome
-from stackctl.rollout.runner import run_apply
+from stackctl.rollout.runner import WRITING_EFFECTS, run_apply
 
 Emit = Callable[[Event], None]
 Notice = Callable[[str], None]
@@ -112,10 +119,19 @@ def locked_rollout(
         store = RevisionStore(client, stack, history_max=settings.history_max)
         store.mark_interrupted()  # under the lock: their applies are gone
         plan = recheck()
-        if not plan.has_changes and not plan.in_progress and store.unfinished() is None:
+        unfinished = store.unfinished()
+        if not plan.has_changes and not plan.in_progress and unfinished is None:
             return None
         checkpoint("plan-rechecked")
-        return _recorded_rollout(client, store, release, plan, options, settings, emit)
+        completes = None
+        if unfinished is not None:
+            # what the dead apply wrote passes the health gates before this one
+            # records that the cluster runs its release
+            options = replace(options, settle=_to_settle(release.desired, plan))
+            completes = _completed(store, unfinished.number, release)
+        return _recorded_rollout(
+            client, store, release, plan, options, settings, emit, completes=completes
+        )
     finally:
         checkpoint("releasing")
         try:
@@ -160,6 +176,8 @@ def _recorded_rollout(
     options: ApplyOptions,
     settings: LockSettings,
     emit: Emit,
+    *,
+    completes: Revision | None = None,
 ) -> ApplyOutcome:
     started = options.clock()
 
@@ -175,6 +193,8 @@ def _recorded_rollout(
         dependencies=release.dependencies,
         git=release.git,
     )
+    if completes is not None:  # the same release as the interrupted one: finish it
+        revision = completing(revision, completes)
     try:
         with engine_errors(client.endpoint, "record the revision"):
             number = store.begin(revision)
@@ -214,9 +234,36 @@ def _recorded_rollout(
             f"could not record how revision {number} ended ({error.message}); it reads as "
             "interrupted until the next apply supersedes it"
         )
-    if outcome.outcome is Outcome.APPLIED and outcome.changed:  # only under the lock
+    # only under the lock; a re-run over an interrupted apply also does that apply's cleanup
+    if outcome.outcome is Outcome.APPLIED and (outcome.changed or options.settle):
         _remove_superseded(client, store, release.desired, started, options, emit, warn)
     return replace(outcome, revision=number)
+
+
+def _to_settle(desired: ClusterState, plan: Plan) -> tuple[str, ...]:
+    """The desired services this plan does not write: an interrupted apply may have
+    submitted them without seeing them converge. Jobs are left out: they ran (or run)
+    as their release hooks say, and a job is never re-run to be checked."""
+    written = {c.name for c in plan.of_effect(*WRITING_EFFECTS) if c.kind is ResourceKind.SERVICE}
+    return tuple(
+        sorted(
+            name
+            for name, service in desired.services.items()
+            if name not in written and not is_job_spec(service.spec)
+        )
+    )
+
+
+def _completed(store: Any, number: int, release: Release) -> Revision | None:
+    """Interrupted revision ``number`` when ``release`` is that very release applied
+    again (the re-run then completes it), else None (the re-run supersedes it)."""
+    try:
+        interrupted: Revision = store.get(number)
+    except StackctlError:  # unreadable: recorded as a plain new revision
+        return None
+    if interrupted.rollback_to != release.rollback_to:
+        return None
+    return interrupted if same_release(interrupted, release.desired) else None
 
 
 def _discard(store: Any, number: int, warn: Callable[[str], None]) -> None:

@@ -13,9 +13,12 @@ that file the agent refuses to start.
 
 from __future__ import annotations
 
+import errno
 import hmac
+import http.client
 import importlib
 import ipaddress
+import json
 import pkgutil
 import socket
 import threading
@@ -35,12 +38,13 @@ from stackctl.agent.http.routing import (
     error_response,
     with_params,
 )
-from stackctl.errors import StackctlError
+from stackctl.errors import Location, StackctlError
 
 if TYPE_CHECKING:
     from stackctl.agent.config import AgentConfig
     from stackctl.agent.loop import Agent
 
+PROBE_TIMEOUT = 2.0  # seconds to ask a taken address whether an agent answers there
 MAX_BODY = 1024 * 1024  # a push event with many commits stays well below this
 MAX_SECRET = 4096
 REQUEST_TIMEOUT = 30.0  # seconds a client may take to send its request
@@ -99,6 +103,8 @@ class ServerSettings:
     listen: Listen
     token: bytes | None  # None: no token (only allowed on loopback)
     webhook_secret: bytes | None
+    source: str = "agent.yml"  # the config file, for errors about listen
+    listen_location: Location | None = None  # None: agent.yml does not set listen
 
 
 def server_settings(config: AgentConfig) -> ServerSettings:
@@ -116,7 +122,53 @@ def server_settings(config: AgentConfig) -> ServerSettings:
         if config.webhook_secret_file
         else None
     )
-    return ServerSettings(listen, token, secret)
+    return ServerSettings(listen, token, secret, config.source, config.listen_location)
+
+
+def listen_error(settings: ServerSettings, error: OSError) -> StackctlError:
+    """Why the address cannot be bound, located at agent.yml's ``listen`` (or the file,
+    when the default is in use): most often a second agent on the same host."""
+    listen = settings.listen
+    address = listen.url().removeprefix("http://")
+    default = "" if settings.listen_location else " (the default: the file sets no listen)"
+    other = Listen(listen.host, listen.port + 1 if listen.port < 65535 else listen.port - 1)
+    example = other.url().removeprefix("http://")
+    where = settings.listen_location or Location(settings.source)
+    if error.errno == errno.EADDRINUSE:
+        holder = (
+            "another stackctl agent (it answers /healthz there)"
+            if agent_answers(listen)
+            else "another process"
+        )
+        return StackctlError(
+            f"{address}{default} is already in use by {holder}; this agent cannot serve "
+            "its API, webhooks and metrics there, so it does not start (no pass was run)",
+            hint="every agent on a host needs its own listen address: set listen in "
+            f"{settings.source} to another port (e.g. listen: {example}), "
+            "or to port 0 for a free one (printed at start)",
+            location=where,
+            path="listen",
+        )
+    return StackctlError(
+        f"cannot listen on {address}{default}: {error.strerror or error}",
+        hint=f"change listen in {settings.source}",
+        location=where,
+        path="listen",
+    )
+
+
+def agent_answers(listen: Listen) -> bool:
+    """Whether a stackctl agent answers ``GET /healthz`` on ``listen`` (a short probe)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(listen.host, listen.host)
+    connection = http.client.HTTPConnection(host, listen.port, timeout=PROBE_TIMEOUT)
+    try:
+        connection.request("GET", "/healthz")
+        document = json.loads(connection.getresponse().read(MAX_SECRET))
+    except (OSError, ValueError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+    return isinstance(document, dict) and document.get("kind") == "Health"
 
 
 def build_router(setup: RouteSetup) -> Router:
@@ -150,11 +202,7 @@ class AgentServer:
         try:
             self._httpd = server_class((settings.listen.host, settings.listen.port), handler)
         except OSError as error:  # the server closed its socket already
-            raise StackctlError(
-                f"cannot listen on {settings.listen.host}:{settings.listen.port}: "
-                f"{error.strerror or error}",
-                hint="another process may use the port; change listen in agent.yml",
-            ) from None
+            raise listen_error(settings, error) from None
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -24,7 +24,7 @@ from typing import Any
 from stackctl.core.history.sealed_env import seal_service_spec
 from stackctl.core.model.model import DependsOn, FileObject
 from stackctl.core.model.state import ClusterState, ResourceKind, ResourceState
-from stackctl.core.plan.plan_model import Effect, Plan
+from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
 from stackctl.errors import ExitCode, StackctlError
 
 REVISION_API_VERSION = "stackctl/v1"
@@ -199,6 +199,10 @@ class Revision:
         default_factory=lambda: MappingProxyType({})
     )
     git: GitOrigin | None = None  # the commit it came from, when applied from git
+    # Set when this revision finished the rollout of interrupted revision N: the same
+    # release (same desired state) applied again until it converged. Its plan summary
+    # is then the release's (N's); ``note`` says what this run itself wrote.
+    completes: int | None = None
 
     @property
     def object_names(self) -> frozenset[str]:
@@ -208,6 +212,8 @@ class Revision:
     def describe(self) -> str:
         """The change column of ``history``: plan summary plus any rollback note."""
         text = self.plan_summary.describe()
+        if self.completes is not None:
+            text = f"completes {self.completes}: {text}"
         if self.rollback_to is not None:
             text = f"rollback to {self.rollback_to}; {text}"
         if self.note:
@@ -248,24 +254,66 @@ def new_revision(
     )
 
 
-def keep_retained_objects(plan: Plan, retained: Collection[str]) -> Plan:
-    """``plan`` without deleting (or reporting as orphaned) the configs/secrets in ``retained``.
+def keep_retained_objects(
+    plan: Plan, retained: Collection[str] | Mapping[str, Collection[int]]
+) -> Plan:
+    """``plan`` keeping the configs/secrets in ``retained``: never deleted, shown as kept.
 
     Superseded config/secret versions stay in the cluster on purpose while a
     retained revision names them: a rollback needs those exact objects, and
-    stackctl cannot recreate content it never stored. ``apply --prune`` must not
-    delete them; pass ``RevisionStore.referenced_objects()`` as ``retained``.
+    stackctl cannot recreate content it never stored. So ``--prune`` does not
+    delete them, and neither ``diff`` nor ``apply`` says it would: their change
+    becomes an orphan (written by nobody) whose reason names why it stays. Pass
+    ``RevisionStore.objects_needed()`` (name -> revision numbers) as ``retained``
+    to name the revisions, or just the names.
     """
-    kept = tuple(
-        change
-        for change in plan.changes
+
+    def kept(change: ResourceChange) -> ResourceChange:
         if not (
             change.kind in (ResourceKind.CONFIG, ResourceKind.SECRET)
             and change.effect in (Effect.DELETE, Effect.ORPHAN)
             and change.name in retained
-        )
+        ):
+            return change
+        numbers = sorted(retained[change.name]) if isinstance(retained, Mapping) else []
+        return replace(change, effect=Effect.ORPHAN, reason=kept_reason(numbers))
+
+    return replace(plan, changes=tuple(kept(change) for change in plan.changes))
+
+
+def kept_reason(numbers: Collection[int]) -> str:
+    """Why a config/secret the files dropped stays: ``kept for rollback: revision 2 needs it``."""
+    if not numbers:
+        return "kept for rollback: a retained revision needs it"
+    if len(numbers) == 1:
+        return f"kept for rollback: revision {next(iter(numbers))} needs it"
+    return f"kept for rollback: revisions {', '.join(map(str, sorted(numbers)))} need it"
+
+
+def same_release(revision: Revision, desired: ClusterState) -> bool:
+    """Whether applying ``desired`` applies ``revision``'s release again: the same
+    desired state as stored (content-addressed objects, sealed values: one form)."""
+    try:
+        return state_to_json(desired) == state_to_json(revision.state)
+    except UnsafeRevisionError:
+        return False
+
+
+def completing(revision: Revision, unfinished: Revision) -> Revision:
+    """``revision`` (a re-run of ``unfinished``'s release) recorded as completing it.
+
+    The change column then describes the release, as ``unfinished`` recorded it
+    (``completes 2: 1 create, 2 rolling``), not what was left for the re-run to write
+    (often nothing: the killed apply had written it all); the note says that part.
+    """
+    own = revision.plan_summary
+    left = own.describe() if own.counts else "nothing left to write"
+    return replace(
+        revision,
+        completes=unfinished.number,
+        plan_summary=unfinished.plan_summary,
+        note=f"this run: {left}",
     )
-    return replace(plan, changes=kept)
 
 
 def with_number(revision: Revision, number: int) -> Revision:
@@ -373,6 +421,7 @@ def revision_to_json(revision: Revision) -> dict[str, Any]:
         },
         "objects": sorted(revision.object_names),
         "git": revision.git.to_json() if revision.git else None,
+        "completes": revision.completes,
         "state": state_to_json(revision.state),
     }
 
@@ -417,6 +466,8 @@ def revision_from_json(data: Mapping[str, Any]) -> Revision:
             ),
             state=state_from_json(data["state"]),
             git=GitOrigin.from_json(data["git"]) if data.get("git") else None,
+            # absent from revisions recorded before it existed
+            completes=int(data["completes"]) if data.get("completes") is not None else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise RevisionFormatError(f"malformed revision document: {exc}") from exc
@@ -505,10 +556,17 @@ def _with_image(service: ResourceState, image: str) -> ResourceState:
 
 def revisions_needing(revisions: Iterable[Revision]) -> frozenset[str]:
     """Every config/secret object name any of ``revisions`` needs."""
-    names: set[str] = set()
+    return frozenset(objects_needed_by(revisions))
+
+
+def objects_needed_by(revisions: Iterable[Revision]) -> dict[str, tuple[int, ...]]:
+    """Each config/secret object name ``revisions`` need, with the numbers of those
+    that need it."""
+    needed: dict[str, list[int]] = {}
     for revision in revisions:
         # An apply that never finished does not hold its objects back from cleanup:
         # the next apply supersedes it (``rollback --to`` it works while they exist).
         if not revision.outcome.unfinished:
-            names |= revision.object_names
-    return frozenset(names)
+            for name in revision.object_names:
+                needed.setdefault(name, []).append(revision.number)
+    return {name: tuple(sorted(numbers)) for name, numbers in sorted(needed.items())}

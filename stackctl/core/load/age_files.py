@@ -12,6 +12,7 @@ like any unreadable file) with a plain message and a hint.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -180,10 +181,8 @@ class Decryptor:
         passphrase = self.ask_passphrase(name)
         try:
             return bytes(pyrage.passphrase.decrypt(data, passphrase))
-        except pyrage.DecryptError:
-            raise AgeFileError(
-                f"{name} cannot be decrypted: wrong passphrase, or the file is corrupt"
-            ) from None
+        except pyrage.DecryptError as exc:
+            raise passphrase_error(name, str(exc), parse_header(data).work_factor) from None
 
     def _decrypt(self, data: bytes, header: AgeHeader, name: str) -> bytes:
         pyrage = _pyrage()
@@ -203,3 +202,44 @@ class Decryptor:
                 f"{name} cannot be decrypted: the file is corrupt or truncated",
                 "encrypt it again with stackctl secret encrypt or the age CLI",
             ) from None
+
+
+# rage's words (age crate, error.rs / i18n age.ftl) for the ways a passphrase file fails
+_EXCESSIVE_WORK = "excessive work parameter"
+_WRONG_KEY = "decryption failed"
+_SECONDS = re.compile(r"around\D*(\d+)")
+
+
+def passphrase_error(name: str, reason: str, work_factor: int | None) -> AgeFileError:
+    """What rage's refusal of a passphrase file means, in the user's terms.
+
+    rage (``age::scrypt::Identity::new``) times scrypt on this machine when asked to
+    decrypt, and refuses a file whose work factor is more than 4 above what takes
+    about 1 s here now (about 16 s of work) before deriving any key: a file made
+    on a faster or quieter machine can be refused on a slow or busy one, whatever
+    the passphrase. pyrage does not let the limit be raised, so this says so
+    instead of blaming the passphrase. "Decryption failed" is the key stanza not
+    opening (a wrong passphrase, or that stanza altered); any other error comes
+    after the passphrase opened it (the rest of the file is damaged).
+    """
+    text = reason.lower()
+    if _EXCESSIVE_WORK in text:
+        factor = f" (scrypt N = 2^{work_factor})" if work_factor is not None else ""
+        seconds = _SECONDS.search(reason)
+        estimate = f"; decrypting it would take about {seconds.group(1)} s" if seconds else ""
+        return AgeFileError(
+            f"{name} cannot be decrypted on this machine now: its passphrase work factor"
+            f"{factor} is above the limit age sets from this machine's current speed"
+            f"{estimate}; the passphrase was not checked",
+            "a busy or slower machine lowers that limit: try again when the machine is "
+            "less loaded, or encrypt the file again (age -p) on the machine that decrypts "
+            "it; for pipelines, encrypt to an age key instead (stackctl secret encrypt "
+            "--recipient age1...)",
+        )
+    if _WRONG_KEY in text:
+        return AgeFileError(f"{name} cannot be decrypted: wrong passphrase, or the file is corrupt")
+    return AgeFileError(
+        f"{name} cannot be decrypted: the file is corrupt or truncated (the passphrase "
+        "was accepted)",
+        "encrypt it again with stackctl secret encrypt or the age CLI",
+    )

@@ -41,6 +41,8 @@ class AgeHeader:
 
     stanza_types: tuple[str, ...]  # e.g. ("X25519", "X25519") or ("scrypt",)
     armored: bool
+    # a passphrase file's scrypt work factor, log2 of N (``-> scrypt SALT 18``)
+    work_factor: int | None = None
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -92,6 +94,7 @@ def parse_header(data: bytes) -> AgeHeader:
         raise AgeFormatError("not an age file (no 'age-encryption.org/v1' header)")
     position = len(VERSION_LINE) + 1
     stanzas: list[str] = []
+    work_factor: int | None = None
     in_body = False
     for _ in range(_MAX_HEADER_LINES):
         end = binary.find(b"\n", position)
@@ -113,6 +116,8 @@ def parse_header(data: bytes) -> AgeHeader:
             if not args or not args[0] or any(not a for a in args):
                 raise AgeFormatError("the header is corrupt (empty stanza)")
             stanzas.append(args[0].decode("ascii", errors="replace"))
+            if args[0] == PASSPHRASE_STANZA.encode() and len(args) == 3 and args[2].isdigit():
+                work_factor = int(args[2])
             in_body = True
             continue
         if not in_body:
@@ -124,4 +129,4 @@ def parse_header(data: bytes) -> AgeHeader:
     payload = len(binary) - position
     if payload < _NONCE_BYTES + _TAG_BYTES:
         raise AgeFormatError("the encrypted payload is truncated")
-    return AgeHeader(tuple(stanzas), armored)
+    return AgeHeader(tuple(stanzas), armored, work_factor)

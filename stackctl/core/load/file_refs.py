@@ -14,7 +14,7 @@ the file's text or raises OSError.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from stackctl.core.load.age_files import AgeFileError
@@ -97,7 +97,7 @@ def _environment_entries(value: Any) -> list[tuple[str, Any, int | str]] | None:
 
 def resolve_environments(
     data: dict[str, Any],
-    locations: dict[Path, Location],
+    locations: MutableMapping[Path, Location],
     variables: Mapping[str, str],
     read_text: ReadText,
     display: Callable[[str], str] = str,

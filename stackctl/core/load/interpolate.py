@@ -198,6 +198,10 @@ class InterpolationResult:
     """Paths whose template used one of the ``sensitive`` variables."""
 
 
+# Leaf types walk() returns unchanged (a str only when it holds no "$").
+_PLAIN_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def interpolate_document(
     data: Mapping[str, Any],
     env: Mapping[str, str],
@@ -213,6 +217,7 @@ def interpolate_document(
     variables are warnings (errors when ``strict``). Values whose template
     looks at a ``sensitive`` variable (one from an encrypted env file) are listed
     in ``sensitive_paths``, so the loader can keep them out of every output.
+    The result shares with ``data`` every mapping and list that holds no change.
     """
     findings: list[Finding] = []
     failed: set[str] = set()
@@ -256,10 +261,31 @@ def interpolate_document(
                     )
                 )
             return value if result == value else InterpolatedStr(result)
+        # Only containers and strings with a "$" need a visit (and a path); every
+        # other item is kept as it is, which skips most of the document's leaves.
+        # A mapping or list is copied only when something in it changes.
         if isinstance(value, dict):
-            return {key: walk(item, (*path, key)) for key, item in value.items()}
+            out: dict[str, Any] | None = None
+            for key, item in value.items():
+                if type(item) in _PLAIN_LEAVES and not (type(item) is str and "$" in item):
+                    continue
+                new = walk(item, (*path, key))
+                if new is not item:
+                    if out is None:
+                        out = dict(value)
+                    out[key] = new
+            return value if out is None else out
         if isinstance(value, list):
-            return [walk(item, (*path, index)) for index, item in enumerate(value)]
+            copied: list[Any] | None = None
+            for index, item in enumerate(value):
+                if type(item) in _PLAIN_LEAVES and not (type(item) is str and "$" in item):
+                    continue
+                new = walk(item, (*path, index))
+                if new is not item:
+                    if copied is None:
+                        copied = list(value)
+                    copied[index] = new
+            return value if copied is None else copied
         return value
 
     out = {

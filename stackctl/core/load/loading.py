@@ -29,14 +29,19 @@ from stackctl.core.load.age_format import is_age_path
 from stackctl.core.load.doc_paths import Path, dotted, make_locator
 from stackctl.core.load.envfile import decode_env_file, parse_variable_file
 from stackctl.core.load.file_refs import resolve_environments, resolve_paths, scrub_findings
-from stackctl.core.load.interpolate import CODE_UNSET, InterpolatedStr, interpolate_document
+from stackctl.core.load.interpolate import (
+    CODE_UNSET,
+    InterpolatedStr,
+    InterpolationResult,
+    interpolate_document,
+)
 from stackctl.core.load.merge import LocatedDocument, merge_documents
 from stackctl.core.load.profiles import select_profiles
 from stackctl.core.load.sensitive_env import SensitiveEnv, is_environment_value
 from stackctl.core.load.source_map import SourceMap
 from stackctl.core.load.yaml_source import MAX_FILE_BYTES, parse_document
 from stackctl.core.load.yaml_text import decode_source
-from stackctl.core.model.coerce import coerce_types
+from stackctl.core.model.coerce import coerce_marked
 from stackctl.core.model.model import Stack, frozen_map
 from stackctl.core.model.normalize import normalize_document
 from stackctl.core.validate.lint import lint_stack
@@ -219,24 +224,13 @@ def _text_reader(decryptor: Decryptor, display: Callable[[str], str]) -> Callabl
     return read_text
 
 
-def _keep_literal_strings(original: Any, coerced: Any) -> Any:
-    """Undo casts of strings that interpolation did not produce (docker casts only those).
+def _has_no_templates(text: str) -> bool:
+    """True when no value of the document parsed from ``text`` can hold a ``$``.
 
-    Also turns ``InterpolatedStr`` markers back into plain ``str``.
+    Then interpolation has nothing to do and its walk is skipped. A ``$`` can only
+    come from the text itself, an escape in a double-quoted scalar or a tag (``!!binary``).
     """
-    kind = type(original)
-    if kind is str:
-        return original
-    if kind is InterpolatedStr:
-        return str(coerced) if isinstance(coerced, str) else coerced
-    if kind is dict and type(coerced) is dict:
-        return {
-            key: _keep_literal_strings(original[key], value) if key in original else value
-            for key, value in coerced.items()
-        }
-    if kind is list and type(coerced) is list and len(original) == len(coerced):
-        return [_keep_literal_strings(o, c) for o, c in zip(original, coerced, strict=True)]
-    return coerced
+    return "$" not in text and "\\" not in text and "!" not in text
 
 
 def _object_reader(decrypted: Mapping[str, bytes]) -> Callable[[str], bytes]:
@@ -394,6 +388,7 @@ def load_stack(
 
     documents: list[LocatedDocument] = []
     failed: set[str] = set()  # values left uninterpolated: validation stays quiet on them
+    templated = False  # whether any file may hold a ${VAR} (else nothing needs a cast)
     for source in sources:
         try:
             text = decode_source(source.raw, source.given)
@@ -403,9 +398,13 @@ def load_stack(
             continue
         findings.extend(parsed.warnings)
         locate = make_locator(parsed.locations, Location(source.given, 1, 1))
-        result = interpolate_document(
-            parsed.data, variables, locate, strict=strict, sensitive=sensitive.variables
-        )
+        if _has_no_templates(text):
+            result = InterpolationResult(parsed.data, [])
+        else:
+            templated = True
+            result = interpolate_document(
+                parsed.data, variables, locate, strict=strict, sensitive=sensitive.variables
+            )
         findings.extend(_sensitive_misuse(result.sensitive_paths, locate))
         findings.extend(
             f for f in result.findings if not (loaded.undecrypted and f.code == CODE_UNSET)
@@ -430,7 +429,8 @@ def load_stack(
 
     merged = merge_documents(documents)
     locate = make_locator(merged.locations, Location(sources[0].given, 1, 1))
-    data = _coerce(merged.data)
+    # Only interpolated values are cast: without any, the document is already final.
+    data = _coerce(merged.data) if templated else merged.data
     # A value whose interpolation failed is reported once, not again by validation.
     findings.extend(f for f in _validate(data, locate) if f.path not in failed)
     _check_object_files(data, locate, findings, display)
@@ -517,7 +517,8 @@ def _has_errors(findings: Sequence[Finding]) -> bool:
 
 
 def _coerce(data: dict[str, Any]) -> dict[str, Any]:
-    return dict(_keep_literal_strings(data, coerce_types(data)))
+    # docker casts only the values interpolation produced; every other string stays
+    return coerce_marked(data, InterpolatedStr)
 
 
 def _validate(data: dict[str, Any], locate: Callable[[Path], Location]) -> list[Finding]:

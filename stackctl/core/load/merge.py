@@ -26,11 +26,12 @@ Every value keeps the location of the file it came from.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from stackctl.core.load.doc_paths import Path
+from stackctl.core.load.locations import copy_locations
 from stackctl.errors import Location
 
 
@@ -39,7 +40,7 @@ class LocatedDocument:
     """Plain data and the source location of each of its paths."""
 
     data: dict[str, Any]
-    locations: dict[Path, Location]
+    locations: MutableMapping[Path, Location]
 
 
 def _walk_paths(value: Any, path: Path) -> list[Path]:
@@ -58,7 +59,7 @@ class _Merger:
     def __init__(self, base: LocatedDocument, over: LocatedDocument) -> None:
         self.base_locs = base.locations
         self.over_locs = over.locations
-        self.out_locs: dict[Path, Location] = dict(base.locations)
+        self.out_locs = copy_locations(base.locations)
 
     # -- locations -----------------------------------------------------------
     def drop(self, value: Any, path: Path) -> None:
@@ -340,7 +341,7 @@ def merge_documents(documents: Sequence[LocatedDocument]) -> LocatedDocument:
     """Merge documents in order (later files override earlier ones)."""
     if not documents:
         return LocatedDocument({}, {})
-    merged = LocatedDocument(dict(documents[0].data), dict(documents[0].locations))
+    merged = LocatedDocument(dict(documents[0].data), copy_locations(documents[0].locations))
     for over in documents[1:]:
         merger = _Merger(merged, over)
         data = merger.mapping(merged.data, over.data, ())

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stackctl.core.load.doc_paths import Path
+from stackctl.core.load.locations import copy_locations
 from stackctl.errors import Location
 
 
@@ -32,7 +33,7 @@ class SourceMap:
 
     @classmethod
     def of(cls, data: Mapping[str, Any], locations: Mapping[Path, Location]) -> SourceMap:
-        return cls(_without_env_values(data), dict(locations))
+        return cls(_without_env_values(data), copy_locations(locations))
 
     def locate(self, parts: Sequence[str]) -> Location | None:
         """The location of the deepest part of ``parts`` the files contain, or None.

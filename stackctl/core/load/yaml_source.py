@@ -25,6 +25,7 @@ import yaml
 from yaml import events as ev
 
 from stackctl.core.load.doc_paths import Path, dotted
+from stackctl.core.load.locations import Locations
 from stackctl.core.load.yaml_scalars import resolve_plain
 from stackctl.core.load.yaml_text import error, yaml_error
 from stackctl.errors import Finding, Location, Severity, StackFileError
@@ -50,7 +51,7 @@ class SourceDocument:
 
     file: str
     data: dict[str, Any]
-    locations: dict[Path, Location]
+    locations: Locations
     warnings: list[Finding] = field(default_factory=list)
 
 
@@ -62,7 +63,7 @@ class _Fatal(Exception):
         self.finding = finding
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """An open mapping or sequence while events stream in."""
 
@@ -89,7 +90,7 @@ class _Builder:
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.locations: dict[Path, Location] = {}
+        self.locations = Locations(file)
         self.warnings: list[Finding] = []
         self.anchors: dict[str, _Anchor] = {}
         # Inside a merge (<<) value nodes are only recorded for relocation.
@@ -111,7 +112,7 @@ class _Builder:
 
     def record(self, path: Path, location: Location) -> None:
         if not self.merge_depth:
-            self.locations[path] = location
+            self.locations.positions[path] = location
         if self.recorders:
             for prefix, entries in self.recorders:
                 entries.append((path[len(prefix) :], location))
@@ -444,6 +445,9 @@ def parse_document(text: str, file: str) -> SourceDocument:
     return SourceDocument(file, root, builder.locations, builder.warnings)
 
 
+_MISSING = object()
+
+
 def _run(loader: Any, builder: _Builder, file: str) -> None:
     documents = 0
     # Dispatch on the exact event class: this loop runs once per YAML node.
@@ -455,12 +459,113 @@ def _run(loader: Any, builder: _Builder, file: str) -> None:
         ev.MappingEndEvent: builder.on_end,
         ev.SequenceEndEvent: builder.on_end,
     }
+    # The loop below inlines what the builder's methods do for the common events
+    # (no anchor, no tag, no open anchor or merge recorder, nothing to report), with
+    # the same effects; every other event goes to the builder's general methods.
+    # A plain scalar's resolved value depends only on its text: resolve each text once.
+    resolved: dict[str, Any] = {}
     get_event = loader.get_event
+    stack = builder.stack
+    recorders = builder.recorders
+    positions = builder.locations.positions
+    scalar_event = ev.ScalarEvent
+    mapping_start = ev.MappingStartEvent
+    sequence_start = ev.SequenceStartEvent
+    mapping_end = ev.MappingEndEvent
+    sequence_end = ev.SequenceEndEvent
+    frame_type = _Frame
+    nodes = builder.nodes
+    # The open container (None before the root): kept in locals, refreshed on change.
+    top: _Frame | None = None
+    parent: Any = None
+    in_list = False
     while True:
         event = get_event()
-        handler = handlers.get(type(event))
+        kind = type(event)
+        if top is not None and not recorders:
+            if kind is scalar_event and event.anchor is None and event.tag is None:
+                text = event.value
+                plain = not event.style
+                if plain:
+                    value = resolved.get(text, _MISSING)
+                    if value is _MISSING:
+                        value = resolved[text] = resolve_plain(text)
+                else:
+                    value = text
+                if in_list:
+                    mark = event.start_mark
+                    positions[(*top.path, len(parent))] = mark.line << 32 | mark.column
+                    nodes += 1
+                    if nodes > MAX_NODES:
+                        builder.nodes = nodes
+                        builder.count(0, event.start_mark, (*top.path, len(parent)))
+                    parent.append(value)
+                    continue
+                key = top.key
+                if key is not None:  # a mapping's value
+                    nodes += 1
+                    if nodes > MAX_NODES:
+                        builder.nodes = nodes
+                        builder.count(0, event.start_mark, (*top.path, key))
+                    parent[key] = value
+                    top.key = None
+                    continue
+                # a mapping's key; merge keys, odd and duplicate keys go the long way
+                key_lines = top.key_lines
+                if type(value) is str and value not in key_lines and not (plain and text == "<<"):
+                    mark = event.start_mark
+                    key_lines[value] = mark.line + 1
+                    top.key = value
+                    positions[(*top.path, value)] = mark.line << 32 | mark.column
+                    continue
+            elif (
+                (kind is mapping_start or kind is sequence_start)
+                and event.anchor is None
+                and event.tag is None
+                and len(top.path) + 1 < MAX_DEPTH
+                and (in_list or top.key is not None)
+            ):
+                if in_list:
+                    path: Path = (*top.path, len(parent))
+                    mark = event.start_mark
+                    positions[path] = mark.line << 32 | mark.column
+                else:
+                    path = (*top.path, top.key)  # type: ignore[arg-type]
+                nodes += 1
+                if nodes > MAX_NODES:
+                    builder.nodes = nodes
+                    builder.count(0, event.start_mark, path)
+                in_list = kind is sequence_start
+                parent = [] if in_list else {}
+                top = frame_type(parent, path, None, nodes - 1)
+                stack.append(top)
+                continue
+            elif (
+                (kind is mapping_end or kind is sequence_end)
+                and not top.merges
+                and top.anchor is None
+                and len(stack) > 1
+            ):
+                stack.pop()
+                value = parent
+                top = stack[-1]
+                parent = top.value
+                if type(parent) is list:
+                    in_list = True
+                    parent.append(value)
+                else:
+                    in_list = False
+                    parent[top.key] = value
+                    top.key = None
+                continue
+        handler = handlers.get(kind)
         if handler is not None:
+            builder.nodes = nodes
             handler(event)
+            nodes = builder.nodes
+            top = stack[-1] if stack else None
+            parent = top.value if top is not None else None
+            in_list = type(parent) is list
             continue
         if isinstance(event, ev.StreamEndEvent):
             break

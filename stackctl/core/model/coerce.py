@@ -38,6 +38,54 @@ def _coerce(value: Any, shape: Shape | None) -> Any:
     return value
 
 
+def coerce_marked(data: dict[str, Any], marked: type[str]) -> dict[str, Any]:
+    """``data`` where only strings of type ``marked`` are cast, and become ``str``.
+
+    ``marked`` is the type of the strings interpolation produced: docker casts
+    only those, and every other string stays as written. The result equals
+    turning each ``marked`` string of ``coerce_types(data)`` back into a plain
+    ``str`` and every other string back into the original, in one walk. Mappings
+    and lists with nothing to change are not copied: the result shares them.
+    """
+    return _coerce_marked(data, root_shape(), marked)  # type: ignore[no-any-return]
+
+
+def _coerce_marked(value: Any, shape: Shape | None, marked: type[str]) -> Any:
+    kind = type(value)
+    if kind is dict:
+        out: dict[Any, Any] | None = None
+        for key, item in value.items():
+            item_kind = type(item)
+            # Plain leaves are kept as they are without looking up their shape.
+            if item_kind is str or item_kind is int or item is None or item_kind is bool:
+                continue
+            child = shape.child(key) if shape is not None and isinstance(key, str) else None
+            new = _coerce_marked(item, child, marked)
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = new
+        return value if out is None else out
+    if kind is list:
+        items = shape.items if shape is not None else None
+        copied: list[Any] | None = None
+        for index, item in enumerate(value):
+            if type(item) is str:
+                continue
+            new = _coerce_marked(item, items, marked)
+            if new is not item:
+                if copied is None:
+                    copied = list(value)
+                copied[index] = new
+        return value if copied is None else copied
+    if kind is marked:
+        if shape is not None and shape.types and "string" not in shape.types:
+            cast = cast_string(value, shape.types)
+            return str(cast) if isinstance(cast, str) else cast
+        return str(value)
+    return value
+
+
 def _child(shape: Shape, key: object) -> Shape | None:
     return shape.child(key) if isinstance(key, str) else None
 

@@ -12,7 +12,7 @@ import hashlib
 import posixpath
 import shlex
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from stackctl.core.model.model import (
     IGNORABLE_FIELDS,
@@ -46,6 +46,7 @@ from stackctl.core.model.shortsyntax import is_bind_source, parse_port, parse_vo
 from stackctl.core.model.units import parse_bytes, parse_file_mode
 from stackctl.errors import Finding, Location, Severity, StackFileError
 
+_T = TypeVar("_T")
 ReadFile = Callable[[str], bytes]
 Locate = Callable[[tuple[str | int, ...]], Location]
 
@@ -82,6 +83,21 @@ class _Normalizer:
         self.home_dir = home_dir
         self.locate = locate
         self.errors: list[Finding] = []
+        self.built: dict[tuple[str, str], Any] = {}
+
+    def repeated(self, part: str, build: Callable[..., _T], *args: Any) -> _T:
+        """``build(*args)``, built once per distinct ``args`` (by their repr).
+
+        Services often repeat a section word for word (anchors, generated files).
+        The builders used here are pure functions of plain YAML values, whose
+        repr tells every value and type apart, and their results are frozen, so
+        one result may serve every service that repeats the section.
+        """
+        key = (part, repr(args))
+        found = self.built.get(key)
+        if found is None:
+            found = self.built[key] = build(*args)
+        return found
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -184,11 +200,13 @@ class _Normalizer:
             labels=frozen_map(_labels(spec.get("labels"))),
             ports=_ports(spec.get("ports") or []),
             volumes=tuple(self.mount(m) for m in spec.get("volumes") or []),
-            networks=_service_networks(spec.get("networks")),
+            networks=self.repeated("networks", _service_networks, spec.get("networks")),
             configs=_file_refs(spec.get("configs") or []),
             secrets=_file_refs(spec.get("secrets") or []),
-            healthcheck=_healthcheck(spec.get("healthcheck")),
-            deploy=normalize_deploy(spec.get("deploy") or {}, spec.get("restart")),
+            healthcheck=self.repeated("healthcheck", _healthcheck, spec.get("healthcheck")),
+            deploy=self.repeated(
+                "deploy", normalize_deploy, spec.get("deploy") or {}, spec.get("restart")
+            ),
             depends_on=_depends_on(spec.get("depends_on")),
             ignore_changes=self.ignore_changes(name, spec.get("x-stackctl")),
             user=_opt_str(spec.get("user")),

@@ -51,6 +51,7 @@ from stackctl.core.plan.diff_tree import Tree, diff_tree, join_path
 from stackctl.core.plan.effects import classify_object, classify_service, costlier
 from stackctl.core.plan.ownership import keep_fields_left_to_others
 from stackctl.core.plan.plan_model import (
+    NOT_IN_FILES,
     SENSITIVE,
     Effect,
     FieldChange,
@@ -178,7 +179,7 @@ def _resource_change(
         if have.external:
             return None  # used by the stack, owned by someone else
         effect = Effect.DELETE if prune else Effect.ORPHAN
-        return ResourceChange(kind, name, effect, live=have, reason="no longer in the file")
+        return ResourceChange(kind, name, effect, live=have, reason=NOT_IN_FILES)
     assert want is not None and have is not None
     if want.external or have.external:
         return None  # exists; never compared or written

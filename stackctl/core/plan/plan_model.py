@@ -41,6 +41,8 @@ class FieldOp(StrEnum):
 
 # Shown instead of any value that must not be printed.
 SENSITIVE = "(sensitive)"
+# The reason of every orphan and prune deletion (a kept one says why it stays instead).
+NOT_IN_FILES = "no longer in the file"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,4 @@
-"""The plan renderers in one place: human text, JSON data, Markdown (all pure)."""
-
-from __future__ import annotations
-
-from stackctl.core.render.render_json import plan_to_json
-from stackctl.core.render.render_markdown import render_markdown
-from stackctl.core.render.render_text import render_text
-
-__all__ = ["plan_to_json", "render_markdown", "render_text"]
+"""Plans and findings for people and programs (all pure): ``render_text`` (human
+text), ``render_json`` (JSON data), ``render_markdown``, ``findings_github`` and
+``findings_sarif``. Import the module you need: this package imports none of them,
+so ``validate --format github`` does not load the plan renderers."""

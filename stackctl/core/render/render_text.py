@@ -28,6 +28,7 @@ from stackctl.core.convert.pinning import (
     unpinned,
 )
 from stackctl.core.plan.plan_model import (
+    NOT_IN_FILES,
     SENSITIVE,
     Effect,
     FieldChange,
@@ -209,8 +210,17 @@ def render_text(plan: Plan, *, color: bool = False, engine_paths: bool = False) 
             lines += _resource_lines(change, color, engine_paths)
             lines.append("")
     if orphans:
-        lines.append("No longer in the file (kept; `--prune` deletes them):")
-        lines += [f"  {_paint('?', 'dim', color)} {c.kind.value} {c.name}" for c in orphans]
+        # --prune deletes those without a reason; a reason says why one stays
+        # (a retained revision needs it), and under --prune only those are left
+        why = {c.name: c.reason for c in orphans if c.reason not in (None, NOT_IN_FILES)}
+        prunable = not plan.prune and len(why) < len(orphans)
+        pruned = "; `--prune` deletes them" if prunable else ""
+        lines.append(f"No longer in the file (kept{pruned}):")
+        lines += [
+            f"  {_paint('?', 'dim', color)} {c.kind.value} {c.name}"
+            + (f"  ({why[c.name]})" if c.name in why else "")
+            for c in orphans
+        ]
         lines.append("")
     if counts.drift:
         lines.append(

@@ -67,6 +67,12 @@ class Shape:
     # True when this node or anything below it carries a Swarm annotation or a
     # unit format: the annotation walk skips every other subtree.
     annotated: bool = False
+    # The Python types ``types`` certainly accepts, by exact type (filled in by
+    # ``root_shape``): ``conforms`` asks ``_type_ok`` only about the others.
+    accepted: frozenset[type] = frozenset()
+    # The leaf types whose values conform here whatever they are (no enum, pattern
+    # or bound applies to them): ``conforms`` skips such values.
+    free: frozenset[type] = frozenset()
 
     def child(self, key: str | int) -> Shape | None:
         """The shape of ``value[key]``, or None when the schema says nothing."""
@@ -166,6 +172,36 @@ def _merge_into(target: Shape, other: Shape) -> None:
             target.items = merged
 
 
+_ACCEPTED = {
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+    "string": (str,),
+    "null": (type(None),),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def _mark_accepted(shape: Shape, seen: set[int]) -> None:
+    if id(shape) in seen:
+        return
+    seen.add(id(shape))
+    shape.accepted = frozenset(kind for name in shape.types for kind in _ACCEPTED.get(name, ()))
+    unbounded = shape.minimum is None and shape.maximum is None
+    shape.free = frozenset(
+        kind
+        for kind in shape.accepted
+        if kind in (bool, type(None))
+        or (kind is str and shape.enum is None and shape.pattern is None)
+        or (kind in (int, float) and unbounded)
+    )
+    for child in [*shape.properties.values(), *(s for _, s in shape.patterns)]:
+        _mark_accepted(child, seen)
+    if shape.items is not None:
+        _mark_accepted(shape.items, seen)
+
+
 def _mark_annotated(shape: Shape) -> bool:
     children = [*shape.properties.values(), *(s for _, s in shape.patterns)]
     if shape.items is not None:
@@ -180,6 +216,7 @@ def root_shape() -> Shape:
     """The shape index of the whole schema (built once)."""
     shape = _ShapeBuilder(load_schema()).build(load_schema())
     _mark_annotated(shape)
+    _mark_accepted(shape, set())
     return shape
 
 
@@ -253,27 +290,33 @@ def conforms(value: Any, shape: Shape) -> bool:
     It must never be more permissive than the schema (a unit test checks both
     agree on the corpus and on the malformed-file collection).
     """
-    if shape.types and not _type_ok(value, shape.types):
+    kind = type(value)
+    if shape.types and kind not in shape.accepted and not _type_ok(value, shape.types):
         return False
-    if isinstance(value, dict):
+    if kind is dict or isinstance(value, dict):
         for key in shape.required:
             if key not in value:
                 return False
+        properties = shape.properties
         for key, item in value.items():
             if not isinstance(key, str):
                 return False
-            child = shape.child(key)
+            child = properties.get(key) or shape.child(key)
             if child is None:
                 if shape.closed:
                     return False
+                continue
+            if type(item) in child.free:
                 continue
             if not conforms(item, child):
                 return False
     elif isinstance(value, list):
         if shape.unique and not _all_unique(value):
             return False
-        if shape.items is not None:
-            return all(conforms(item, shape.items) for item in value)
+        items = shape.items
+        if items is not None:
+            free = items.free
+            return all(type(item) in free or conforms(item, items) for item in value)
     elif isinstance(value, str):
         if shape.enum is not None and value not in shape.enum:
             return False

@@ -50,6 +50,11 @@ _FORMAT_CHECKS: dict[str, tuple[Callable[[Any], int], str, str]] = {
 }
 
 
+# Values that are neither mappings nor lists (exact types, as the parser makes them).
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+_UNCHECKED = object()
+
+
 def validate_document(
     data: Mapping[str, Any], locate: Callable[[tuple[str | int, ...]], Location]
 ) -> list[Finding]:
@@ -89,7 +94,7 @@ def validate_document(
             )
         for error in stack_validator().iter_errors(checked):
             findings.extend(translator.translate(error))
-    findings.extend(_walk(checked, root_shape(), (), translator))
+    _walk(checked, root_shape(), (), translator, findings, {})
     findings.extend(semantic_findings(checked, translator))
     return sort_findings(findings)
 
@@ -132,16 +137,24 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
 
 
 def _walk(
-    value: Any, shape: Shape, path: DocPath, translator: SchemaErrorTranslator
-) -> list[Finding]:
-    """Annotations and unit formats, following the shape index."""
-    findings: list[Finding] = []
-    if isinstance(value, dict | Mapping):
+    value: Any,
+    shape: Shape,
+    path: DocPath,
+    translator: SchemaErrorTranslator,
+    findings: list[Finding],
+    problems: dict[tuple[str, type, Any], object],
+) -> None:
+    """Annotations and unit formats, following the shape index, added to ``findings``."""
+    kind = type(value)
+    if kind is dict or (kind not in _LEAVES and kind is not list and isinstance(value, Mapping)):
         for key, item in value.items():
             if not isinstance(key, str):
                 continue
             child = shape.child(key)
             if child is None or not child.annotated:
+                continue
+            # A leaf whose shape has no unit format (and no Swarm note): nothing to check.
+            if child.swarm is None and child.format not in _FORMAT_CHECKS and type(item) in _LEAVES:
                 continue
             key_path = (*path, key)
             if child.swarm == SWARM_IGNORED:
@@ -166,22 +179,29 @@ def _walk(
                     )
                 )
                 continue
-            findings.extend(_walk(item, child, key_path, translator))
+            _walk(item, child, key_path, translator, findings, problems)
     elif isinstance(value, list):
         if shape.items is not None and shape.items.annotated:
             for index, item in enumerate(value):
-                findings.extend(_walk(item, shape.items, (*path, index), translator))
+                _walk(item, shape.items, (*path, index), translator, findings, problems)
     elif shape.format in _FORMAT_CHECKS and isinstance(value, str | int | float):
         if isinstance(value, bool):
-            return findings
+            return
         parse, code, hint = _FORMAT_CHECKS[shape.format]
         if shape.format == "duration" and not isinstance(value, str):
-            return findings  # the schema already reports the type
-        try:
-            parse(value)
-        except UnitError as exc:
-            findings.append(translator.finding(path, str(exc), code, hint))
-    return findings
+            return  # the schema already reports the type
+        # The parsers are pure: a value repeated across services is parsed once.
+        memo_key = (shape.format, type(value), value)
+        problem = problems.get(memo_key, _UNCHECKED)
+        if problem is _UNCHECKED:
+            try:
+                parse(value)
+                problem = None
+            except UnitError as exc:
+                problem = str(exc)
+            problems[memo_key] = problem
+        if problem is not None:
+            findings.append(translator.finding(path, str(problem), code, hint))
 
 
 __all__ = ["dotted", "sort_findings", "validate_document"]

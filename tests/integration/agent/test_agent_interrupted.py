@@ -11,7 +11,8 @@ it happens, each stopped at a rollout checkpoint (stackctl/rollout/checkpoints.p
   (``docker service update`` of the agent, a node drain): the rollout ends at its
   next step and the revision is recorded ``interrupted``.
 
-The next pass deploys the same commit and records it ``applied``.
+The next pass deploys the same commit and records it ``applied``, completing the
+interrupted revision (the same path and record as a CLI re-run).
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def test_an_interrupted_apply_is_deployed_again_and_recorded_applied(
     assert (run.exit_code, run.outcome(stack_name)) == (0, "applied"), run.stdout + run.stderr
     assert run.passes[stack_name]["commit"] == second
     assert recorded() == [(first, "applied"), (second, "interrupted"), (second, "applied")]
+    # the same release as revision 2: revision 3 completes it (as a CLI re-run does),
+    # with 2's changes, not "no changes"
+    cut, done = history(run_stackctl, stack_name)[1:]
+    assert (cut["completedBy"], done["completes"]) == (3, 2), (cut, done)
+    assert done["changes"].startswith(f"completes 2: {cut['changes']}; this run: "), done
     assert image(docker_client, stack_name) == "stackctl-demo/web:2"
     # and it stays applied: the next pass finds nothing to do
     assert agent_once(config).outcome(stack_name) == "no_change"

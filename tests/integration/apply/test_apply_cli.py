@@ -77,6 +77,44 @@ def test_unchanged_reapply_makes_zero_write_calls(
     assert calls.writes == 0, calls.by_method
     assert calls.total > 0  # it did look at the cluster
     assert read_lock(client, stack_name) is None
+    # and a no-op run of the command loads no rollout machinery (start-up time)
+    code, modules = _apply_imports(stack_name, file)
+    assert code == 0
+    assert "stackctl.engine.planning" in modules  # it did plan against the cluster
+    loaded = [m for m in modules if m.split(".")[0] == "rich" or m in NOT_FOR_A_NO_OP_APPLY]
+    assert loaded == []
+
+
+# what a no-op apply must not import: it writes nothing and watches nothing
+NOT_FOR_A_NO_OP_APPLY = (
+    "stackctl.cli.apply_run",
+    "stackctl.cli.apply_view",
+    "stackctl.rollout.events",
+    "stackctl.rollout.runner",
+    "stackctl.rollout.session",
+)
+_PROBE = """
+import json, sys
+from stackctl.cli.entry import main
+sys.argv = ['stackctl', *sys.argv[1:]]
+try:
+    main()
+except SystemExit as done:
+    print(json.dumps({"code": done.code, "modules": sorted(sys.modules)}))
+"""
+
+
+def _apply_imports(stack: str, file: str) -> tuple[int, list[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, "apply", stack, "-c", file, "--yes"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return int(result["code"]), list(result["modules"])
 
 
 def test_off_a_tty_apply_needs_yes(

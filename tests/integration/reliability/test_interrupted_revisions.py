@@ -10,8 +10,12 @@ holder's lock lease ran out:
 - ``history`` lists revision 2 as ``interrupted``;
 - ``diff`` of the *other* file (v1) marks no drift either (the alternating-tags
   case that used to report "changed outside stackctl");
-- a re-run of apply converges, supersedes revision 2 with revision 3, and
-  ``diff`` exits 0 with no drift line.
+- a re-run of apply converges and records revision 3, which *completes*
+  revision 2 (the same release): ``history --json`` gives 3 ``completes: 2`` and
+  revision 2's changes (never "no changes"), 2 ``completedBy: 3``; ``status``
+  names 3 applied, completing 2; ``diff`` exits 0 with no drift line;
+- the re-run sees what the killed apply wrote pass its health gate before it
+  writes anything of its own.
 
 Also: rollback over an interrupted revision, rollback while an apply holds the
 lock, and a saved plan refused over an interrupted revision.
@@ -116,13 +120,32 @@ def check_phase(phase: Phase, stack: str, workdir: Path, client: EngineClient) -
         (2, "interrupted", False),
         (3, "applied", True),
     ], history
+    check_completed(history, stack)  # type: ignore[arg-type]
     diff = stackctl("diff", stack, "-c", v2)
     assert diff.exit_code == 0, diff
     assert DRIFT not in diff.stdout, diff.stdout
     after = _json(stackctl("status", stack, "--json"))
     assert isinstance(after, dict)
     assert (after["revision"], after["outcome"], after["drift"]) == (3, "applied", False), after
-    assert after["interrupted"] is None, after
+    assert after["interrupted"] is None and after["completes"] == 2, after
+    text = stackctl("status", stack)
+    assert "revision 3 (applied" in text.stdout, text.stdout
+    assert "it completes interrupted revision 2" in text.stdout, text.stdout
+
+
+def check_completed(history: list[dict[str, object]], stack: str) -> None:
+    """Revision 3, the re-run of revision 2's release, says it completed 2: 2's
+    changes (the release's), what the re-run itself wrote apart, never "no changes"."""
+    first, cut, done = history
+    assert (first["completes"], first["completedBy"]) == (None, None), first
+    assert (cut["completes"], cut["completedBy"]) == (None, 3), cut
+    assert done["completes"] == 2 and done["completedBy"] is None, done
+    assert done["sourceDigest"] == cut["sourceDigest"], (cut, done)
+    assert cut["changes"] not in ("", "no changes"), cut
+    assert str(done["changes"]).startswith(f"completes 2: {cut['changes']}; this run: "), done
+    assert "no changes" not in str(done["changes"]), done
+    table = stackctl("history", stack)
+    assert "interrupted (completed by 3)" in table.stdout, table.stdout
 
 
 def test_kill_at_each_write_phase(
@@ -152,6 +175,29 @@ def stack(docker_client: docker.DockerClient) -> object:
     name = new_stack_name()
     yield name
     remove_stack_objects(docker_client, name)
+
+
+def test_rerun_sees_what_the_killed_apply_wrote_converge_before_it_writes(
+    stack: str, tmp_path: Path, client: EngineClient
+) -> None:
+    """Killed right after db's new spec was submitted (api not yet): the re-run does
+    not write api until db passed its health gate, then records revision 3 as
+    completing revision 2."""
+    kill_v2_at(stack, tmp_path, client, "service-submitted", 1)
+    rerun = apply(stack, V2.write(tmp_path), "--json")
+    assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
+    events = [json.loads(line) for line in rerun.stdout.splitlines() if line.startswith("{")]
+    seen = [(e["event"], e.get("service") or e.get("name")) for e in events]
+    db, api = f"{stack}_db", f"{stack}_api"
+    assert ("resource_updated", db) not in seen, seen  # the killed apply wrote db
+    converged_db = seen.index(("service_converged", db))
+    written_api = seen.index(("resource_updated", api))
+    assert converged_db < written_api, seen
+    finished = events[-1]
+    assert finished["event"] == "apply_finished" and finished["outcome"] == "applied", finished
+    history = _json(stackctl("history", stack, "--json"))["revisions"]  # type: ignore[index]
+    check_completed(history, stack)  # type: ignore[arg-type]
+    assert str(history[2]["changes"]).endswith("; this run: 1 rolling"), history  # type: ignore[index]
 
 
 def test_rollback_over_an_interrupted_revision(

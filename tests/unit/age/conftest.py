@@ -8,6 +8,7 @@ from pathlib import Path
 import pyrage
 import pytest
 from support.age_keys import PASSPHRASE, SECRET_TEXT, Key
+from support.age_scrypt import encrypt_with_passphrase
 
 
 @pytest.fixture
@@ -30,5 +31,18 @@ def key(new_key: Callable[[str], Key]) -> Key:
 
 @pytest.fixture(scope="session")
 def passphrase_encrypted() -> bytes:
-    """SECRET_TEXT encrypted with PASSPHRASE (scrypt is slow on purpose: made once)."""
+    """SECRET_TEXT encrypted with PASSPHRASE at scrypt work factor 2^10.
+
+    Not by pyrage: rage picks the factor from how fast scrypt runs at that moment
+    and refuses, when decrypting, a factor far above what runs in about 1 s then,
+    so a file made on a quiet machine could be refused on a loaded one. Rage
+    accepts 2^10 whatever the load (support/age_scrypt.py says why).
+    """
+    return encrypt_with_passphrase(SECRET_TEXT, PASSPHRASE, log_n=10)
+
+
+@pytest.fixture(scope="session")
+def pyrage_passphrase_encrypted() -> bytes:
+    """SECRET_TEXT encrypted with PASSPHRASE by pyrage (for its header; decrypting it
+    depends on the machine's load, see ``passphrase_encrypted``)."""
     return bytes(pyrage.passphrase.encrypt(SECRET_TEXT, PASSPHRASE))

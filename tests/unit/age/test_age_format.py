@@ -19,9 +19,14 @@ def test_empty_plaintext_parses(key: Key) -> None:
     assert parse_header(key.encrypt(b"")).recipients == ("X25519",)
 
 
-def test_passphrase_file_is_recognised(passphrase_encrypted: bytes) -> None:
+def test_passphrase_file_is_recognised(
+    passphrase_encrypted: bytes, pyrage_passphrase_encrypted: bytes
+) -> None:
     header = parse_header(passphrase_encrypted)
-    assert header.passphrase_only
+    assert (header.passphrase_only, header.work_factor) == (True, 10)
+    made_by_rage = parse_header(pyrage_passphrase_encrypted)
+    assert made_by_rage.passphrase_only and made_by_rage.work_factor is not None
+    assert made_by_rage.work_factor >= 10  # rage's timing starts at 2^10
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import http.client
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +17,10 @@ from stackctl.agent.http.server import (
     AgentServer,
     Listen,
     ServerSettings,
+    agent_answers,
     build_router,
     is_loopback,
+    listen_error,
     parse_listen,
     server_settings,
 )
@@ -193,9 +197,46 @@ def test_token_and_secret_files_are_read_beside_agent_yml(tmp_path: Path) -> Non
 
 def test_a_port_in_use_is_a_clear_error(local: tuple[AgentServer, list[str]]) -> None:
     server, _ = local
-    taken = ServerSettings(Listen("127.0.0.1", server.listen.port), None, None)
-    with pytest.raises(StackctlError, match=r"cannot listen on 127\.0\.0\.1"):
-        AgentServer(taken, Router(), RouteSetup(agent()), log=print)
+    port = server.listen.port
+    config = parse_config(f"listen: 127.0.0.1:{port}\n{CONFIG}", "/etc/agent.yml")
+    settings = server_settings(config)
+    with pytest.raises(StackctlError) as caught:
+        AgentServer(settings, Router(), RouteSetup(agent()), log=print)
+    error = caught.value
+    assert (str(error.location), error.path) == ("/etc/agent.yml:1:1", "listen")
+    assert error.message.startswith(f"127.0.0.1:{port} is already in use by another process")
+    assert "no pass was run" in error.message
+    assert error.hint is not None and f"listen: 127.0.0.1:{port + 1}" in error.hint
+
+
+def test_the_default_address_in_use_names_the_file_and_the_key() -> None:
+    settings = server_settings(parse_config(CONFIG, "/etc/agent.yml"))
+    error = listen_error(settings, OSError(errno.EADDRINUSE, "Address already in use"))
+    assert (str(error.location), error.path) == ("/etc/agent.yml", "listen")
+    assert error.message.startswith(
+        "127.0.0.1:8476 (the default: the file sets no listen) is already in use by "
+    )
+    assert error.hint is not None and "set listen in /etc/agent.yml" in error.hint
+    other = listen_error(settings, OSError(errno.EACCES, "Permission denied"))
+    assert other.message.endswith(": Permission denied")
+
+
+def test_a_running_agent_is_told_apart_from_another_program(
+    local: tuple[AgentServer, list[str]],
+) -> None:
+    setup = RouteSetup(agent())
+    settings = ServerSettings(Listen("127.0.0.1", 0), None, None)
+    real = AgentServer(settings, build_router(setup), setup, log=print)
+    real.start()
+    try:
+        assert agent_answers(real.listen)
+    finally:
+        real.stop()
+    other, _ = local  # serves HTTP, but no /healthz
+    assert not agent_answers(other.listen)
+    with socket.socket() as closed:  # bound, never listening: nothing answers
+        closed.bind(("127.0.0.1", 0))
+        assert not agent_answers(Listen("127.0.0.1", closed.getsockname()[1]))
 
 
 def test_every_shipped_route_module_registers_without_clashes() -> None:

@@ -37,10 +37,31 @@ def test_errors_back_off_doubling_up_to_the_cap() -> None:
 
 
 def test_invalid_files_are_reported_with_the_commit_and_file_line() -> None:
-    finding = Finding(Severity.ERROR, "bad", location=Location("app/stack.yml", 8, 7))
+    finding = Finding(
+        Severity.ERROR, "bad", "SC201", Location("app/stack.yml", 8, 7), "services.web.image"
+    )
     text = describe_findings("c0ffee" * 7, [finding] * 7)
-    assert text.startswith("invalid stack files in commit c0ffeec0ffee: app/stack.yml:8:7: bad")
+    assert text.startswith(
+        "invalid stack files in commit c0ffeec0ffee: "
+        "app/stack.yml:8:7: error SC201 services.web.image: bad; "
+    )
     assert text.endswith("(and 2 more)")
+
+
+def test_placement_errors_are_reported_as_the_cli_prints_them() -> None:
+    finding = Finding(
+        Severity.ERROR,
+        "placement constraint node.labels.zone==eu matches no node of the cluster (1 node)",
+        "SC401",
+        Location("app/stack.yml", 9, 23),
+        "services.web.deploy.placement.constraints[node.labels.zone==eu]",
+    )
+    assert describe_findings("c0ffee" * 7, [finding]) == (
+        "the placement preflight refused commit c0ffeec0ffee (nothing was written): "
+        "app/stack.yml:9:23: error SC401 services.web.deploy.placement.constraints"
+        "[node.labels.zone==eu]: placement constraint node.labels.zone==eu matches no node "
+        "of the cluster (1 node)"
+    )
 
 
 def test_a_git_error_names_the_repository_without_its_password() -> None:

@@ -14,7 +14,9 @@ from stackctl.core.plan.compose_words import locate_plan
 from stackctl.core.plan.diff import plan_changes
 from stackctl.core.plan.plan_model import Plan
 from stackctl.core.plan.saved_plan import load_saved_plan, save_plan
-from stackctl.core.render import plan_to_json, render_markdown, render_text
+from stackctl.core.render.render_json import plan_to_json
+from stackctl.core.render.render_markdown import render_markdown
+from stackctl.core.render.render_text import render_text
 
 BASE = """\
 services:

@@ -17,7 +17,9 @@ from stackctl.core.plan.diff import plan_changes
 from stackctl.core.plan.hooks import Dependencies, is_rerun, with_hook_runs
 from stackctl.core.plan.plan_model import Effect, Plan
 from stackctl.core.plan.saved_plan import save_plan
-from stackctl.core.render import plan_to_json, render_markdown, render_text
+from stackctl.core.render.render_json import plan_to_json
+from stackctl.core.render.render_markdown import render_markdown
+from stackctl.core.render.render_text import render_text
 from stackctl.engine.planning import checked_saved_plan
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "hooks" / "stack.yml"

@@ -7,7 +7,7 @@ from support.plan_builders import engine_filled, service, service_spec, state
 from stackctl.core.convert.pinning import pinned_digest, short_digest, unpinned, with_digest
 from stackctl.core.plan.diff import plan_changes
 from stackctl.core.plan.plan_model import Effect
-from stackctl.core.render import render_text
+from stackctl.core.render.render_text import render_text
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

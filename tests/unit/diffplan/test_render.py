@@ -9,7 +9,9 @@ from support.plan_builders import engine_filled, network, service, service_spec,
 
 from stackctl.core.plan.diff import plan_changes
 from stackctl.core.plan.plan_model import Plan
-from stackctl.core.render import plan_to_json, render_markdown, render_text
+from stackctl.core.render.render_json import plan_to_json
+from stackctl.core.render.render_markdown import render_markdown
+from stackctl.core.render.render_text import render_text
 
 
 def _mixed_plan() -> Plan:

@@ -26,7 +26,9 @@ from stackctl.core.plan.placement import (
     with_placement_findings,
 )
 from stackctl.core.plan.plan_model import Plan, PlanFinding
-from stackctl.core.render import plan_to_json, render_markdown, render_text
+from stackctl.core.render.render_json import plan_to_json
+from stackctl.core.render.render_markdown import render_markdown
+from stackctl.core.render.render_text import render_text
 from stackctl.errors import Severity, StackFileError
 
 STACK = "shop"

@@ -48,6 +48,26 @@ def test_history_keeps_every_revision_under_revisions_and_marks_the_current_one(
     assert document["revisions"][1]["git"]["commit"].startswith("c0ffee")
 
 
+def test_history_links_an_interrupted_revision_and_the_one_that_completed_it() -> None:
+    rerun = RevisionSummary(
+        number=3,
+        created_at=WHEN,
+        who="root@vm",
+        outcome=Outcome.APPLIED,
+        source_digest="ab" * 32,
+        changes="completes 2: 1 rolling; this run: nothing left to write",
+        rollback_to=None,
+        completes=2,
+    )
+    revisions = (_summary(1, Outcome.APPLIED), _summary(2, Outcome.INTERRUPTED), rerun)
+    document = history_document("shop", History(revisions, 3))
+    assert [(r["completes"], r["completedBy"]) for r in document["revisions"]] == [
+        (None, None),
+        (None, 3),
+        (2, None),
+    ]
+
+
 def test_an_empty_history_is_still_a_document() -> None:
     document = history_document("shop", History((), None))
     assert document["revisions"] == [] and document["current"] is None

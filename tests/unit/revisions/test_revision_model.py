@@ -30,6 +30,7 @@ from stackctl.core.history.revision import (
 from stackctl.core.model.model import DependsOn, FileObject
 from stackctl.core.model.state import ResourceKind, ResourceState
 from stackctl.core.plan.plan_model import Effect, Plan, ResourceChange
+from stackctl.core.render.render_text import render_text
 
 
 def test_round_trip_preserves_everything(revision: Revision) -> None:
@@ -239,9 +240,44 @@ def test_keep_retained_objects_spares_only_retained_configs_and_secrets() -> Non
     )
     plan = Plan(stack="shop", changes=changes, prune=True)
     kept = keep_retained_objects(plan, {"shop_app-v1", "shop_pw-v1"})
-    assert [(c.kind.value, c.name) for c in kept.changes] == [
-        ("config", "shop_app-v0"),
-        ("service", "shop_app-v1"),
-        ("service", "shop_web"),
+    # never deleted, and shown as kept (an orphan with the reason): diff says what apply does
+    assert [(c.kind.value, c.name, c.effect.value, c.reason) for c in kept.changes] == [
+        ("config", "shop_app-v1", "orphan", "kept for rollback: a retained revision needs it"),
+        ("config", "shop_app-v0", "delete", None),
+        ("secret", "shop_pw-v1", "orphan", "kept for rollback: a retained revision needs it"),
+        ("service", "shop_app-v1", "delete", None),
+        ("service", "shop_web", "rolling", None),
     ]
     assert kept.prune is True
+    assert dict(PlanSummary.from_plan(kept).counts) == {"delete": 2, "rolling": 1}
+    named = keep_retained_objects(plan, {"shop_app-v1": (2,), "shop_pw-v1": (1, 3)})
+    assert [c.reason for c in named.changes if c.effect is Effect.ORPHAN] == [
+        "kept for rollback: revision 2 needs it",
+        "kept for rollback: revisions 1, 3 need it",
+    ]
+
+
+def test_text_plan_lists_kept_objects_with_their_reason() -> None:
+    web = sample_state().services["shop_web"]
+    changes = (
+        ResourceChange(ResourceKind.CONFIG, "shop_app-v1", Effect.DELETE, live=web),
+        ResourceChange(ResourceKind.SERVICE, "shop_old", Effect.DELETE, live=web),
+    )
+    pruned = keep_retained_objects(
+        Plan(stack="shop", changes=changes, prune=True), {"shop_app-v1": (1,)}
+    )
+    text = render_text(pruned)
+    kept = "  ? config shop_app-v1  (kept for rollback: revision 1 needs it)"
+    assert f"No longer in the file (kept):\n{kept}" in text
+    assert "- config shop_app-v1" not in text and "1 to delete" in text
+    unpruned = Plan(
+        stack="shop",
+        changes=(
+            ResourceChange(ResourceKind.CONFIG, "shop_app-v1", Effect.ORPHAN, live=web),
+            ResourceChange(ResourceKind.SERVICE, "shop_old", Effect.ORPHAN, live=web),
+        ),
+    )
+    text = render_text(keep_retained_objects(unpruned, {"shop_app-v1": (1,)}))
+    assert "No longer in the file (kept; `--prune` deletes them):" in text
+    assert "  ? config shop_app-v1  (kept for rollback: revision 1 needs it)" in text
+    assert "  ? service shop_old\n" in text

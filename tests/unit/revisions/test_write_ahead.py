@@ -12,12 +12,26 @@ from support.revision_builders import sample_revision, sample_state
 from stackctl.core.history.basis import drift_basis
 from stackctl.core.history.revision import (
     Outcome,
+    PlanSummary,
+    completing,
     current_number,
+    decode_revision,
     default_rollback_target,
+    encode_revision,
+    revision_from_json,
+    revision_to_json,
     revisions_needing,
+    same_release,
 )
 from stackctl.core.model.state import ClusterState
-from stackctl.engine.revisions import LABEL_REV_IMAGE_DIGESTS, LABEL_REV_OUTCOME, _with_ending
+from stackctl.engine.revisions import (
+    LABEL_REV_COMPLETES,
+    LABEL_REV_IMAGE_DIGESTS,
+    LABEL_REV_OUTCOME,
+    _labels_for,
+    _summary_from_labels,
+    _with_ending,
+)
 from stackctl.errors import ExitCode
 from stackctl.rollout import events
 
@@ -89,3 +103,39 @@ def test_labels_hold_how_a_revision_ended() -> None:
     assert dict(ended.image_digests) == digests
     unreadable = _with_ending(revision, {LABEL_REV_OUTCOME: "?", LABEL_REV_IMAGE_DIGESTS: "["})
     assert unreadable.outcome is Outcome.IN_PROGRESS and not unreadable.image_digests
+
+
+def test_a_rerun_of_the_same_release_completes_the_interrupted_revision() -> None:
+    interrupted = replace(sample_revision(outcome=Outcome.INTERRUPTED), number=2)
+    assert interrupted.describe() not in ("", "no changes")
+    # the re-run found everything written: its own plan is empty
+    rerun = replace(
+        sample_revision(), plan_summary=PlanSummary(), outcome=Outcome.IN_PROGRESS, number=3
+    )
+    assert same_release(interrupted, rerun.state)
+    assert not same_release(interrupted, with_image(rerun.state, "web:other"))
+    done = completing(rerun, interrupted)
+    assert done.completes == 2 and done.plan_summary == interrupted.plan_summary
+    assert done.describe() == (
+        f"completes 2: {interrupted.plan_summary.describe()}; this run: nothing left to write"
+    )
+    partly = completing(replace(rerun, plan_summary=PlanSummary({"rolling": 1})), interrupted)
+    assert partly.describe().endswith("; this run: 1 rolling")
+    # stored: payload and labels say it; read back the same
+    assert decode_revision(encode_revision(done)).completes == 2
+    labels = _labels_for(done, 1)
+    assert labels[LABEL_REV_COMPLETES] == "2"
+    summary = _summary_from_labels(labels)
+    assert summary is not None and summary.completes == 2
+    assert summary.changes.startswith("completes 2: ")
+
+
+def test_revisions_recorded_before_completes_existed_still_read() -> None:
+    document = revision_to_json(sample_revision())
+    del document["completes"]  # as an older stackctl wrote it
+    old = revision_from_json(document)
+    assert old.completes is None and old.describe() == sample_revision().describe()
+    labels = _labels_for(sample_revision(), 1)
+    assert LABEL_REV_COMPLETES not in labels
+    summary = _summary_from_labels(labels)
+    assert summary is not None and summary.completes is None

@@ -420,3 +420,45 @@ def test_a_swarm_rollout_that_fails_while_waited_for_is_reported_not_rolled_back
     assert "apply` again resumes it" in outcome.message
     assert engine.writes == []  # not this apply's change: nothing written, nothing undone
     assert status_of(outcome.services, "shop_web") is ServiceStatus.FAILED
+
+
+def test_what_an_interrupted_apply_wrote_is_seen_converged_before_anything_is_written(
+    engine: FakeEngine, options_for: Options, events: list[Event]
+) -> None:
+    """A re-run over an interrupted apply (``ApplyOptions.settle``): the services it
+    does not write pass their health gate first, even when Swarm says nothing is
+    updating; only then does it write its own changes."""
+    db = engine.add_running_service(service_spec("db", "db:1"))
+    engine._replace_spec(db, service_spec("db", "db:2"), "completed")  # tasks not up yet
+    outcome = run_apply(
+        engine,
+        make_plan(create_change(service_spec("api", "api:2"))),
+        options_for(settle=("shop_db",)),
+        events.append,
+    )
+    assert outcome.exit_code is ExitCode.OK and outcome.changed == 1
+    converged = [e.service for e in events if isinstance(e, ServiceConverged)]
+    assert converged == ["shop_db", "shop_api"]  # db's gate before api was created
+    assert status_of(outcome.services, "shop_db") is ServiceStatus.CONVERGED
+    # nothing left to write: still watched, not "nothing to do"
+    again: list[Event] = []
+    quiet = run_apply(engine, make_plan(), options_for(settle=("shop_db",)), again.append)
+    assert quiet.exit_code is ExitCode.OK and quiet.changed == 0
+    assert [e.service for e in again if isinstance(e, ServiceConverged)] == ["shop_db"]
+
+
+def test_an_interrupted_apply_whose_services_do_not_converge_is_not_built_upon(
+    engine: FakeEngine, options_for: Options, events: list[Event]
+) -> None:
+    db = engine.add_running_service(service_spec("db", "db:1", failure_action="pause"))
+    engine._replace_spec(db, service_spec("db", "db:broken", failure_action="pause"), "updating")
+    outcome = run_apply(
+        engine,
+        make_plan(create_change(service_spec("api", "api:2"))),
+        options_for(settle=("shop_db",)),
+        events.append,
+    )
+    assert outcome.outcome is Outcome.FAILED and outcome.changed == 0
+    assert "written by an apply that never finished" in outcome.message
+    assert engine.writes == []  # api was not created over a failing db
+    assert status_of(outcome.services, "shop_db") is ServiceStatus.FAILED

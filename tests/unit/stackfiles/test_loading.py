@@ -171,6 +171,30 @@ class TestTypes:
         errors = _errors(tmp_path, "stack.yml")
         assert [where for where, _ in errors] == ["stack.yml:5:7"]
 
+    @pytest.mark.parametrize(
+        "value",
+        [
+            '"\\x24{IMG}"',  # an escape in a double-quoted scalar
+            '"\\u0024{IMG}"',
+            "!!binary JHtJTUd9",  # base64 of ${IMG}
+        ],
+    )
+    def test_templates_written_without_a_dollar_are_interpolated(
+        self, tmp_path: Path, write: Write, value: str
+    ) -> None:
+        # A file with no "$" in its text skips interpolation; these still hold one.
+        write("stack.yml", f"services:\n  web:\n    image: {value}\n")
+        stack = _load(tmp_path, "stack.yml", env={"IMG": "nginx:1.25"}).stack
+        assert stack.services["web"].image == "nginx:1.25"
+
+    def test_a_template_in_one_file_is_cast_after_merging(
+        self, tmp_path: Path, write: Write
+    ) -> None:
+        write("a.yml", "services:\n  web:\n    image: x\n    deploy:\n      replicas: 1\n")
+        write("b.yml", "services:\n  web:\n    deploy:\n      replicas: ${N}\n")
+        stack = _load(tmp_path, "a.yml", "b.yml", env={"N": "4"}).stack
+        assert stack.services["web"].deploy.replicas == 4
+
 
 class TestServiceEnvFiles:
     def test_env_file_then_environment_like_docker(self, tmp_path: Path, write: Write) -> None:

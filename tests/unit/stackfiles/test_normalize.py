@@ -249,3 +249,24 @@ def test_normalize_without_working_dir_keeps_paths() -> None:
     data = {"services": {"web": {"image": "w:1", "volumes": ["./d:/d"]}}}
     stack = normalize_document(data, read_file=lambda path: b"")
     assert stack.services["web"].volumes[0].source == "./d"
+
+
+def test_sections_repeated_across_services_normalize_alike_and_others_do_not() -> None:
+    # Identical sections are normalized once and shared (the results are frozen).
+    deploy = "    deploy: {replicas: 2, update_config: {delay: 5s}}\n"
+    health = "    healthcheck: {test: [CMD, 'true'], interval: 5s}\n"
+    stack = normalized(
+        "services:\n"
+        + "".join(f"  s{i}:\n    image: x\n" + deploy + health for i in range(3))
+        + "  legacy:\n    image: x\n    restart: on-failure\n"
+        + deploy
+        + "    healthcheck: {test: [CMD, 'true'], interval: 5s, retries: 1}\n"
+    )
+    first, legacy = stack.services["s0"], stack.services["legacy"]
+    assert all(stack.services[f"s{i}"].deploy == first.deploy for i in range(3))
+    assert first.deploy.replicas == 2 and first.deploy.update_config is not None
+    assert first.deploy.restart_policy is None
+    assert legacy.deploy.restart_policy == RestartPolicy(condition="on-failure")
+    assert legacy.deploy.replicas == 2
+    assert first.healthcheck is not None and first.healthcheck.retries is None
+    assert legacy.healthcheck is not None and legacy.healthcheck.retries == 1

@@ -90,6 +90,25 @@ def test_every_node_has_a_location_and_locate_finds_the_deepest_ancestor() -> No
     assert locate(("services", "web", "deploy", "replicas")) == Location("stack.yml", 2, 3)
 
 
+def test_locations_read_like_a_dict_of_locations() -> None:
+    # Long lines too: the parser's positions are packed into ints until read.
+    pad = "p" * 70_000
+    doc = parse(f"services: {{pad: {{image: {pad}}}, web: {{image: nginx}}}}\nx: [1, 2]\n")
+    assert doc.locations[("services", "web", "image")] == Location("stack.yml", 1, 70_034)
+    assert doc.locations.get(("x", 1)) == Location("stack.yml", 2, 8)
+    assert doc.locations.get(("nope",)) is None
+    plain = dict(doc.locations)
+    assert plain == doc.locations
+    assert all(type(v) is Location for v in plain.values())
+    assert len(plain) == len(doc.locations) == 9  # with the root, ()
+    copied = doc.locations.copy()
+    copied[("x",)] = Location("other.yml", 9, 9)
+    del copied[("services",)]
+    assert doc.locations[("x",)] == Location("stack.yml", 2, 1)
+    assert ("services",) in doc.locations
+    assert copied.pop(("x",)) == Location("other.yml", 9, 9)
+
+
 def test_anchors_aliases_and_merge_keys() -> None:
     text = (
         "x-base: &base\n"
