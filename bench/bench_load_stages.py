@@ -21,11 +21,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from stackctl.cli.entry import GC_THRESHOLDS  # the CLI's collector settings, as in a real run
 from stackctl.core.load import loading
 from stackctl.errors import StackFileError
-
-# The CLI's collector settings (stackctl/cli/entry.py), so the split matches a real run.
-_GC_THRESHOLDS = (50_000, 20, 20)
 
 STAGES = ("parse_document", "_coerce", "_validate", "_normalize", "_lint")
 
@@ -87,7 +85,7 @@ def main() -> None:
     global _clock
     if args.cpu:
         _clock = time.process_time
-    gc.set_threshold(*_GC_THRESHOLDS)  # the CLI's settings
+    gc.set_threshold(*GC_THRESHOLDS)  # the CLI's settings
     header = ["file", *(s.lstrip("_").replace("_document", "") for s in STAGES), "rest", "total"]
     print("  ".join(f"{h:>10}" for h in header))
     for path in args.files:

@@ -20,7 +20,7 @@ import sys
 # collector walk them over and over, finding nothing. A larger first generation
 # still collects cycles, just less often; freezing what the imports created keeps
 # the full collections from walking every module, class and function again.
-_GC_THRESHOLDS = (50_000, 20, 20)
+GC_THRESHOLDS = (50_000, 20, 20)
 
 
 _REQUESTED: str | None = None
@@ -61,7 +61,7 @@ def main() -> None:
 
         print(root_help())
         sys.exit(0)
-    gc.set_threshold(*_GC_THRESHOLDS)
+    gc.set_threshold(*GC_THRESHOLDS)
     _REQUESTED = single_command(args)
     from stackctl.cli.app import main as app_main  # noqa: PLC0415 - typer only past the fast paths
 

@@ -214,7 +214,9 @@ def render_text(plan: Plan, *, color: bool = False, engine_paths: bool = False) 
         # (a retained revision needs it), and under --prune only those are left
         why = {c.name: c.reason for c in orphans if c.reason not in (None, NOT_IN_FILES)}
         prunable = not plan.prune and len(why) < len(orphans)
-        pruned = "; `--prune` deletes them" if prunable else ""
+        pruned = ""
+        if prunable:  # name which ones when a retained revision keeps some of them
+            pruned = "; `--prune` deletes " + ("the ones without a reason" if why else "them")
         lines.append(f"No longer in the file (kept{pruned}):")
         lines += [
             f"  {_paint('?', 'dim', color)} {c.kind.value} {c.name}"

@@ -20,14 +20,18 @@ from typing import Any
 import docker
 import pytest
 import yaml
+from support.agent_metrics import parse, scrape, scrape_body, value
 from support.agent_process import Reply, RunningAgent
 from support.agent_schemas import check_api_document
 from support.git_repo import GitDaemon, GitRepo, stack_entry, web_stack, write_config
+from support.promtool import promtool
 from support.testkit import REPO_ROOT, run_stackctl_process, wait_until
 
 FILES = ["app/stack.yml"]
 SECRET = "hook-s3cret"
 TOKEN = "api-t0ken"
+PASSES = "stackctl_agent_passes_total"
+ROLLBACKS = "stackctl_agent_rollbacks_total"
 
 
 def running_image(docker_client: docker.DockerClient, stack: str) -> str:
@@ -268,11 +272,11 @@ def test_a_failed_deploy_is_never_reported_as_success_and_the_api_shows_it(
         assert f'<td class="mono commit">{broken[:12]}</td>' in page, page
         assert '<td class="outcome outcome-rolled_back">rolled_back</td>' in page, page
         assert '<td class="outcome outcome-applied">' not in page, page
-        metrics = agent.call("GET", "/metrics").body.decode()
-        assert (
-            f'stackctl_agent_passes_total{{outcome="rolled_back",stack="{stack_name}"}} 1.0'
-            in metrics
-        ), metrics
+        samples, _ = scrape(agent)
+        assert value(samples, PASSES, stack_name, outcome="rolled_back") == 1
+        assert value(samples, PASSES, stack_name, outcome="applied") == 1
+        # the agent's apply rolled the broken commit back: exactly one rollback counted
+        assert value(samples, ROLLBACKS, stack_name) == 1
         history = agent.call("GET", f"/api/v1/stacks/{stack_name}/history")
         assert history.status == 200
         check_api_document(history.json())
@@ -297,6 +301,37 @@ def test_a_failed_deploy_is_never_reported_as_success_and_the_api_shows_it(
         (entry,) = agent.call("GET", "/api/v1/stacks").json()["stacks"]
         assert (entry["suspended"], entry["outcome"]) == (False, "held")
         assert agent.call("POST", "/api/v1/stacks/nope/sync").status == 404
+
+        # retry: the held commit is applied again (a new attempt, rolled back again)
+        held_passes = pass_count(agent)
+        retried = agent.call("POST", f"/api/v1/stacks/{stack_name}/retry")
+        check_api_document(retried.json())
+        assert retried.json()["kind"] == "StackControl", retried.body
+        assert (retried.json()["stack"], retried.json()["action"]) == (stack_name, "retry")
+        assert retried.json()["suspended"] is False
+        run = wait_run(agent, retried)
+        assert run.status == 424, run.body
+        assert run.json()["succeeded"] is False
+        assert run.json()["stacks"][0]["outcome"] == "rolled_back"  # applied, not held
+        assert run.json()["stacks"][0]["commit"] == broken
+        assert pass_count(agent) == held_passes + 1
+        assert running_image(docker_client, stack_name) == "stackctl-demo/web:1"
+        history = agent.call("GET", f"/api/v1/stacks/{stack_name}/history").json()
+        assert [r["outcome"] for r in history["revisions"]] == [
+            "applied",
+            "rolled_back",
+            "rolled_back",
+        ], history
+        assert history["revisions"][-1]["git"]["commit"] == broken
+        body = scrape_body(agent)
+        samples, _ = parse(body)
+        assert value(samples, ROLLBACKS, stack_name) == 2
+        assert value(samples, PASSES, stack_name, outcome="rolled_back") == 2
+        assert value(samples, PASSES, stack_name, outcome="applied") == 1
+        assert value(samples, "stackctl_agent_outcome", stack_name, outcome="rolled_back") == 1
+        # Prometheus's own checker accepts the exposition (format and naming lint)
+        checked = promtool("check", "metrics", stdin=body)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
     finally:
         code = agent.stop()
     assert code == 0, agent.logs()

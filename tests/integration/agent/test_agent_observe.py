@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
+from support.agent_metrics import scrape, value
 from support.agent_process import RunningAgent
 from support.browser import Browser
 from support.engine_proxy import EngineProxy
@@ -29,28 +29,6 @@ ALERTS = REPO_ROOT / "docs" / "examples" / "prometheus-alerts.yml"
 # An invalid stack whose error message carries markup: the page must show it as text.
 MARKUP = "<script>document.title='owned'</script>"
 BAD_STACK = f'services:\n  web:\n    image: stackctl-demo/web:1\n    "{MARKUP}": 1\n'
-
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def scrape(agent: RunningAgent) -> tuple[Samples, set[str]]:
-    """/metrics through prometheus-client's own parser: samples and family names."""
-    reply = agent.call("GET", "/metrics")
-    assert reply.status == 200, reply.body
-    assert reply.headers["Content-Type"].startswith("text/plain; version=")
-    samples: Samples = {}
-    names = set()
-    for family in text_string_to_metric_families(reply.body.decode()):
-        names.add(family.name)
-        for sample in family.samples:
-            names.add(sample.name)
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples, names
-
-
-def value(samples: Samples, name: str, stack: str, **labels: str) -> float:
-    return samples[(name, tuple(sorted({"stack": stack, **labels}.items())))]
 
 
 def outcomes(agent: RunningAgent, stack: str) -> list[str]:

@@ -277,7 +277,8 @@ def test_text_plan_lists_kept_objects_with_their_reason() -> None:
             ResourceChange(ResourceKind.SERVICE, "shop_old", Effect.ORPHAN, live=web),
         ),
     )
+    assert "No longer in the file (kept; `--prune` deletes them):" in render_text(unpruned)
     text = render_text(keep_retained_objects(unpruned, {"shop_app-v1": (1,)}))
-    assert "No longer in the file (kept; `--prune` deletes them):" in text
+    assert "No longer in the file (kept; `--prune` deletes the ones without a reason):" in text
     assert "  ? config shop_app-v1  (kept for rollback: revision 1 needs it)" in text
     assert "  ? service shop_old\n" in text
