@@ -51,8 +51,9 @@ def test_failed_first_deploy_then_an_immediate_rerun_succeeds(
     assert failed.exit_code == 3, failed.stdout + failed.stderr
     assert "a failing health check stops a task this way" in failed.stdout
     assert f"network {stack_name}_front: removed (rollback)" in failed.stdout
-    assert WAITING in failed.stdout + failed.stderr
-    # The rollback returned only once the network was gone.
+    # The rollback returned only once the network was gone. (Whether it had to say
+    # "waiting for Swarm to finish removing" depends on how fast Swarm was, so that
+    # line is not asserted here; `rm` prints it always, tested below.)
     assert _stack_networks(docker_client, stack_name) == []
 
     good = _file(tmp_path, "stackctl-demo/web:1", "good.yml")
