@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from support.checkpoints import go_on, pause_at, wait_for_checkpoint
+from support.import_probe import imported_by
 from support.testkit import REPO_ROOT, LineCollector, RunStackctl
 
 from stackctl.cli.apply_flow import ApplyRequest, run_apply_command
@@ -78,7 +79,7 @@ def test_unchanged_reapply_makes_zero_write_calls(
     assert calls.total > 0  # it did look at the cluster
     assert read_lock(client, stack_name) is None
     # and a no-op run of the command loads no rollout machinery (start-up time)
-    code, modules = _apply_imports(stack_name, file)
+    code, modules = imported_by(["apply", stack_name, "-c", file, "--yes"], REPO_ROOT)
     assert code == 0
     assert "stackctl.engine.planning" in modules  # it did plan against the cluster
     loaded = [m for m in modules if m.split(".")[0] == "rich" or m in NOT_FOR_A_NO_OP_APPLY]
@@ -93,28 +94,6 @@ NOT_FOR_A_NO_OP_APPLY = (
     "stackctl.rollout.runner",
     "stackctl.rollout.session",
 )
-_PROBE = """
-import json, sys
-from stackctl.cli.entry import main
-sys.argv = ['stackctl', *sys.argv[1:]]
-try:
-    main()
-except SystemExit as done:
-    print(json.dumps({"code": done.code, "modules": sorted(sys.modules)}))
-"""
-
-
-def _apply_imports(stack: str, file: str) -> tuple[int, list[str]]:
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, "apply", stack, "-c", file, "--yes"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return int(result["code"]), list(result["modules"])
 
 
 def test_off_a_tty_apply_needs_yes(

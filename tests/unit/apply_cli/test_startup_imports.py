@@ -4,13 +4,10 @@ validate runs in every CI job). Fails when an import line pulls one of them back
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.import_probe import imported_by
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -35,31 +32,6 @@ NOT_FOR_VALIDATE = (
     "stackctl.api.stack_status",
 )
 
-# Run the console entry point in a fresh interpreter, then list what it imported.
-PROBE = """
-import json, sys
-from stackctl.cli.entry import main
-sys.argv = ['stackctl', *sys.argv[1:]]
-try:
-    main()
-except SystemExit as done:
-    print(json.dumps({"code": done.code, "modules": sorted(sys.modules)}))
-"""
-
-
-def _imported_by(args: list[str], cwd: Path) -> tuple[int, list[str]]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        check=False,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return int(result["code"]), list(result["modules"])
-
 
 def _forbidden(modules: list[str], allowed: tuple[str, ...] = ()) -> list[str]:
     banned = [p for p in NOT_FOR_VALIDATE if p not in allowed]
@@ -76,7 +48,7 @@ def test_validate_imports_no_plan_rollout_or_engine_code(tmp_path: Path, extra: 
         "      replicas: 2\n      update_config: {order: start-first}\n",
         encoding="utf-8",
     )
-    code, modules = _imported_by(["validate", "-c", str(stack), *extra], tmp_path)
+    code, modules = imported_by(["validate", "-c", str(stack), *extra], tmp_path)
     assert code == 0
     assert "stackctl.core.model.model" in modules  # it did load and validate the file
     assert _forbidden(modules) == []
@@ -85,7 +57,7 @@ def test_validate_imports_no_plan_rollout_or_engine_code(tmp_path: Path, extra: 
 def test_an_invalid_file_too(tmp_path: Path) -> None:
     stack = tmp_path / "stack.yml"
     stack.write_text("services:\n  web:\n    image: 3\n    bogus: 1\n", encoding="utf-8")
-    code, modules = _imported_by(["validate", "-c", str(stack)], tmp_path)
+    code, modules = imported_by(["validate", "-c", str(stack)], tmp_path)
     assert code == 1
     # jsonschema explains schema errors (only files with errors pay for it)
     assert _forbidden(modules, allowed=("jsonschema",)) == []
