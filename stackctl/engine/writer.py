@@ -333,6 +333,7 @@ def task_info(raw: Mapping[str, Any]) -> TaskInfo:
         error=str(status.get("Err") or ""),
         exit_code=container.get("ExitCode"),
         job_iteration=(raw.get("JobIteration") or {}).get("Index"),
+        pid=container.get("PID"),
     )
 
 

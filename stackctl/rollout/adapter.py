@@ -40,6 +40,9 @@ class TaskInfo:
     error: str = ""  # Status.Err, e.g. "no suitable node (...)"
     exit_code: int | None = None
     job_iteration: int | None = None
+    # Status.ContainerStatus.PID: the container's process when the status was
+    # reported; 0 once the container has exited; None when the executor says nothing.
+    pid: int | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,13 @@ spec, and what it remembers between polls (tasks seen before the apply, when
 each pending task was first seen). Swarm reports a health-checked task as
 ``running`` only after its first healthy probe and fails it when it turns
 unhealthy, so "running on the new spec" is the health gate.
+
+With one exception: when a container turns unhealthy before its first healthy
+probe and its process exits 0 on the SIGTERM that stops it, the engine's start
+returns without an error, so Swarm reports the task ``running`` (with the
+container's PID, 0 by then) and only on its next report ``complete``. A poll
+between the two must not take it for a healthy task: a ``running`` task counts
+only while its reported PID is not 0.
 """
 
 from __future__ import annotations
@@ -65,7 +72,9 @@ def evaluate(
         tasks = [t for t in tasks if t.job_iteration == service.job_iteration]
     desired = _desired_count(service)
     fresh_failures = [t for t in tasks if t.state in FAILED_STATES and t.id not in seen_before]
-    running = [t for t in tasks if t.state == "running" and t.desired_state == "running"]
+    running = [
+        t for t in tasks if t.state == "running" and t.desired_state == "running" and t.pid != 0
+    ]
     done = [t for t in tasks if t.state == "complete"]
     one_shot = service.mode in JOB_MODES or service.restart_condition in ("none", "on-failure")
     if not one_shot:

@@ -113,3 +113,19 @@ def test_long_running_tasks_that_end_on_their_own_are_failures() -> None:
     assert judge(svc(replicas=1), ended) is Phase.FAILED
     assert judge(svc(replicas=1), ended, seen_before={"c1", "c2", "c3"}) is Phase.PROGRESSING
     assert judge(svc(replicas=1, restart_condition="on-failure"), ended) is not Phase.FAILED
+
+
+def test_a_running_task_whose_container_has_exited_is_not_healthy() -> None:
+    # An unhealthy container whose process exits 0 on SIGTERM makes the engine's
+    # start return without an error: Swarm reports the task "running" with PID 0,
+    # then "complete". A poll in between must not call the release converged.
+    exited = [task("a", "running", pid=0), task("b", "running", pid=0)]
+    verdict = evaluate(svc(), exited, now=100.0, seen_before=set(), pending_since={}, limits=LIMITS)
+    assert verdict.phase is Phase.PROGRESSING and verdict.updated == 0
+    live = [task("a", "running", pid=4242), task("b", "running", pid=4243)]
+    assert judge(svc(), live) is Phase.CONVERGED
+    unknown = [task("a", "running"), task("b", "running")]  # an executor without PIDs
+    assert judge(svc(), unknown) is Phase.CONVERGED
+    finished = [task("a", "complete", exit_code=0), task("b", "complete", exit_code=0)]
+    finished += [task("c", "complete", exit_code=0)]
+    assert judge(svc(), finished) is Phase.FAILED
