@@ -333,7 +333,8 @@ def task_info(raw: Mapping[str, Any]) -> TaskInfo:
         error=str(status.get("Err") or ""),
         exit_code=container.get("ExitCode"),
         job_iteration=(raw.get("JobIteration") or {}).get("Index"),
-        pid=container.get("PID"),
+        # an engine that omits a zero PID still names the container it ran
+        pid=container.get("PID", 0 if container.get("ContainerID") else None),
     )
 
 
