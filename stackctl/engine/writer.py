@@ -68,6 +68,9 @@ class SwarmWriter:
         self.registry_auth = registry_auth
         self.warn = warn
         self._ids: dict[ResourceKind, dict[str, str]] = {}
+        # Services this writer removed: their containers may still be starting or
+        # stopping, attached to the networks a rollback removes next.
+        self._removed_services: set[str] = set()
         # The desired networks: one still being removed when a service needs it
         # is created afresh once it is gone.
         self._networks = dict(networks or {})
@@ -99,6 +102,12 @@ class SwarmWriter:
             self._checked_update(path, version, body, f"{resource.kind.value} {resource.name}")
 
     def remove_object(self, kind: ResourceKind, name_or_id: str) -> None:
+        if kind is ResourceKind.NETWORK:
+            # The manager accepts a network's removal as soon as no service names it,
+            # but a container of a service removed just before (still starting or
+            # stopping) keeps, or brings back, the node's copy under the same name
+            # and labels after the removal looked finished: wait for those first.
+            self._wait_removed_containers_gone()
         with (
             engine_errors(self.client.endpoint, f"remove {kind.value} {name_or_id}"),
             contextlib.suppress(docker.errors.NotFound),
@@ -107,6 +116,18 @@ class SwarmWriter:
         self._ids.get(kind, {}).pop(name_or_id, None)
         if kind is ResourceKind.NETWORK:
             self.wait_network_gone(name_or_id)
+
+    def _wait_removed_containers_gone(self) -> None:
+        key = "com.docker.swarm.service.id"
+        deadline = time.monotonic() + NETWORK_GONE_TIMEOUT_S
+        while self._removed_services and time.monotonic() < deadline:
+            with engine_errors(self.client.endpoint, "list containers"):
+                containers = self.api.containers(all=True, filters={"label": key})
+            if not any(
+                (c.get("Labels") or {}).get(key) in self._removed_services for c in containers
+            ):
+                return
+            time.sleep(_POLL_S)
 
     def wait_network_gone(self, name_or_id: str) -> bool:
         """Poll until no network has this name or ID (True), or the bound passed (False)."""
@@ -181,6 +202,7 @@ class SwarmWriter:
             contextlib.suppress(docker.errors.NotFound),
         ):
             self.api.remove_service(service_id)
+        self._removed_services.add(service_id)
 
     def list_services(self, stack: str) -> Sequence[ServiceInfo]:
         with engine_errors(self.client.endpoint, "list the stack's services"):
