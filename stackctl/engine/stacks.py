@@ -17,6 +17,7 @@ import docker.errors
 
 from stackctl.core.model.state import LABEL_IMAGE, LABEL_NAMESPACE
 from stackctl.engine.client import EngineClient
+from stackctl.engine.containers import wait_for_containers_gone
 from stackctl.engine.revisions import (
     LABEL_REV_KIND,
     LABEL_REV_NUMBER,
@@ -274,7 +275,7 @@ def remove_stack(
     # The manager accepts a network removal as soon as no service references it,
     # but each node keeps its copy until the tasks' containers are gone: wait for
     # them (as far as this node can see) so the name is free when rm returns.
-    _wait_for_containers_gone(api, {s["ID"] for s in services}, deadline)
+    wait_for_containers_gone(api, {s["ID"] for s in services}, deadline)
     for network in networks:
         remaining = max(0.0, deadline - time.monotonic())
         _remove_with_retry(
@@ -301,18 +302,6 @@ def remove_stack(
         revisions=removed_revisions,
         leftovers=tuple(leftovers),
     )
-
-
-def _wait_for_containers_gone(api: Any, service_ids: set[str], deadline: float) -> None:
-    """Poll (one list call per round) until no local container of these services is left."""
-    key = "com.docker.swarm.service.id"
-    while service_ids and time.monotonic() < deadline:
-        containers = _api_call(
-            "list containers", lambda: api.containers(all=True, filters={"label": key})
-        )
-        if not any((c.get("Labels") or {}).get(key) in service_ids for c in containers):
-            return
-        time.sleep(0.5)
 
 
 def _wait_for_networks_gone(api: Any, label: Mapping[str, str], deadline: float) -> list[str]:

@@ -26,6 +26,7 @@ from stackctl.core.convert.convert import network_create_body
 from stackctl.core.history.sealed_env import sealed_names
 from stackctl.core.model.state import LABEL_NAMESPACE, ResourceKind, ResourceState
 from stackctl.engine.client import EngineClient, engine_errors
+from stackctl.engine.containers import wait_for_containers_gone
 from stackctl.errors import EngineError
 from stackctl.rollout.adapter import ServiceInfo, TaskInfo, VersionConflictError
 
@@ -103,10 +104,8 @@ class SwarmWriter:
 
     def remove_object(self, kind: ResourceKind, name_or_id: str) -> None:
         if kind is ResourceKind.NETWORK:
-            # The manager accepts a network's removal as soon as no service names it,
-            # but a container of a service removed just before (still starting or
-            # stopping) keeps, or brings back, the node's copy under the same name
-            # and labels after the removal looked finished: wait for those first.
+            # a container of a service removed just before would keep (or bring
+            # back) the node's copy of the network: see engine/containers.py
             self._wait_removed_containers_gone()
         with (
             engine_errors(self.client.endpoint, f"remove {kind.value} {name_or_id}"),
@@ -118,16 +117,9 @@ class SwarmWriter:
             self.wait_network_gone(name_or_id)
 
     def _wait_removed_containers_gone(self) -> None:
-        key = "com.docker.swarm.service.id"
         deadline = time.monotonic() + NETWORK_GONE_TIMEOUT_S
-        while self._removed_services and time.monotonic() < deadline:
-            with engine_errors(self.client.endpoint, "list containers"):
-                containers = self.api.containers(all=True, filters={"label": key})
-            if not any(
-                (c.get("Labels") or {}).get(key) in self._removed_services for c in containers
-            ):
-                return
-            time.sleep(_POLL_S)
+        with engine_errors(self.client.endpoint, "list containers"):
+            wait_for_containers_gone(self.api, self._removed_services, deadline)
 
     def wait_network_gone(self, name_or_id: str) -> bool:
         """Poll until no network has this name or ID (True), or the bound passed (False)."""
